@@ -1,0 +1,80 @@
+"""Bring a database to the current schema: copy it first, migrate in one transaction."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from referral_desk.db.engine import Database
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+class DatabaseTooNewError(RuntimeError):
+    """The file was written by a newer Referral Desk; opening it could damage it."""
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(database: Database) -> str | None:
+    with database.engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(database: Database, backup_dir: Path | None = None) -> Path | None:
+    """Upgrade to head. Returns the safety copy taken before changing existing data, if any."""
+    script = ScriptDirectory.from_config(alembic_config())
+    current = current_revision(database)
+    if current is not None and current not in {rev.revision for rev in script.walk_revisions()}:
+        raise DatabaseTooNewError(
+            f"{database.path} was written by a newer version of Referral Desk "
+            f"(schema {current}). Install the newer version to open it; this version "
+            "will not touch it."
+        )
+    if current == script.get_current_head():
+        return None
+    safety_copy = None
+    if backup_dir is not None and _has_tables(database):
+        safety_copy = _copy_before_upgrade(database.path, backup_dir, current)
+    config = alembic_config()
+    with database.engine.connect() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    return safety_copy
+
+
+def _has_tables(database: Database) -> bool:
+    with database.engine.connect() as connection:
+        return bool(
+            connection.exec_driver_sql(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' LIMIT 1"
+            ).first()
+        )
+
+
+def _copy_before_upgrade(source: Path, backup_dir: Path, revision: str | None) -> Path:
+    backup_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = backup_dir / f"before-upgrade-from-{revision or 'unversioned'}-{stamp}.sqlite"
+    # The online backup API copies a consistent snapshot even with WAL; a file copy would not.
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    dst.close()
+    src.close()
+    return target

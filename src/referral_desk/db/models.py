@@ -1,0 +1,150 @@
+"""SQLAlchemy 2 typed models. Only services/ use them; screens get plain dataclasses."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from referral_desk.db.types import UTCDateTime
+
+# Stable constraint names, so migrations can refer to them on every backend.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Patient(Base):
+    __tablename__ = "patients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    given_names: Mapped[str] = mapped_column(String(200), default="")
+    family_name: Mapped[str] = mapped_column(String(200))
+    # Folded full name: accent- and case-insensitive duplicate checks and sorting.
+    name_folded: Mapped[str] = mapped_column(String(400))
+    birth_date: Mapped[date] = mapped_column(Date)
+    sex: Mapped[str] = mapped_column(String(20))
+    phone: Mapped[str] = mapped_column(String(60), default="")
+    email: Mapped[str] = mapped_column(String(200), default="")
+    address: Mapped[str] = mapped_column(Text, default="")
+    preferred_language: Mapped[str] = mapped_column(String(60), default="")
+    consent_share_with_referrer: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    cases: Mapped[list[Case]] = relationship(back_populates="patient")
+
+    __table_args__ = (Index("ix_patients_name_birth", "name_folded", "birth_date"),)
+
+
+class Referrer(Base):
+    """The referring doctor or hospital, kept once and offered again at the next intake."""
+
+    __tablename__ = "referrers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    name_folded: Mapped[str] = mapped_column(String(300), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ReferenceCounter(Base):
+    """Last number handed out per year: only ever grows, so a reference is never reused."""
+
+    __tablename__ = "reference_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_number: Mapped[int] = mapped_column(Integer)
+
+
+class Case(Base):
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    referrer_id: Mapped[int | None] = mapped_column(ForeignKey("referrers.id"), index=True)
+    cancer_type: Mapped[str] = mapped_column(String(40))
+    diagnosis: Mapped[str] = mapped_column(Text, default="")
+    stage: Mapped[str] = mapped_column(String(60), default="")
+    patient_questions: Mapped[str] = mapped_column(Text, default="")
+    first_diagnosis: Mapped[str] = mapped_column(Text, default="")
+    proposed_treatment: Mapped[str] = mapped_column(Text, default="")
+    treatment_start: Mapped[date | None] = mapped_column(Date)
+    urgency: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(30), index=True)
+    held_from: Mapped[str | None] = mapped_column(String(30))
+
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    records_complete_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    opinion_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    hold_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paused_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    # Derived by the domain clock on every change; stored so the list sorts in SQL.
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    clock_sort: Mapped[int] = mapped_column(Integer)
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    updated_by: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer)
+
+    patient: Mapped[Patient] = relationship(back_populates="cases")
+    referrer: Mapped[Referrer | None] = relationship()
+    reasons: Mapped[list[CaseReason]] = relationship(
+        cascade="all, delete-orphan", order_by="CaseReason.reason"
+    )
+    history: Mapped[list[StatusChange]] = relationship(
+        cascade="all, delete-orphan", order_by="StatusChange.id"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (Index("ix_cases_clock", "clock_sort", "due_at", "id"),)
+
+
+class CaseReason(Base):
+    __tablename__ = "case_reasons"
+
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
+    )
+    reason: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+
+class StatusChange(Base):
+    """One line of a case's history; turnaround figures are computed from these."""
+
+    __tablename__ = "status_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), index=True
+    )
+    from_status: Mapped[str | None] = mapped_column(String(30))
+    to_status: Mapped[str] = mapped_column(String(30))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+# The FTS5 index lives outside the ORM metadata (virtual table made by the migration).
+CASE_SEARCH_TABLE = "case_search"

@@ -1,0 +1,1 @@
+"""PDF rendering with ReportLab (letters and reports arrive with later issues)."""

@@ -1,0 +1,249 @@
+"""The case list: filter, search and sort in SQL, fetched a page at a time (keyset paging).
+
+Never loads every case: the screen asks for the next page as the user scrolls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, tzinfo
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ColumnElement, Integer, String, and_, case, func, select, text, tuple_
+from sqlalchemy.sql import Select
+from sqlalchemy.sql.expression import type_coerce
+
+from referral_desk.db.engine import Database
+from referral_desk.db.models import Case, Patient, Referrer
+from referral_desk.db.types import to_storage
+from referral_desk.domain import clock
+from referral_desk.domain.clock import ClockFacts, ClockPolicy, ClockReading, ClockState
+from referral_desk.domain.enums import CaseStatus, Urgency
+from referral_desk.domain.text import full_name
+from referral_desk.services.search_index import match_expression
+
+PAGE_SIZE = 256
+
+
+class SortKey(StrEnum):
+    REFERENCE = "reference"
+    PATIENT = "patient"
+    CANCER_TYPE = "cancer_type"
+    URGENCY = "urgency"
+    STATUS = "status"
+    RECEIVED = "received"
+    DUE = "due"  # also "time left" and the default: running clocks first, overdue at the top
+    UPDATED = "updated"
+
+
+@dataclass(frozen=True)
+class CaseQuery:
+    text: str = ""
+    statuses: frozenset[CaseStatus] = field(default_factory=frozenset)
+    urgencies: frozenset[Urgency] = field(default_factory=frozenset)
+    overdue_only: bool = False
+    received_from: datetime | None = None  # inclusive, UTC
+    received_before: datetime | None = None  # exclusive, UTC
+    sort: SortKey = SortKey.DUE
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    id: int
+    reference: str
+    patient_name: str
+    birth_date: date
+    cancer_type: str
+    referrer: str
+    urgency: Urgency
+    status: CaseStatus
+    received_at: datetime
+    due_at: datetime | None
+    clock: ClockReading
+    treatment_risk: str | None
+    treatment_start: date | None
+    updated_at: datetime
+    updated_by: str
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: tuple[CaseRow, ...]
+    next_cursor: tuple[Any, ...] | None  # None: this was the last page
+
+
+def _status_rank() -> ColumnElement[int]:
+    return case({s.value: s.rank for s in CaseStatus}, value=Case.status, else_=99)
+
+
+def _sort_columns(key: SortKey) -> list[ColumnElement[Any]]:
+    """Raw (undecorated) values, so the last row's values can be bound back as the cursor."""
+    raw_due = type_coerce(func.coalesce(type_coerce(Case.due_at, String), ""), String)
+    columns: dict[SortKey, list[ColumnElement[Any]]] = {
+        SortKey.REFERENCE: [Case.reference],
+        SortKey.PATIENT: [Patient.name_folded],
+        SortKey.CANCER_TYPE: [Case.cancer_type],
+        SortKey.URGENCY: [case((Case.urgency == Urgency.URGENT.value, 0), else_=1)],
+        SortKey.STATUS: [_status_rank()],
+        SortKey.RECEIVED: [type_coerce(Case.received_at, String)],
+        SortKey.DUE: [Case.clock_sort, raw_due],
+        SortKey.UPDATED: [type_coerce(Case.updated_at, String)],
+    }
+    return [*columns[key], type_coerce(Case.id, Integer)]
+
+
+def _filtered(statement: Select[Any], query: CaseQuery, now: datetime) -> Select[Any]:
+    if query.statuses:
+        statement = statement.where(Case.status.in_(sorted(s.value for s in query.statuses)))
+    if query.urgencies:
+        statement = statement.where(Case.urgency.in_(sorted(u.value for u in query.urgencies)))
+    if query.overdue_only:
+        statement = statement.where(
+            Case.clock_sort == clock.CLOCK_SORT_ORDER[ClockState.RUNNING],
+            type_coerce(Case.due_at, String) < to_storage(now),
+        )
+    if query.received_from is not None:
+        statement = statement.where(Case.received_at >= query.received_from)
+    if query.received_before is not None:
+        statement = statement.where(Case.received_at < query.received_before)
+    if query.text.strip():
+        expression = match_expression(query.text)
+        if expression is None:  # only punctuation typed: nothing can match
+            return statement.where(text("0"))
+        statement = statement.where(
+            Case.id.in_(
+                select(text("rowid"))
+                .select_from(text("case_search"))
+                .where(text("case_search MATCH :match"))
+            )
+        ).params(match=expression)
+    return statement
+
+
+def fetch_page(
+    db: Database,
+    query: CaseQuery,
+    *,
+    after: tuple[Any, ...] | None = None,
+    limit: int = PAGE_SIZE,
+    now: datetime | None = None,
+    policy: ClockPolicy = clock.DEFAULT_POLICY,
+    local_zone: tzinfo | None = None,
+) -> Page:
+    """One page of the list in the query's order, starting after the given cursor."""
+    now = now or datetime.now(UTC)
+    zone = local_zone or datetime.now().astimezone().tzinfo
+    assert zone is not None
+    sort_columns = _sort_columns(query.sort)
+    statement = (
+        select(
+            Case.id,
+            Case.reference,
+            Patient.given_names,
+            Patient.family_name,
+            Patient.birth_date,
+            Case.cancer_type,
+            Referrer.name,
+            Case.urgency,
+            Case.status,
+            Case.received_at,
+            Case.records_complete_at,
+            Case.opinion_at,
+            Case.paused_seconds,
+            Case.hold_since,
+            Case.treatment_start,
+            Case.updated_at,
+            Case.updated_by,
+            *(column.label(f"sort_{i}") for i, column in enumerate(sort_columns)),
+        )
+        .join(Patient, Patient.id == Case.patient_id)
+        .outerjoin(Referrer, Referrer.id == Case.referrer_id)
+    )
+    statement = _filtered(statement, query, now)
+    if after is not None:
+        cursor = tuple_(*sort_columns)
+        bound = tuple_(*after)
+        statement = statement.where(cursor < bound if query.descending else cursor > bound)
+    order = [c.desc() if query.descending else c.asc() for c in sort_columns]
+    statement = statement.order_by(*order).limit(limit + 1)
+    with db.read() as session:
+        result = session.execute(statement).all()
+    more = len(result) > limit
+    result = result[:limit]
+    rows = tuple(_row(r, now, policy, zone) for r in result)
+    next_cursor = tuple(result[-1][-len(sort_columns):]) if more and result else None
+    return Page(rows, next_cursor)
+
+
+def _row(r: Sequence[Any], now: datetime, policy: ClockPolicy, zone: tzinfo) -> CaseRow:
+    urgency, status = Urgency(r[7]), CaseStatus(r[8])
+    facts = ClockFacts(status, urgency, r[10], r[11], r[12], r[13])
+    reading = clock.read_clock(facts, now, policy)
+    return CaseRow(
+        id=r[0],
+        reference=r[1],
+        patient_name=full_name(r[2], r[3]),
+        birth_date=r[4],
+        cancer_type=r[5],
+        referrer=r[6] or "",
+        urgency=urgency,
+        status=status,
+        received_at=r[9],
+        due_at=reading.due_at,
+        clock=reading,
+        treatment_risk=clock.treatment_risk(urgency, reading, r[14], now, zone, policy),
+        treatment_start=r[14],
+        updated_at=r[15],
+        updated_by=r[16],
+    )
+
+
+def count_cases(db: Database, query: CaseQuery, *, now: datetime | None = None) -> int:
+    now = now or datetime.now(UTC)
+    statement = _filtered(select(func.count()).select_from(Case), query, now)
+    with db.read() as session:
+        return int(session.scalar(statement) or 0)
+
+
+@dataclass(frozen=True)
+class StatusCounts:
+    by_status: dict[CaseStatus, int]
+    overdue: int
+    total: int
+
+
+def status_counts(db: Database, *, now: datetime | None = None) -> StatusCounts:
+    """Cases per status over the whole office, and how many are overdue right now."""
+    now = now or datetime.now(UTC)
+    with db.read() as session:
+        pairs = session.execute(select(Case.status, func.count()).group_by(Case.status)).all()
+        overdue = session.scalar(
+            select(func.count())
+            .select_from(Case)
+            .where(
+                and_(
+                    Case.clock_sort == clock.CLOCK_SORT_ORDER[ClockState.RUNNING],
+                    type_coerce(Case.due_at, String) < to_storage(now),
+                )
+            )
+        )
+    by_status = {s: 0 for s in CaseStatus}
+    for status, n in pairs:
+        by_status[CaseStatus(status)] = n
+    return StatusCounts(by_status, int(overdue or 0), sum(by_status.values()))
+
+
+__all__ = [
+    "PAGE_SIZE",
+    "CaseQuery",
+    "CaseRow",
+    "Page",
+    "SortKey",
+    "StatusCounts",
+    "count_cases",
+    "fetch_page",
+    "status_counts",
+]
