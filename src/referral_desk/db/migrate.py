@@ -12,12 +12,18 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from referral_desk.db.engine import Database
+from referral_desk.db.models import CASE_SEARCH_TABLE
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 class DatabaseTooNewError(RuntimeError):
     """The file was written by a newer Referral Desk; opening it could damage it."""
+
+
+def include_name(name: str | None, type_: str, _parent: object) -> bool:
+    """Autogenerate ignores the FTS5 table and its shadow tables: the migrations manage them."""
+    return not (type_ == "table" and name is not None and name.startswith(CASE_SEARCH_TABLE))
 
 
 def alembic_config() -> Config:

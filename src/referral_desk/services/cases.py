@@ -216,8 +216,11 @@ def change_status(
     actor: str,
     now: datetime | None = None,
     expected_version: int | None = None,
-) -> None:
-    """Move a case along the workflow, keeping its clock and history right."""
+) -> int:
+    """Move a case along the workflow, keeping its clock and history right.
+
+    Returns the case's new version, so an open case screen can keep saving its edits.
+    """
     now = now or _utcnow()
     with db.write() as session:
         record = _load(session, case_id)
@@ -237,7 +240,10 @@ def change_status(
         record.updated_at = now
         record.updated_by = actor
         _refresh_clock(record)
+        session.flush()
+        version = record.version
         session.commit()
+    return version
 
 
 def _apply_transition(record: Case, current: CaseStatus, target: CaseStatus, now: datetime) -> None:

@@ -160,7 +160,7 @@ class _Builder:
                  S.UNDER_REVIEW],
                 [1, 3, 4, 0.5, 0.5, 0.3],
             )[0]
-        return rng.choices([S.CLOSED, S.LETTER_SENT, S.CANCELLED], [90, 3, 7])[0]
+        return rng.choices([S.CLOSED, S.LETTER_SENT, S.CANCELLED], [92, 0.5, 7])[0]
 
 
 def _path_to(target: CaseStatus, rng: random.Random) -> list[CaseStatus]:
@@ -200,7 +200,7 @@ def generate(
                 ).scalar_one()
             referrer_ids.append(existing)
         counters = {
-            row.year: row.last_number for row in session.execute(select(ReferenceCounter)).all()
+            c.year: c.last_number for c in session.scalars(select(ReferenceCounter))
         }
         next_case_id = (session.scalar(text("SELECT coalesce(max(id), 0) FROM cases")) or 0) + 1
         next_patient_id = (

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from referral_desk.db.models import CASE_SEARCH_TABLE, Base
-
-
-def include_name(name: str | None, type_: str, _parent: object) -> bool:
-    # The FTS5 virtual table and its shadow tables are managed by hand in the migrations.
-    return not (type_ == "table" and name is not None and name.startswith(CASE_SEARCH_TABLE))
-
+from referral_desk.db.migrate import include_name
+from referral_desk.db.models import Base
 
 connection = context.config.attributes["connection"]
 context.configure(

@@ -1,0 +1,159 @@
+"""The case list as a lazy table: pages arrive from a source as the user scrolls.
+
+The model never queries: it is handed a function that returns the next page for a query,
+so sorting and filtering happen in SQL and the model holds only what was scrolled past.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any, NamedTuple
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QFont
+
+from referral_desk.domain.enums import Urgency, cancer_type_label
+from referral_desk.services.case_list import CaseQuery, CaseRow, Page, SortKey
+from referral_desk.ui.formatting import (
+    PACE_COLOURS,
+    RISK_BACKGROUND,
+    RISK_TEXT,
+    clock_text,
+    local_time,
+)
+
+PageSource = Callable[[CaseQuery, "tuple[Any, ...] | None"], Page]
+AnyIndex = QModelIndex | QPersistentModelIndex
+CASE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class Column(NamedTuple):
+    title: str
+    sort: SortKey
+    text: Callable[[CaseRow], str]
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("Reference", SortKey.REFERENCE, lambda r: r.reference),
+    Column("Patient", SortKey.PATIENT, lambda r: r.patient_name),
+    Column("Cancer type", SortKey.CANCER_TYPE, lambda r: cancer_type_label(r.cancer_type)),
+    Column("Urgency", SortKey.URGENCY, lambda r: r.urgency.label),
+    Column("Status", SortKey.STATUS, lambda r: r.status.label),
+    Column("Received", SortKey.RECEIVED, lambda r: local_time(r.received_at)),
+    Column("Due", SortKey.DUE, lambda r: local_time(r.due_at)),
+    Column("Time left", SortKey.DUE, lambda r: clock_text(r.clock)),
+    Column("Last change", SortKey.UPDATED, lambda r: local_time(r.updated_at)),
+)
+TIME_LEFT_COLUMN = 7
+DEFAULT_SORT_COLUMN = 6
+
+
+class CaseTableModel(QAbstractTableModel):
+    def __init__(self, source: PageSource, query: CaseQuery | None = None) -> None:
+        super().__init__()
+        self._source = source
+        self._query = query or CaseQuery()
+        self._rows: list[CaseRow] = []
+        self._cursor: tuple[Any, ...] | None = None
+        self._exhausted = True
+        self._bold = QFont()
+        self._bold.setBold(True)
+
+    # --- what to show ---------------------------------------------------------------
+    @property
+    def query(self) -> CaseQuery:
+        return self._query
+
+    def set_query(self, query: CaseQuery) -> None:
+        self._query = query
+        self.refresh(keep_rows=False)
+
+    def refresh(self, *, keep_rows: bool = True) -> None:
+        """Reload from the source; with keep_rows, load as many rows as were shown."""
+        wanted = len(self._rows) if keep_rows else 0
+        self.beginResetModel()
+        self._rows, self._cursor, self._exhausted = [], None, False
+        self._load_page()
+        while wanted > len(self._rows) and not self._exhausted:
+            self._load_page()
+        self.endResetModel()
+
+    def _load_page(self) -> int:
+        page = self._source(self._query, self._cursor)
+        self._rows.extend(page.rows)
+        self._cursor = page.next_cursor
+        self._exhausted = page.next_cursor is None
+        return len(page.rows)
+
+    def case_id(self, row: int) -> int:
+        return self._rows[row].id
+
+    def row_of(self, index: AnyIndex) -> CaseRow:
+        return self._rows[index.row()]
+
+    # --- Qt model interface ---------------------------------------------------------
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def canFetchMore(self, parent: AnyIndex) -> bool:
+        return not parent.isValid() and not self._exhausted
+
+    def fetchMore(self, parent: AnyIndex) -> None:
+        if parent.isValid() or self._exhausted:
+            return
+        page = self._source(self._query, self._cursor)
+        if page.rows:
+            start = len(self._rows)
+            self.beginInsertRows(QModelIndex(), start, start + len(page.rows) - 1)
+            self._rows.extend(page.rows)
+            self.endInsertRows()
+        self._cursor = page.next_cursor
+        self._exhausted = page.next_cursor is None
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[column].text(row)
+        if role == CASE_ID_ROLE:
+            return row.id
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return row.treatment_risk
+        if column == TIME_LEFT_COLUMN and row.clock.pace in PACE_COLOURS:
+            foreground, background = PACE_COLOURS[row.clock.pace]
+            if role == Qt.ItemDataRole.ForegroundRole:
+                return foreground
+            if role == Qt.ItemDataRole.BackgroundRole:
+                return background
+        if row.treatment_risk:
+            if role == Qt.ItemDataRole.BackgroundRole:
+                return RISK_BACKGROUND
+            if role == Qt.ItemDataRole.ForegroundRole:
+                return RISK_TEXT
+        if role == Qt.ItemDataRole.FontRole and row.urgency is Urgency.URGENT:
+            return self._bold
+        return None
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section].title if 0 <= section < len(COLUMNS) else None
+        return None
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        if not 0 <= column < len(COLUMNS):
+            return
+        self.set_query(
+            replace(
+                self._query,
+                sort=COLUMNS[column].sort,
+                descending=order == Qt.SortOrder.DescendingOrder,
+            )
+        )

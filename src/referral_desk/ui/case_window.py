@@ -1,0 +1,289 @@
+"""The case screen: everything about one case, editable; its status, clock and history."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QFrame,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from referral_desk.db.engine import Database
+from referral_desk.domain.clock import Pace
+from referral_desk.domain.enums import CaseStatus
+from referral_desk.domain.workflow import TransitionError
+from referral_desk.services import cases
+from referral_desk.services.cases import CaseDetail
+from referral_desk.services.errors import ConflictError, ValidationError
+from referral_desk.ui.case_form import CaseForm
+from referral_desk.ui.formatting import PACE_COLOURS, clock_text, local_time
+from referral_desk.ui.status_dialog import StatusDialog
+from referral_desk.ui.window_state import WindowState
+
+RISK_STYLE = (
+    "background: #fdecea; color: #8e1b10; border: 1px solid #e57373; border-radius: 4px;"
+    "padding: 6px; font-weight: bold;"
+)
+
+
+class CaseWindow(QWidget):
+    def __init__(
+        self,
+        db: Database,
+        case_id: int,
+        actor: str,
+        on_saved: Callable[[], None],
+        window_state: WindowState | None = None,
+        parent: QWidget | None = None,
+        *,
+        status_dialog: Callable[[str, CaseStatus, QWidget], StatusDialog] = StatusDialog,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowFlag(Qt.WindowType.Window)
+        self._db, self._case_id, self._actor = db, case_id, actor
+        self._on_saved = on_saved
+        self._state = window_state
+        self._make_status_dialog = status_dialog
+        self._dirty = False
+        self.setObjectName("case_window")
+        # Esc closes, through closeEvent's unsaved-changes question.
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.close)
+
+        self.title = QLabel(objectName="case_title")
+        self.title.setStyleSheet("font-size: 16pt; font-weight: bold;")
+        self.subtitle = QLabel()
+        self.risk = QLabel(objectName="risk_banner")
+        self.risk.setStyleSheet(RISK_STYLE)
+        self.risk.setWordWrap(True)
+
+        self.form = CaseForm(cases.referrer_names(db))
+        self.form.changed.connect(self._mark_dirty)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.form)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.save_buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Close
+        )
+        self.save_buttons.accepted.connect(self.save)
+        self.save_buttons.rejected.connect(self.close)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(scroll)
+        left_layout.addWidget(self.save_buttons)
+
+        # Right: status, clock, history
+        self.status_label = QLabel(objectName="status_label")
+        self.status_label.setStyleSheet("font-size: 13pt; font-weight: bold;")
+        self.status_buttons = QVBoxLayout()
+        status_box = QGroupBox("Status")
+        status_layout = QVBoxLayout(status_box)
+        status_layout.addWidget(self.status_label)
+        status_layout.addLayout(self.status_buttons)
+
+        self.clock_fields = {name: QLabel() for name in
+                             ("received", "records", "due", "left", "opinion")}
+        self.clock_fields["left"].setObjectName("time_left")
+        clock_box = QGroupBox("Clock")
+        clock_form = QFormLayout(clock_box)
+        clock_form.addRow("Received", self.clock_fields["received"])
+        clock_form.addRow("Records complete", self.clock_fields["records"])
+        clock_form.addRow("Opinion due", self.clock_fields["due"])
+        clock_form.addRow("Time left", self.clock_fields["left"])
+        clock_form.addRow("Opinion received", self.clock_fields["opinion"])
+
+        self.history = QTreeWidget(objectName="history")
+        self.history.setHeaderLabels(["When", "Change", "By", "Reason or note"])
+        self.history.setRootIsDecorated(False)
+        history_box = QGroupBox("History")
+        QVBoxLayout(history_box).addWidget(self.history)
+
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(status_box)
+        right_layout.addWidget(clock_box)
+        right_layout.addWidget(history_box, 1)
+
+        self.splitter = QSplitter()
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+
+        layout = QVBoxLayout(self)
+        header = QHBoxLayout()
+        header.addWidget(self.title)
+        header.addWidget(self.subtitle, 1)
+        layout.addLayout(header)
+        layout.addWidget(self.risk)
+        layout.addWidget(self.splitter, 1)
+
+        self.resize(1180, 820)
+        if self._state:
+            self._state.restore("case_window", self)
+            self._state.restore("case_window_splitter", self.splitter)
+        self.reload()
+
+    # --- showing the case --------------------------------------------------------------
+    @property
+    def detail(self) -> CaseDetail:
+        return self._detail
+
+    def reload(self, *, keep_edits: bool = False) -> None:
+        detail = cases.get_case(self._db, self._case_id)
+        self._detail = detail
+        self.setWindowTitle(f"{detail.reference} · {detail.patient_name} · Referral Desk")
+        self.title.setText(detail.reference)
+        self.subtitle.setText(
+            f"{detail.patient_name}, born {detail.patient.birth_date} · "
+            f"{detail.case.urgency.label}"
+        )
+        self.risk.setText(f"Must not delay treatment: {detail.treatment_risk}"
+                          if detail.treatment_risk else "")
+        self.risk.setVisible(bool(detail.treatment_risk))
+        if not keep_edits:
+            self.form.set_patient(detail.patient)
+            self.form.set_case(detail.case)
+            self.form.show_errors({})
+            self._set_dirty(False)
+        self._show_status(detail)
+        self._show_clock(detail)
+        self._show_history(detail)
+
+    def _show_status(self, detail: CaseDetail) -> None:
+        self.status_label.setText(detail.status.label)
+        while self.status_buttons.count():
+            item = self.status_buttons.takeAt(0)
+            if item.widget():
+                item.widget().deleteLater()
+        if not detail.allowed_targets:
+            self.status_buttons.addWidget(QLabel("No further status changes."))
+        for target in detail.allowed_targets:
+            verb = "Resume:" if detail.status is CaseStatus.ON_HOLD and target is detail.held_from \
+                else "Move to"
+            button = QPushButton(f"{verb} {target.label}", objectName=f"to_{target.value}")
+            button.clicked.connect(lambda _=False, t=target: self.change_status(t))
+            self.status_buttons.addWidget(button)
+
+    def _show_clock(self, detail: CaseDetail) -> None:
+        reading = detail.clock
+        self.clock_fields["received"].setText(local_time(detail.received_at))
+        self.clock_fields["records"].setText(local_time(detail.records_complete_at) or "not yet")
+        self.clock_fields["due"].setText(local_time(reading.due_at) or "—")
+        self.clock_fields["opinion"].setText(local_time(detail.opinion_at) or "not yet")
+        left = self.clock_fields["left"]
+        left.setText(clock_text(reading) or "—")
+        if reading.pace in PACE_COLOURS:
+            fg, bg = PACE_COLOURS[reading.pace]
+            left.setStyleSheet(f"color: {fg.name()}; background: {bg.name()}; padding: 2px 6px;"
+                               "font-weight: bold;")
+        else:
+            left.setStyleSheet("")
+        left.setToolTip(reading.pace.label if reading.pace is not Pace.NONE else "")
+
+    def _show_history(self, detail: CaseDetail) -> None:
+        self.history.clear()
+        for entry in reversed(detail.history):
+            change = (f"{entry.from_status.label} → {entry.to_status.label}"
+                      if entry.from_status else entry.to_status.label)
+            self.history.addTopLevelItem(
+                QTreeWidgetItem([local_time(entry.at), change, entry.actor, entry.reason])
+            )
+        for column in range(3):
+            self.history.resizeColumnToContents(column)
+
+    # --- editing ---------------------------------------------------------------------
+    def _mark_dirty(self) -> None:
+        self._set_dirty(True)
+
+    def _set_dirty(self, dirty: bool) -> None:
+        self._dirty = dirty
+        self.save_buttons.button(QDialogButtonBox.StandardButton.Save).setEnabled(dirty)
+
+    @property
+    def has_unsaved_edits(self) -> bool:
+        return self._dirty
+
+    def save(self) -> bool:
+        errors: dict[str, str] = {}
+        patient = self.form.patient_draft(errors)
+        case = self.form.case_draft(errors)
+        if errors:
+            self.form.show_errors(errors)
+            return False
+        try:
+            cases.update_case(
+                self._db, self._case_id, expected_version=self._detail.version,
+                patient=patient, case=case, actor=self._actor,
+            )
+        except ValidationError as exc:
+            self.form.show_errors(exc.errors)
+            return False
+        except ConflictError as exc:
+            QMessageBox.warning(self, "Case changed elsewhere", str(exc))
+            return False
+        self.reload()
+        self._on_saved()
+        return True
+
+    def change_status(self, target: CaseStatus) -> bool:
+        dialog = self._make_status_dialog(self._detail.reference, target, self)
+        while dialog.exec() == QDialog.DialogCode.Accepted:
+            try:
+                cases.change_status(
+                    self._db, self._case_id, target, reason=dialog.reason_text(),
+                    actor=self._actor, expected_version=self._detail.version,
+                )
+            except TransitionError as exc:
+                dialog.show_message(str(exc))
+                continue
+            except ConflictError as exc:
+                QMessageBox.warning(self, "Case changed elsewhere", str(exc))
+                return False
+            self.reload(keep_edits=self._dirty)
+            self._on_saved()
+            return True
+        return False
+
+    def refresh_from_elsewhere(self) -> None:
+        """Another window changed data: show it, without throwing away the user's edits."""
+        self.reload(keep_edits=self._dirty)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if self._dirty:
+            answer = QMessageBox.question(
+                self, "Unsaved changes",
+                f"Save your changes to {self._detail.reference} before closing?",
+                QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                | QMessageBox.StandardButton.Cancel,
+            )
+            if answer == QMessageBox.StandardButton.Cancel or (
+                answer == QMessageBox.StandardButton.Save and not self.save()
+            ):
+                event.ignore()
+                return
+        if self._state:
+            self._state.save("case_window", self)
+            self._state.save("case_window_splitter", self.splitter)
+        super().closeEvent(event)
+
+
+

@@ -1,0 +1,142 @@
+"""New case (intake): type the case in, catch a likely duplicate patient, save or cancel."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from referral_desk.db.engine import Database
+from referral_desk.services import cases
+from referral_desk.services.cases import CaseCreated, PatientMatch
+from referral_desk.services.errors import ValidationError
+from referral_desk.ui.case_form import CaseForm
+
+WARNING_STYLE = "background: #fff3cd; border: 1px solid #e0b252; border-radius: 4px; padding: 6px;"
+
+
+class IntakeDialog(QDialog):
+    def __init__(self, db: Database, actor: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._db = db
+        self._actor = actor
+        self._existing_patient_id: int | None = None
+        self.created: CaseCreated | None = None
+        self.setWindowTitle("New case")
+        self.setObjectName("intake_dialog")
+
+        self.form = CaseForm(cases.referrer_names(db))
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.form)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+
+        self.duplicate_panel = QLabel(objectName="duplicate_warning")
+        self.duplicate_panel.setWordWrap(True)
+        self.duplicate_panel.setStyleSheet(WARNING_STYLE)
+        self.use_existing = QPushButton("Use this patient", objectName="use_existing")
+        self.use_new = QPushButton("Enter a new patient instead", objectName="use_new")
+        self.use_existing.clicked.connect(self._use_existing)
+        self.use_new.clicked.connect(self._use_new)
+        duplicate_row = QHBoxLayout()
+        duplicate_row.addWidget(self.duplicate_panel, 1)
+        duplicate_row.addWidget(self.use_existing)
+        duplicate_row.addWidget(self.use_new)
+        self.form.duplicate_slot.addLayout(duplicate_row)
+        self._matches: list[PatientMatch] = []
+        self._show_duplicates([])
+
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.accepted.connect(self.save)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(scroll)
+        layout.addWidget(self.buttons)
+        self.form.patient_identity_changed.connect(self._check_duplicates)
+        self.resize(760, 820)
+        self.form.given_names.setFocus()
+
+    # --- duplicates and existing patients ---------------------------------------------
+    def _check_duplicates(self) -> None:
+        if self._existing_patient_id is not None:
+            return
+        errors: dict[str, str] = {}
+        draft = self.form.patient_draft(errors)
+        if "birth_date" in errors:
+            self._show_duplicates([])
+            return
+        self._show_duplicates(
+            cases.find_possible_duplicates(
+                self._db, draft.given_names, draft.family_name, draft.birth_date
+            )
+        )
+
+    def _show_duplicates(self, matches: list[PatientMatch]) -> None:
+        self._matches = matches
+        if matches:
+            first = matches[0]
+            refs = ", ".join(first.references) or "no cases yet"
+            more = f" (and {len(matches) - 1} more)" if len(matches) > 1 else ""
+            self.duplicate_panel.setText(
+                f"Possible duplicate: {first.name}, born {first.birth_date.isoformat()}, "
+                f"is already registered ({refs}){more}. Use that patient unless this is "
+                "someone else."
+            )
+        self.duplicate_panel.setVisible(bool(matches))
+        self.use_existing.setVisible(bool(matches))
+        self.use_new.setVisible(False)
+
+    def _use_existing(self) -> None:
+        match = self._matches[0]
+        self._existing_patient_id = match.id
+        self.form.set_patient(cases.get_patient(self._db, match.id))
+        self.form.set_patient_editable(False)
+        self.duplicate_panel.setText(
+            f"This case will be added to the existing patient {match.name} "
+            f"(born {match.birth_date.isoformat()})."
+        )
+        self.use_existing.hide()
+        self.use_new.show()
+
+    def _use_new(self) -> None:
+        self._existing_patient_id = None
+        self.form.set_patient_editable(True)
+        self.use_new.hide()
+        self._check_duplicates()
+
+    @property
+    def existing_patient_id(self) -> int | None:
+        return self._existing_patient_id
+
+    # --- saving ----------------------------------------------------------------------
+    def save(self) -> None:
+        errors: dict[str, str] = {}
+        patient = self.form.patient_draft(errors)
+        case = self.form.case_draft(errors)
+        if errors:  # unreadable dates: no point asking the service
+            self.form.show_errors(errors)
+            return
+        try:
+            if self._existing_patient_id is not None:
+                self.created = cases.create_case(
+                    self._db, case, existing_patient_id=self._existing_patient_id,
+                    actor=self._actor,
+                )
+            else:
+                self.created = cases.create_case(
+                    self._db, case, patient=patient, actor=self._actor
+                )
+        except ValidationError as exc:
+            self.form.show_errors(exc.errors)
+            return
+        self.accept()

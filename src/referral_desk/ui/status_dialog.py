@@ -1,0 +1,50 @@
+"""Confirm a status change, with the reason the workflow asks for."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QPlainTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from referral_desk.domain.enums import CaseStatus
+from referral_desk.domain.workflow import REASON_REQUIRED
+from referral_desk.ui.case_form import ERROR_STYLE
+
+
+class StatusDialog(QDialog):
+    def __init__(self, reference: str, target: CaseStatus, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"{reference}: {target.label}")
+        layout = QVBoxLayout(self)
+        needs = target in REASON_REQUIRED
+        layout.addWidget(QLabel(f"Move {reference} to <b>{target.label}</b>?"))
+        layout.addWidget(QLabel("Reason (required):" if needs else "Note (optional):"))
+        self.reason = QPlainTextEdit(objectName="status_reason")
+        self.reason.setTabChangesFocus(True)
+        self.reason.setFixedHeight(70)
+        layout.addWidget(self.reason)
+        self.message = QLabel(objectName="status_message")
+        self.message.setStyleSheet(ERROR_STYLE)
+        self.message.setWordWrap(True)
+        self.message.hide()
+        layout.addWidget(self.message)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText(f"Move to {target.label}")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.reason.setFocus()
+
+    def reason_text(self) -> str:
+        return self.reason.toPlainText()
+
+    def show_message(self, text: str) -> None:
+        self.message.setText(text)
+        self.message.show()

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from referral_desk.db import migrate
+from referral_desk.db.engine import Database
+from referral_desk.db.migrate import DatabaseTooNewError
+from referral_desk.db.models import Base
+from referral_desk.services.database import open_database_file
+from referral_desk.services.errors import DatabaseUnavailableError
+
+
+def test_an_empty_file_is_upgraded_to_the_current_schema(tmp_path: Path) -> None:
+    db = Database(tmp_path / "new.sqlite")
+    assert migrate.upgrade(db, tmp_path / "backups") is None  # nothing to copy yet
+    assert migrate.current_revision(db) == migrate.head_revision()
+    with sqlite3.connect(db.path) as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"patients", "referrers", "cases", "case_reasons", "status_changes",
+            "case_search"} <= tables
+
+
+def test_the_models_match_the_migrations(db: Database) -> None:
+    with db.engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection, opts={"include_name": migrate.include_name, "compare_type": True}
+        )
+        assert compare_metadata(context, Base.metadata) == []
+
+
+def test_a_database_from_a_newer_version_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "newer.sqlite"
+    open_database_file(path).dispose()
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '9999_from_the_future'")
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(DatabaseUnavailableError, match="newer version of Referral Desk"):
+        open_database_file(path)
+    assert path.read_bytes() == before
+
+
+def test_existing_data_is_copied_before_an_upgrade(tmp_path: Path) -> None:
+    path = tmp_path / "office.sqlite"
+    db = open_database_file(path)
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE keep_me (x)")
+        conn.execute("INSERT INTO keep_me VALUES ('precious')")
+    conn.close()
+    config = migrate.alembic_config()
+    with db.engine.connect() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "base")  # an office still on the oldest schema
+    db.dispose()
+
+    db = open_database_file(path, tmp_path / "backups")
+    copies = list((tmp_path / "backups").glob("before-upgrade-*.sqlite"))
+    assert len(copies) == 1
+    with sqlite3.connect(copies[0]) as conn:
+        assert conn.execute("SELECT x FROM keep_me").fetchone() == ("precious",)
+    conn.close()
+    db.dispose()
+
+
+def test_the_migration_is_one_transaction(tmp_path: Path) -> None:
+    """SQLAlchemy emits the BEGIN itself, so DDL cannot run half-applied."""
+    db = Database(tmp_path / "tx.sqlite")
+    statements: list[str] = []
+    from sqlalchemy import event  # noqa: PLC0415
+
+    event.listen(db.engine, "before_cursor_execute",
+                 lambda *args: statements.append(args[2].split()[0].upper()))
+    migrate.upgrade(db)
+    begin_at = next(i for i, s in enumerate(statements) if s == "BEGIN")
+    first_ddl = next(i for i, s in enumerate(statements) if s == "CREATE")
+    assert begin_at < first_ddl
+    with db.engine.connect() as connection:
+        assert not connection.connection.dbapi_connection.in_transaction  # committed
+    db.dispose()

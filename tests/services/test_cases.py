@@ -1,0 +1,164 @@
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from referral_desk.db.engine import Database
+from referral_desk.domain.clock import ClockState
+from referral_desk.domain.enums import CaseStatus as S
+from referral_desk.domain.enums import Urgency
+from referral_desk.domain.workflow import TransitionError
+from referral_desk.services import cases
+from referral_desk.services.database import open_database_file
+from referral_desk.services.errors import ConflictError, ValidationError
+from tests.conftest import NOW, case, patient
+
+
+def _count(db: Database, table: str) -> int:
+    with sqlite3.connect(db.path) as conn:
+        return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def test_intake_saves_the_case_with_a_reference_and_a_first_history_line(db: Database) -> None:
+    created = cases.create_case(db, case(), patient=patient(), actor="maria", now=NOW)
+    assert created.reference == "RD-2026-00001"
+    detail = cases.get_case(db, created.id, now=NOW)
+    assert detail.status is S.NEW
+    assert detail.patient_name == "Zoë Müller"
+    assert detail.case == case()
+    assert [(h.from_status, h.to_status, h.actor) for h in detail.history] == [
+        (None, S.NEW, "maria")
+    ]
+    assert detail.clock.state is ClockState.NOT_STARTED
+
+
+def test_invalid_intake_names_every_wrong_field_and_saves_nothing(db: Database) -> None:
+    with pytest.raises(ValidationError) as raised:
+        cases.create_case(
+            db,
+            case(cancer_type="", treatment_start=date(2026, 1, 1)),
+            patient=patient(family_name="", birth_date=date(2030, 1, 1)),
+            actor="maria",
+            now=NOW,
+        )
+    assert set(raised.value.errors) == {"cancer_type", "treatment_start", "family_name",
+                                        "birth_date"}
+    assert _count(db, "cases") == 0 and _count(db, "patients") == 0
+
+
+def test_a_likely_duplicate_patient_is_found_whatever_the_accents(db: Database) -> None:
+    created = cases.create_case(db, case(), patient=patient(), actor="maria", now=NOW)
+    matches = cases.find_possible_duplicates(db, "zoe", "MULLER", date(1968, 4, 12))
+    assert [(m.name, m.references) for m in matches] == [("Zoë Müller", (created.reference,))]
+    assert cases.find_possible_duplicates(db, "Zoë", "Müller", date(1968, 4, 13)) == []
+
+
+def test_a_second_case_for_an_existing_patient_shares_the_patient(db: Database) -> None:
+    first = cases.create_case(db, case(), patient=patient(), actor="maria", now=NOW)
+    patient_id = cases.get_case(db, first.id, now=NOW).patient_id
+    second = cases.create_case(db, case(cancer_type="lung"), existing_patient_id=patient_id,
+                               actor="maria", now=NOW)
+    assert second.reference == "RD-2026-00002"
+    assert cases.get_case(db, second.id, now=NOW).patient_id == patient_id
+    assert _count(db, "patients") == 1
+
+
+def test_edits_are_saved_and_a_stale_edit_is_refused(db: Database) -> None:
+    created = cases.create_case(db, case(), patient=patient(), actor="maria", now=NOW)
+    opened = cases.get_case(db, created.id, now=NOW)
+    cases.update_case(db, created.id, expected_version=opened.version,
+                      patient=patient(phone="+49 30 1234"), case=case(stage="IIB"),
+                      actor="tom", now=NOW)
+    after = cases.get_case(db, created.id, now=NOW)
+    assert after.case.stage == "IIB" and after.patient.phone == "+49 30 1234"
+    with pytest.raises(ConflictError, match="changed by someone else"):
+        cases.update_case(db, created.id, expected_version=opened.version,
+                          patient=patient(), case=case(stage="IV"), actor="lena", now=NOW)
+    assert cases.get_case(db, created.id, now=NOW).case.stage == "IIB"
+
+
+def test_status_changes_drive_the_clock_and_the_history(db: Database) -> None:
+    created = cases.create_case(db, case(), patient=patient(), actor="maria", now=NOW)
+    t = NOW
+    for step, target in enumerate([S.AWAITING_RECORDS, S.READY_FOR_REVIEW, S.UNDER_REVIEW]):
+        cases.change_status(db, created.id, target, actor="tom", now=t + timedelta(hours=step))
+    records_at = NOW + timedelta(hours=1)
+    detail = cases.get_case(db, created.id, now=records_at + timedelta(hours=10))
+    assert detail.records_complete_at == records_at
+    assert detail.clock.due_at == records_at + timedelta(hours=48)
+    assert detail.clock.remaining == timedelta(hours=38)
+
+    hold = records_at + timedelta(hours=10)
+    cases.change_status(db, created.id, S.ON_HOLD, reason="Patient in hospital", actor="tom",
+                        now=hold)
+    paused = cases.get_case(db, created.id, now=hold + timedelta(days=2))
+    assert paused.clock.state is ClockState.PAUSED
+    assert paused.allowed_targets == (S.UNDER_REVIEW, S.CANCELLED)
+    cases.change_status(db, created.id, S.UNDER_REVIEW, actor="tom", now=hold + timedelta(days=2))
+    resumed = cases.get_case(db, created.id, now=hold + timedelta(days=2))
+    assert resumed.clock.due_at == records_at + timedelta(hours=48, days=2)
+
+    cases.change_status(db, created.id, S.OPINION_RECEIVED, actor="tom",
+                        now=hold + timedelta(days=2, hours=3))
+    done = cases.get_case(db, created.id, now=NOW + timedelta(days=30))
+    assert done.clock.state is ClockState.STOPPED
+    assert [h.to_status for h in done.history] == [
+        S.NEW, S.AWAITING_RECORDS, S.READY_FOR_REVIEW, S.UNDER_REVIEW, S.ON_HOLD,
+        S.UNDER_REVIEW, S.OPINION_RECEIVED,
+    ]
+    assert done.history[4].reason == "Patient in hospital"
+
+
+def test_a_refused_status_change_changes_nothing(db: Database) -> None:
+    created = cases.create_case(db, case(), patient=patient(), actor="maria", now=NOW)
+    with pytest.raises(TransitionError):
+        cases.change_status(db, created.id, S.LETTER_SENT, actor="tom", now=NOW)
+    with pytest.raises(TransitionError, match="reason"):
+        cases.change_status(db, created.id, S.CANCELLED, actor="tom", now=NOW)
+    detail = cases.get_case(db, created.id, now=NOW)
+    assert detail.status is S.NEW and len(detail.history) == 1
+
+
+def test_making_a_case_urgent_brings_its_due_time_forward(db: Database) -> None:
+    created = cases.create_case(db, case(), patient=patient(), actor="maria", now=NOW)
+    cases.change_status(db, created.id, S.READY_FOR_REVIEW, actor="tom", now=NOW)
+    opened = cases.get_case(db, created.id, now=NOW)
+    cases.update_case(db, created.id, expected_version=opened.version, patient=patient(),
+                      case=case(urgency=Urgency.URGENT), actor="tom", now=NOW)
+    detail = cases.get_case(db, created.id, now=NOW)
+    assert detail.clock.due_at == NOW + timedelta(hours=24)
+    assert detail.treatment_risk == "Urgent case."
+
+
+def _take_in_cases(path: str, count: int) -> list[str]:
+    db = open_database_file(Path(path))
+    refs = [cases.create_case(db, case(), patient=patient(given_names=f"P{i}"),
+                              actor="worker").reference for i in range(count)]
+    db.dispose()
+    return refs
+
+
+def test_references_stay_unique_when_several_programs_take_in_cases_at_once(
+    db: Database,
+) -> None:
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(4) as pool:
+        batches = pool.starmap(_take_in_cases, [(str(db.path), 15)] * 4)
+    references = [ref for batch in batches for ref in batch]
+    assert len(references) == 60 == len(set(references))
+    numbers = sorted(int(ref.rsplit("-", 1)[1]) for ref in references)
+    assert numbers == list(range(1, 61))
+
+
+def test_a_deleted_case_never_frees_its_reference(db: Database) -> None:
+    first = cases.create_case(db, case(), patient=patient(), actor="maria", now=NOW)
+    with sqlite3.connect(db.path) as conn:
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("DELETE FROM cases WHERE id = ?", (first.id,))
+    conn.close()
+    second = cases.create_case(db, case(), patient=patient(), actor="maria", now=NOW)
+    assert second.reference == "RD-2026-00002"
