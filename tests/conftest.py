@@ -6,17 +6,17 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from collections.abc import Iterator  # noqa: E402
-from datetime import UTC, date, datetime  # noqa: E402
-from pathlib import Path  # noqa: E402
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
 
-import pytest  # noqa: E402
+import pytest
 
-from referral_desk.db.engine import Database  # noqa: E402
-from referral_desk.domain.enums import Reason, Sex, Urgency  # noqa: E402
-from referral_desk.domain.intake import CaseDraft, PatientDraft  # noqa: E402
-from referral_desk.paths import DATA_DIR_ENV, AppPaths, resolve_paths  # noqa: E402
-from referral_desk.services.database import open_database  # noqa: E402
+from referral_desk.db.engine import Database
+from referral_desk.domain.enums import Reason, Sex, Urgency
+from referral_desk.domain.intake import CaseDraft, PatientDraft
+from referral_desk.paths import DATA_DIR_ENV, AppPaths, resolve_paths
+from referral_desk.services.database import open_database
 
 
 @pytest.fixture(autouse=True)

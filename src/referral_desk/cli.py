@@ -84,15 +84,22 @@ def build_parser() -> argparse.ArgumentParser:
     listing = case_commands.add_parser(
         "list", parents=[data_dir], help="list cases (most urgent first)"
     )
-    listing.add_argument("--status", type=_status, action="append", metavar="S",
-                         help="only this status (repeat for several)")
-    listing.add_argument("--month", type=_month_bounds, metavar="YYYY-MM",
-                         help="only cases received in this month")
+    listing.add_argument(
+        "--status",
+        type=_status,
+        action="append",
+        metavar="S",
+        help="only this status (repeat for several)",
+    )
+    listing.add_argument(
+        "--month", type=_month_bounds, metavar="YYYY-MM", help="only cases received in this month"
+    )
     listing.add_argument("--overdue", action="store_true", help="only overdue cases")
     listing.add_argument("--format", choices=("table", "csv", "json"), default="table")
 
     commands.add_parser(
-        "check", parents=[data_dir],
+        "check",
+        parents=[data_dir],
         help="check the database: schema version, integrity, foreign keys (exit 1 when bad)",
     )
     return parser
@@ -177,10 +184,18 @@ def _list_cases(db: object, args: argparse.Namespace) -> int:
             writer.writerow({k: neutralise(v) for k, v in rec.items()})
     else:
         shown = ("reference", "patient", "cancer_type", "urgency", "status", "due", "time_left")
-        widths = {"reference": 14, "patient": 28, "cancer_type": 20, "urgency": 8,
-                  "status": 17, "due": 17, "time_left": 20}
-        out.write("  ".join(_cell(c.replace("_", " ").upper(), widths[c]) for c in shown).rstrip()
-                  + "\n")
+        widths = {
+            "reference": 14,
+            "patient": 28,
+            "cancer_type": 20,
+            "urgency": 8,
+            "status": 17,
+            "due": 17,
+            "time_left": 20,
+        }
+        out.write(
+            "  ".join(_cell(c.replace("_", " ").upper(), widths[c]) for c in shown).rstrip() + "\n"
+        )
         n = 0
         for rec in records:
             n += 1
@@ -238,4 +253,3 @@ def current_user() -> str:
 
 if __name__ == "__main__":
     raise SystemExit(main())
-

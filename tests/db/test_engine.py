@@ -24,7 +24,7 @@ def test_a_naive_time_is_refused_rather_than_guessed() -> None:
 
 def test_writes_take_the_write_lock_at_begin(db: Database) -> None:
     seen: list[str] = []
-    from sqlalchemy import event  # noqa: PLC0415
+    from sqlalchemy import event
 
     event.listen(db.engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
     with db.write() as session:

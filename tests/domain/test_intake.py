@@ -18,15 +18,20 @@ TODAY = date(2026, 11, 23)
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("1961-04-12", date(1961, 4, 12)), ("12.04.1961", date(1961, 4, 12)),
-     ("12/4/1961", date(1961, 4, 12)), ("  ", None)],
+    [
+        ("1961-04-12", date(1961, 4, 12)),
+        ("12.04.1961", date(1961, 4, 12)),
+        ("12/4/1961", date(1961, 4, 12)),
+        ("  ", None),
+    ],
 )
 def test_dates_are_read_in_iso_or_day_first_form(text: str, expected: date | None) -> None:
     assert parse_user_date(text) == expected
 
 
-@pytest.mark.parametrize(("text", "message"),
-                         [("31.02.1980", "not a real calendar date"), ("next week", "YYYY-MM-DD")])
+@pytest.mark.parametrize(
+    ("text", "message"), [("31.02.1980", "not a real calendar date"), ("next week", "YYYY-MM-DD")]
+)
 def test_unreadable_dates_say_what_is_wrong(text: str, message: str) -> None:
     with pytest.raises(DateInputError, match=message):
         parse_user_date(text)

@@ -12,8 +12,13 @@ ALLOWED = {
     S.NEW: {S.AWAITING_RECORDS, S.READY_FOR_REVIEW, S.ON_HOLD, S.CANCELLED},
     S.AWAITING_RECORDS: {S.READY_FOR_REVIEW, S.ON_HOLD, S.CANCELLED},
     S.READY_FOR_REVIEW: {S.UNDER_REVIEW, S.AWAITING_RECORDS, S.ON_HOLD, S.CANCELLED},
-    S.UNDER_REVIEW: {S.OPINION_RECEIVED, S.READY_FOR_REVIEW, S.AWAITING_RECORDS, S.ON_HOLD,
-                     S.CANCELLED},
+    S.UNDER_REVIEW: {
+        S.OPINION_RECEIVED,
+        S.READY_FOR_REVIEW,
+        S.AWAITING_RECORDS,
+        S.ON_HOLD,
+        S.CANCELLED,
+    },
     S.OPINION_RECEIVED: {S.LETTER_SENT, S.ON_HOLD, S.CANCELLED},
     S.LETTER_SENT: {S.CLOSED},
     S.CLOSED: set(),
@@ -22,9 +27,7 @@ ALLOWED = {
 
 
 @pytest.mark.parametrize(("current", "target"), list(itertools.product(ALLOWED, S)))
-def test_every_transition_is_allowed_or_refused_as_the_office_works(
-    current: S, target: S
-) -> None:
+def test_every_transition_is_allowed_or_refused_as_the_office_works(current: S, target: S) -> None:
     reason = "patient asked to wait"
     if target in ALLOWED[current]:
         check_transition(current, target, reason=reason)

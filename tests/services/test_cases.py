@@ -45,8 +45,12 @@ def test_invalid_intake_names_every_wrong_field_and_saves_nothing(db: Database) 
             actor="maria",
             now=NOW,
         )
-    assert set(raised.value.errors) == {"cancer_type", "treatment_start", "family_name",
-                                        "birth_date"}
+    assert set(raised.value.errors) == {
+        "cancer_type",
+        "treatment_start",
+        "family_name",
+        "birth_date",
+    }
     assert _count(db, "cases") == 0 and _count(db, "patients") == 0
 
 
@@ -60,8 +64,9 @@ def test_a_likely_duplicate_patient_is_found_whatever_the_accents(db: Database) 
 def test_a_second_case_for_an_existing_patient_shares_the_patient(db: Database) -> None:
     first = cases.create_case(db, case(), patient=patient(), actor="maria", now=NOW)
     patient_id = cases.get_case(db, first.id, now=NOW).patient_id
-    second = cases.create_case(db, case(cancer_type="lung"), existing_patient_id=patient_id,
-                               actor="maria", now=NOW)
+    second = cases.create_case(
+        db, case(cancer_type="lung"), existing_patient_id=patient_id, actor="maria", now=NOW
+    )
     assert second.reference == "RD-2026-00002"
     assert cases.get_case(db, second.id, now=NOW).patient_id == patient_id
     assert _count(db, "patients") == 1
@@ -70,14 +75,27 @@ def test_a_second_case_for_an_existing_patient_shares_the_patient(db: Database) 
 def test_edits_are_saved_and_a_stale_edit_is_refused(db: Database) -> None:
     created = cases.create_case(db, case(), patient=patient(), actor="maria", now=NOW)
     opened = cases.get_case(db, created.id, now=NOW)
-    cases.update_case(db, created.id, expected_version=opened.version,
-                      patient=patient(phone="+49 30 1234"), case=case(stage="IIB"),
-                      actor="tom", now=NOW)
+    cases.update_case(
+        db,
+        created.id,
+        expected_version=opened.version,
+        patient=patient(phone="+49 30 1234"),
+        case=case(stage="IIB"),
+        actor="tom",
+        now=NOW,
+    )
     after = cases.get_case(db, created.id, now=NOW)
     assert after.case.stage == "IIB" and after.patient.phone == "+49 30 1234"
     with pytest.raises(ConflictError, match="changed by someone else"):
-        cases.update_case(db, created.id, expected_version=opened.version,
-                          patient=patient(), case=case(stage="IV"), actor="lena", now=NOW)
+        cases.update_case(
+            db,
+            created.id,
+            expected_version=opened.version,
+            patient=patient(),
+            case=case(stage="IV"),
+            actor="lena",
+            now=NOW,
+        )
     assert cases.get_case(db, created.id, now=NOW).case.stage == "IIB"
 
 
@@ -93,8 +111,9 @@ def test_status_changes_drive_the_clock_and_the_history(db: Database) -> None:
     assert detail.clock.remaining == timedelta(hours=38)
 
     hold = records_at + timedelta(hours=10)
-    cases.change_status(db, created.id, S.ON_HOLD, reason="Patient in hospital", actor="tom",
-                        now=hold)
+    cases.change_status(
+        db, created.id, S.ON_HOLD, reason="Patient in hospital", actor="tom", now=hold
+    )
     paused = cases.get_case(db, created.id, now=hold + timedelta(days=2))
     assert paused.clock.state is ClockState.PAUSED
     assert paused.allowed_targets == (S.UNDER_REVIEW, S.CANCELLED)
@@ -102,13 +121,19 @@ def test_status_changes_drive_the_clock_and_the_history(db: Database) -> None:
     resumed = cases.get_case(db, created.id, now=hold + timedelta(days=2))
     assert resumed.clock.due_at == records_at + timedelta(hours=48, days=2)
 
-    cases.change_status(db, created.id, S.OPINION_RECEIVED, actor="tom",
-                        now=hold + timedelta(days=2, hours=3))
+    cases.change_status(
+        db, created.id, S.OPINION_RECEIVED, actor="tom", now=hold + timedelta(days=2, hours=3)
+    )
     done = cases.get_case(db, created.id, now=NOW + timedelta(days=30))
     assert done.clock.state is ClockState.STOPPED
     assert [h.to_status for h in done.history] == [
-        S.NEW, S.AWAITING_RECORDS, S.READY_FOR_REVIEW, S.UNDER_REVIEW, S.ON_HOLD,
-        S.UNDER_REVIEW, S.OPINION_RECEIVED,
+        S.NEW,
+        S.AWAITING_RECORDS,
+        S.READY_FOR_REVIEW,
+        S.UNDER_REVIEW,
+        S.ON_HOLD,
+        S.UNDER_REVIEW,
+        S.OPINION_RECEIVED,
     ]
     assert done.history[4].reason == "Patient in hospital"
 
@@ -127,8 +152,15 @@ def test_making_a_case_urgent_brings_its_due_time_forward(db: Database) -> None:
     created = cases.create_case(db, case(), patient=patient(), actor="maria", now=NOW)
     cases.change_status(db, created.id, S.READY_FOR_REVIEW, actor="tom", now=NOW)
     opened = cases.get_case(db, created.id, now=NOW)
-    cases.update_case(db, created.id, expected_version=opened.version, patient=patient(),
-                      case=case(urgency=Urgency.URGENT), actor="tom", now=NOW)
+    cases.update_case(
+        db,
+        created.id,
+        expected_version=opened.version,
+        patient=patient(),
+        case=case(urgency=Urgency.URGENT),
+        actor="tom",
+        now=NOW,
+    )
     detail = cases.get_case(db, created.id, now=NOW)
     assert detail.clock.due_at == NOW + timedelta(hours=24)
     assert detail.treatment_risk == "Urgent case."
@@ -136,8 +168,12 @@ def test_making_a_case_urgent_brings_its_due_time_forward(db: Database) -> None:
 
 def _take_in_cases(path: str, count: int) -> list[str]:
     db = open_database_file(Path(path))
-    refs = [cases.create_case(db, case(), patient=patient(given_names=f"P{i}"),
-                              actor="worker").reference for i in range(count)]
+    refs = [
+        cases.create_case(
+            db, case(), patient=patient(given_names=f"P{i}"), actor="worker"
+        ).reference
+        for i in range(count)
+    ]
     db.dispose()
     return refs
 

@@ -45,6 +45,7 @@ def inspect_file(path: Path) -> IntegrityReport:
         conn.close()
     except sqlite3.DatabaseError as exc:
         return IntegrityReport(version, None, [], [], error=f"{path} cannot be read: {exc}.")
-    problems = [f"{table} row {rowid} refers to a missing {parent}" for table, rowid, parent, _ in
-                fk_rows]
+    problems = [
+        f"{table} row {rowid} refers to a missing {parent}" for table, rowid, parent, _ in fk_rows
+    ]
     return IntegrityReport(version, revision, integrity, problems)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -32,8 +33,19 @@ def alembic_config() -> Config:
     return config
 
 
+@cache
+def _scripts() -> ScriptDirectory:
+    """Reading the migration scripts costs ~1 ms: once per process is enough."""
+    return ScriptDirectory.from_config(alembic_config())
+
+
+@cache
+def known_revisions() -> frozenset[str]:
+    return frozenset(rev.revision for rev in _scripts().walk_revisions())
+
+
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    head = _scripts().get_current_head()
     assert head is not None
     return head
 
@@ -45,15 +57,14 @@ def current_revision(database: Database) -> str | None:
 
 def upgrade(database: Database, backup_dir: Path | None = None) -> Path | None:
     """Upgrade to head. Returns the safety copy taken before changing existing data, if any."""
-    script = ScriptDirectory.from_config(alembic_config())
     current = current_revision(database)
-    if current is not None and current not in {rev.revision for rev in script.walk_revisions()}:
+    if current is not None and current not in known_revisions():
         raise DatabaseTooNewError(
             f"{database.path} was written by a newer version of Referral Desk "
             f"(schema {current}). Install the newer version to open it; this version "
             "will not touch it."
         )
-    if current == script.get_current_head():
+    if current == head_revision():
         return None
     safety_copy = None
     if backup_dir is not None and _has_tables(database):

@@ -37,4 +37,5 @@ def to_storage(value: datetime) -> str:
 
 
 def from_storage(value: str) -> datetime:
-    return datetime.strptime(value, _FORMAT).replace(tzinfo=UTC)
+    # fromisoformat is ~6x faster than strptime, and lists convert thousands of these.
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)

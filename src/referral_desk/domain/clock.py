@@ -115,8 +115,8 @@ def read_clock(
     target = policy.target(facts.urgency)
     if state is ClockState.PAUSED:
         assert facts.records_complete_at is not None and facts.hold_since is not None
-        used = facts.hold_since - facts.records_complete_at - timedelta(
-            seconds=facts.paused_seconds
+        used = (
+            facts.hold_since - facts.records_complete_at - timedelta(seconds=facts.paused_seconds)
         )
         return ClockReading(state, None, target - used, Pace.NONE)
     due = due_at(facts, policy)

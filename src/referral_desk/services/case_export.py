@@ -11,8 +11,19 @@ from referral_desk.domain.enums import cancer_type_label
 from referral_desk.services.case_list import CaseQuery, CaseRow, fetch_page
 
 COLUMNS = (
-    "reference", "patient", "birth_date", "cancer_type", "referrer", "urgency", "status",
-    "received", "due", "time_left", "pace", "treatment_risk", "last_change",
+    "reference",
+    "patient",
+    "birth_date",
+    "cancer_type",
+    "referrer",
+    "urgency",
+    "status",
+    "received",
+    "due",
+    "time_left",
+    "pace",
+    "treatment_risk",
+    "last_change",
 )
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 

@@ -11,7 +11,18 @@ from datetime import UTC, date, datetime, tzinfo
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, String, and_, case, func, select, text, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    String,
+    and_,
+    case,
+    func,
+    literal_column,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.expression import type_coerce
 
@@ -81,7 +92,10 @@ def _status_rank() -> ColumnElement[int]:
 
 def _sort_columns(key: SortKey) -> list[ColumnElement[Any]]:
     """Raw (undecorated) values, so the last row's values can be bound back as the cursor."""
-    raw_due = type_coerce(func.coalesce(type_coerce(Case.due_at, String), ""), String)
+    # Must read exactly like the expression index ix_cases_clock (no bound parameter).
+    raw_due = type_coerce(
+        func.coalesce(type_coerce(Case.due_at, String), literal_column("''")), String
+    )
     columns: dict[SortKey, list[ColumnElement[Any]]] = {
         SortKey.REFERENCE: [Case.reference],
         SortKey.PATIENT: [Patient.name_folded],
@@ -174,7 +188,7 @@ def fetch_page(
     more = len(result) > limit
     result = result[:limit]
     rows = tuple(_row(r, now, policy, zone) for r in result)
-    next_cursor = tuple(result[-1][-len(sort_columns):]) if more and result else None
+    next_cursor = tuple(result[-1][-len(sort_columns) :]) if more and result else None
     return Page(rows, next_cursor)
 
 

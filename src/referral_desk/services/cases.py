@@ -159,8 +159,13 @@ def create_case(
         new.patient = record
         _apply_case(session, new, case, now)
         new.history.append(
-            StatusChange(from_status=None, to_status=CaseStatus.NEW.value, at=now, actor=actor,
-                         reason="Case taken in")
+            StatusChange(
+                from_status=None,
+                to_status=CaseStatus.NEW.value,
+                at=now,
+                actor=actor,
+                reason="Case taken in",
+            )
         )
         _refresh_clock(new)
         session.flush()
@@ -234,8 +239,14 @@ def change_status(
         workflow.check_transition(current, target, reason=reason, held_from=held_from)
         _apply_transition(record, current, target, now)
         session.add(
-            StatusChange(case_id=record.id, from_status=current.value, to_status=target.value,
-                         at=now, actor=actor, reason=reason.strip())
+            StatusChange(
+                case_id=record.id,
+                from_status=current.value,
+                to_status=target.value,
+                at=now,
+                actor=actor,
+                reason=reason.strip(),
+            )
         )
         record.updated_at = now
         record.updated_by = actor

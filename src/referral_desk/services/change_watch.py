@@ -10,8 +10,9 @@ class ChangeWatcher:
     """Polls PRAGMA data_version on one dedicated connection (the value is per connection)."""
 
     def __init__(self, path: Path) -> None:
-        self._connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True,
-                                           check_same_thread=False)
+        self._connection = sqlite3.connect(
+            f"file:{path}?mode=ro", uri=True, check_same_thread=False
+        )
         self._last = self._version()
 
     def _version(self) -> int:

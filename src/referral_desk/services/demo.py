@@ -38,13 +38,25 @@ CHUNK = 5_000
 _DIAGNOSES: dict[str, list[tuple[str, str, str]]] = {
     # cancer type -> (diagnosis, stage, proposed treatment)
     "breast": [
-        ("Invasive ductal carcinoma, ER+/PR+/HER2-", "IIA", "Lumpectomy, then adjuvant chemotherapy (AC-T)"),
+        (
+            "Invasive ductal carcinoma, ER+/PR+/HER2-",
+            "IIA",
+            "Lumpectomy, then adjuvant chemotherapy (AC-T)",
+        ),
         ("Triple-negative breast cancer", "IIB", "Neoadjuvant chemotherapy with pembrolizumab"),
         ("Ductal carcinoma in situ", "0", "Mastectomy"),
     ],
     "lung": [
-        ("Non-small cell lung cancer, adenocarcinoma, EGFR exon 19 deletion", "IIIA", "Chemoradiotherapy"),
-        ("Small cell lung cancer, limited stage", "Limited", "Cisplatin-etoposide with radiotherapy"),
+        (
+            "Non-small cell lung cancer, adenocarcinoma, EGFR exon 19 deletion",
+            "IIIA",
+            "Chemoradiotherapy",
+        ),
+        (
+            "Small cell lung cancer, limited stage",
+            "Limited",
+            "Cisplatin-etoposide with radiotherapy",
+        ),
     ],
     "colorectal": [
         ("Adenocarcinoma of the sigmoid colon", "III", "Surgery, then FOLFOX for six months"),
@@ -52,10 +64,18 @@ _DIAGNOSES: dict[str, list[tuple[str, str, str]]] = {
     ],
     "prostate": [
         ("Prostate adenocarcinoma, Gleason 3+4", "T2a", "Radical prostatectomy"),
-        ("Prostate adenocarcinoma, Gleason 4+4", "T3", "Radiotherapy with two years of hormone therapy"),
+        (
+            "Prostate adenocarcinoma, Gleason 4+4",
+            "T3",
+            "Radiotherapy with two years of hormone therapy",
+        ),
     ],
     "acute_leukaemia": [
-        ("Acute myeloid leukaemia, FLT3-ITD positive", "", "Induction chemotherapy (7+3) with midostaurin"),
+        (
+            "Acute myeloid leukaemia, FLT3-ITD positive",
+            "",
+            "Induction chemotherapy (7+3) with midostaurin",
+        ),
         ("Acute lymphoblastic leukaemia, B-cell", "", "Paediatric-inspired induction protocol"),
     ],
     "chronic_leukaemia": [
@@ -67,10 +87,20 @@ _DIAGNOSES: dict[str, list[tuple[str, str, str]]] = {
         ("Hodgkin lymphoma, nodular sclerosis", "IIA", "ABVD, then radiotherapy"),
     ],
     "melanoma": [("Cutaneous melanoma, BRAF V600E", "IIIC", "Adjuvant nivolumab for one year")],
-    "pancreatic": [("Pancreatic ductal adenocarcinoma", "Borderline resectable",
-                    "FOLFIRINOX, then surgery if it responds")],
-    "ovarian": [("High-grade serous ovarian carcinoma", "IIIC",
-                 "Debulking surgery and carboplatin-paclitaxel")],
+    "pancreatic": [
+        (
+            "Pancreatic ductal adenocarcinoma",
+            "Borderline resectable",
+            "FOLFIRINOX, then surgery if it responds",
+        )
+    ],
+    "ovarian": [
+        (
+            "High-grade serous ovarian carcinoma",
+            "IIIC",
+            "Debulking surgery and carboplatin-paclitaxel",
+        )
+    ],
     "myeloma": [("Multiple myeloma", "ISS II", "VRd induction, then stem-cell transplant")],
     "sarcoma": [("Leiomyosarcoma of the thigh", "II", "Wide excision and radiotherapy")],
     "brain": [("Glioblastoma, IDH wild-type", "Grade 4", "Radiotherapy with temozolomide")],
@@ -122,8 +152,8 @@ class _Builder:
         group = rng.choices(self.groups, self.weights)[0]
         sex = rng.choice([Sex.FEMALE, Sex.MALE])
         pool = group["given_female"] if sex is Sex.FEMALE else group["given_male"]
-        families = group.get("family_female", group["family"]) if sex is Sex.FEMALE else (
-            group["family"]
+        families = (
+            group.get("family_female", group["family"]) if sex is Sex.FEMALE else (group["family"])
         )
         given, family = rng.choice(pool), rng.choice(families)
         birth = date(1935, 1, 1) + timedelta(days=rng.randrange(0, 365 * 72))
@@ -150,22 +180,41 @@ class _Builder:
             return rng.choice([S.NEW, S.AWAITING_RECORDS, S.AWAITING_RECORDS, S.READY_FOR_REVIEW])
         if days < 6:
             return rng.choices(
-                [S.AWAITING_RECORDS, S.READY_FOR_REVIEW, S.UNDER_REVIEW, S.OPINION_RECEIVED,
-                 S.ON_HOLD, S.CANCELLED],
+                [
+                    S.AWAITING_RECORDS,
+                    S.READY_FOR_REVIEW,
+                    S.UNDER_REVIEW,
+                    S.OPINION_RECEIVED,
+                    S.ON_HOLD,
+                    S.CANCELLED,
+                ],
                 [3, 2, 4, 2, 1, 0.3],
             )[0]
         if days < 20:
             return rng.choices(
-                [S.OPINION_RECEIVED, S.LETTER_SENT, S.CLOSED, S.ON_HOLD, S.CANCELLED,
-                 S.UNDER_REVIEW],
+                [
+                    S.OPINION_RECEIVED,
+                    S.LETTER_SENT,
+                    S.CLOSED,
+                    S.ON_HOLD,
+                    S.CANCELLED,
+                    S.UNDER_REVIEW,
+                ],
                 [1, 3, 4, 0.5, 0.5, 0.3],
             )[0]
         return rng.choices([S.CLOSED, S.LETTER_SENT, S.CANCELLED], [92, 0.5, 7])[0]
 
 
 def _path_to(target: CaseStatus, rng: random.Random) -> list[CaseStatus]:
-    main = [S.NEW, S.AWAITING_RECORDS, S.READY_FOR_REVIEW, S.UNDER_REVIEW, S.OPINION_RECEIVED,
-            S.LETTER_SENT, S.CLOSED]
+    main = [
+        S.NEW,
+        S.AWAITING_RECORDS,
+        S.READY_FOR_REVIEW,
+        S.UNDER_REVIEW,
+        S.OPINION_RECEIVED,
+        S.LETTER_SENT,
+        S.CLOSED,
+    ]
     if target in main:
         return main[: main.index(target) + 1]
     # On hold or cancelled from somewhere early in the workflow.
@@ -199,9 +248,7 @@ def generate(
                     {"name": name, "name_folded": folded, "created_at": now},
                 ).scalar_one()
             referrer_ids.append(existing)
-        counters = {
-            c.year: c.last_number for c in session.scalars(select(ReferenceCounter))
-        }
+        counters = {c.year: c.last_number for c in session.scalars(select(ReferenceCounter))}
         next_case_id = (session.scalar(text("SELECT coalesce(max(id), 0) FROM cases")) or 0) + 1
         next_patient_id = (
             session.scalar(text("SELECT coalesce(max(id), 0) FROM patients")) or 0
@@ -229,8 +276,16 @@ def generate(
                 reference = format_reference(year, counters[year])
                 cancer_type = rng.choice([*list(_DIAGNOSES), "other", "thyroid", "gastric"])
                 diagnosis, stage, treatment = rng.choice(
-                    _DIAGNOSES.get(cancer_type, [("Suspected malignancy, primary unclear", "",
-                                                 "Further imaging, then chemotherapy")])
+                    _DIAGNOSES.get(
+                        cancer_type,
+                        [
+                            (
+                                "Suspected malignancy, primary unclear",
+                                "",
+                                "Further imaging, then chemotherapy",
+                            )
+                        ],
+                    )
                 )
                 leukaemia = cancer_type == "acute_leukaemia"
                 urgency = Urgency.URGENT if leukaemia or rng.random() < 0.2 else Urgency.ROUTINE
@@ -340,8 +395,14 @@ def _timeline(
         elif step is S.NEW:
             reason = "Case taken in"
         history.append(
-            {"case_id": case_id, "from_status": previous.value if previous else None,
-             "to_status": step.value, "at": at, "actor": actor, "reason": reason}
+            {
+                "case_id": case_id,
+                "from_status": previous.value if previous else None,
+                "to_status": step.value,
+                "at": at,
+                "actor": actor,
+                "reason": reason,
+            }
         )
         previous = step
     by_status = dict(zip(path, times, strict=True))

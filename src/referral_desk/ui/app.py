@@ -27,9 +27,12 @@ log = logging.getLogger("referral_desk")
 
 def open_demo_office() -> None:
     """A separate window on a throwaway database, so the office's data is never mixed in."""
-    command = [sys.executable, "--demo"] if getattr(sys, "frozen", False) else [
-        sys.executable, "-m", "referral_desk", "--demo"]
-    subprocess.Popen(command)  # noqa: S603
+    command = (
+        [sys.executable, "--demo"]
+        if getattr(sys, "frozen", False)
+        else [sys.executable, "-m", "referral_desk", "--demo"]
+    )
+    subprocess.Popen(command)
 
 
 def run(paths: AppPaths, *, demo: bool = False) -> int:
@@ -51,7 +54,10 @@ def run(paths: AppPaths, *, demo: bool = False) -> int:
         demo_data.generate(db, DEMO_CASES, seed=1)
     changes = ChangeBus(db.path)
     window = MainWindow(
-        db, current_user(), WindowState(paths.settings_file), changes,
+        db,
+        current_user(),
+        WindowState(paths.settings_file),
+        changes,
         on_open_demo=None if demo else open_demo_office,
     )
     if demo:

@@ -82,8 +82,9 @@ class CaseForm(QWidget):
         self.email = QLineEdit(objectName="email")
         self.language = QLineEdit(objectName="preferred_language")
         self.address = _text_box("Street, town, postcode, country")
-        self.consent = QCheckBox("The patient agrees that the opinion is shared with the "
-                                 "referring doctor")
+        self.consent = QCheckBox(
+            "The patient agrees that the opinion is shared with the referring doctor"
+        )
         patient_box = QGroupBox("Patient")
         patient_form = QFormLayout(patient_box)
         patient_form.addRow("&Given names", self._field("given_names", self.given_names))
@@ -101,8 +102,9 @@ class CaseForm(QWidget):
         layout.addWidget(patient_box)
 
         # Referral
-        self.referrer = QLineEdit(objectName="referrer",
-                                  placeholderText="Referring doctor or hospital")
+        self.referrer = QLineEdit(
+            objectName="referrer", placeholderText="Referring doctor or hospital"
+        )
         completer = QCompleter(referrers, self.referrer)
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
@@ -116,8 +118,9 @@ class CaseForm(QWidget):
         self.urgency = QComboBox(objectName="urgency")
         for urgency in Urgency:
             self.urgency.addItem(urgency.label, urgency)
-        self.treatment_start = QLineEdit(objectName="treatment_start",
-                                         placeholderText="YYYY-MM-DD, if planned")
+        self.treatment_start = QLineEdit(
+            objectName="treatment_start", placeholderText="YYYY-MM-DD, if planned"
+        )
         referral_box = QGroupBox("Referral")
         referral_form = QFormLayout(referral_box)
         referral_form.addRow("&Referrer", self.referrer)
@@ -125,8 +128,9 @@ class CaseForm(QWidget):
         referral_form.addRow("Diagnosis", self.diagnosis)
         referral_form.addRow("Stage", self.stage)
         referral_form.addRow("&Urgency", self.urgency)
-        referral_form.addRow("Planned treatment start",
-                             self._field("treatment_start", self.treatment_start))
+        referral_form.addRow(
+            "Planned treatment start", self._field("treatment_start", self.treatment_start)
+        )
         layout.addWidget(referral_box)
 
         # Reasons
@@ -181,7 +185,7 @@ class CaseForm(QWidget):
             given_names=self.given_names.text(),
             family_name=self.family_name.text(),
             birth_date=self._date("birth_date", self.birth_date, errors),
-            sex=self.sex.currentData(),
+            sex=Sex(self.sex.currentData()),  # Qt hands enums back as plain str
             phone=self.phone.text(),
             email=self.email.text(),
             address=self.address.toPlainText(),
@@ -191,7 +195,7 @@ class CaseForm(QWidget):
 
     def case_draft(self, errors: dict[str, str]) -> CaseDraft:
         return CaseDraft(
-            cancer_type=self.cancer_type.currentData(),
+            cancer_type=self.cancer_type.currentData() or "",
             diagnosis=self.diagnosis.toPlainText(),
             stage=self.stage.text(),
             referrer_name=self.referrer.text(),
@@ -200,7 +204,7 @@ class CaseForm(QWidget):
             first_diagnosis=self.first_diagnosis.toPlainText(),
             proposed_treatment=self.proposed_treatment.toPlainText(),
             treatment_start=self._date("treatment_start", self.treatment_start, errors),
-            urgency=self.urgency.currentData(),
+            urgency=Urgency(self.urgency.currentData()),
         )
 
     def set_patient(self, patient: PatientDraft) -> None:
@@ -228,8 +232,14 @@ class CaseForm(QWidget):
         self.proposed_treatment.setPlainText(case.proposed_treatment)
 
     def set_patient_editable(self, editable: bool) -> None:
-        for widget in (self.given_names, self.family_name, self.birth_date, self.phone,
-                       self.email, self.language):
+        for widget in (
+            self.given_names,
+            self.family_name,
+            self.birth_date,
+            self.phone,
+            self.email,
+            self.language,
+        ):
             widget.setReadOnly(not editable)
         self.address.setReadOnly(not editable)
         self.sex.setEnabled(editable)

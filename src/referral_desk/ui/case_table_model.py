@@ -57,6 +57,7 @@ class CaseTableModel(QAbstractTableModel):
         self._rows: list[CaseRow] = []
         self._cursor: tuple[Any, ...] | None = None
         self._exhausted = True
+        self._fetching = False
         self._bold = QFont()
         self._bold.setBold(True)
 
@@ -105,14 +106,20 @@ class CaseTableModel(QAbstractTableModel):
     def fetchMore(self, parent: AnyIndex) -> None:
         if parent.isValid() or self._exhausted:
             return
-        page = self._source(self._query, self._cursor)
-        if page.rows:
-            start = len(self._rows)
-            self.beginInsertRows(QModelIndex(), start, start + len(page.rows) - 1)
-            self._rows.extend(page.rows)
-            self.endInsertRows()
-        self._cursor = page.next_cursor
-        self._exhausted = page.next_cursor is None
+        if self._fetching:  # views and testers call fetchMore again from the insert signals
+            return
+        self._fetching = True
+        try:
+            page = self._source(self._query, self._cursor)
+            self._cursor = page.next_cursor
+            self._exhausted = page.next_cursor is None
+            if page.rows:
+                start = len(self._rows)
+                self.beginInsertRows(QModelIndex(), start, start + len(page.rows) - 1)
+                self._rows.extend(page.rows)
+                self.endInsertRows()
+        finally:
+            self._fetching = False
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):

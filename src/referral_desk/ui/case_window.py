@@ -51,15 +51,12 @@ class CaseWindow(QWidget):
         on_saved: Callable[[], None],
         window_state: WindowState | None = None,
         parent: QWidget | None = None,
-        *,
-        status_dialog: Callable[[str, CaseStatus, QWidget], StatusDialog] = StatusDialog,
     ) -> None:
         super().__init__(parent)
         self.setWindowFlag(Qt.WindowType.Window)
         self._db, self._case_id, self._actor = db, case_id, actor
         self._on_saved = on_saved
         self._state = window_state
-        self._make_status_dialog = status_dialog
         self._dirty = False
         self.setObjectName("case_window")
         # Esc closes, through closeEvent's unsaved-changes question.
@@ -98,8 +95,9 @@ class CaseWindow(QWidget):
         status_layout.addWidget(self.status_label)
         status_layout.addLayout(self.status_buttons)
 
-        self.clock_fields = {name: QLabel() for name in
-                             ("received", "records", "due", "left", "opinion")}
+        self.clock_fields = {
+            name: QLabel() for name in ("received", "records", "due", "left", "opinion")
+        }
         self.clock_fields["left"].setObjectName("time_left")
         clock_box = QGroupBox("Clock")
         clock_form = QFormLayout(clock_box)
@@ -153,11 +151,11 @@ class CaseWindow(QWidget):
         self.setWindowTitle(f"{detail.reference} · {detail.patient_name} · Referral Desk")
         self.title.setText(detail.reference)
         self.subtitle.setText(
-            f"{detail.patient_name}, born {detail.patient.birth_date} · "
-            f"{detail.case.urgency.label}"
+            f"{detail.patient_name}, born {detail.patient.birth_date} · {detail.case.urgency.label}"
         )
-        self.risk.setText(f"Must not delay treatment: {detail.treatment_risk}"
-                          if detail.treatment_risk else "")
+        self.risk.setText(
+            f"Must not delay treatment: {detail.treatment_risk}" if detail.treatment_risk else ""
+        )
         self.risk.setVisible(bool(detail.treatment_risk))
         if not keep_edits:
             self.form.set_patient(detail.patient)
@@ -177,8 +175,11 @@ class CaseWindow(QWidget):
         if not detail.allowed_targets:
             self.status_buttons.addWidget(QLabel("No further status changes."))
         for target in detail.allowed_targets:
-            verb = "Resume:" if detail.status is CaseStatus.ON_HOLD and target is detail.held_from \
+            verb = (
+                "Resume:"
+                if detail.status is CaseStatus.ON_HOLD and target is detail.held_from
                 else "Move to"
+            )
             button = QPushButton(f"{verb} {target.label}", objectName=f"to_{target.value}")
             button.clicked.connect(lambda _=False, t=target: self.change_status(t))
             self.status_buttons.addWidget(button)
@@ -193,8 +194,9 @@ class CaseWindow(QWidget):
         left.setText(clock_text(reading) or "—")
         if reading.pace in PACE_COLOURS:
             fg, bg = PACE_COLOURS[reading.pace]
-            left.setStyleSheet(f"color: {fg.name()}; background: {bg.name()}; padding: 2px 6px;"
-                               "font-weight: bold;")
+            left.setStyleSheet(
+                f"color: {fg.name()}; background: {bg.name()}; padding: 2px 6px;font-weight: bold;"
+            )
         else:
             left.setStyleSheet("")
         left.setToolTip(reading.pace.label if reading.pace is not Pace.NONE else "")
@@ -202,8 +204,11 @@ class CaseWindow(QWidget):
     def _show_history(self, detail: CaseDetail) -> None:
         self.history.clear()
         for entry in reversed(detail.history):
-            change = (f"{entry.from_status.label} → {entry.to_status.label}"
-                      if entry.from_status else entry.to_status.label)
+            change = (
+                f"{entry.from_status.label} → {entry.to_status.label}"
+                if entry.from_status
+                else entry.to_status.label
+            )
             self.history.addTopLevelItem(
                 QTreeWidgetItem([local_time(entry.at), change, entry.actor, entry.reason])
             )
@@ -231,8 +236,12 @@ class CaseWindow(QWidget):
             return False
         try:
             cases.update_case(
-                self._db, self._case_id, expected_version=self._detail.version,
-                patient=patient, case=case, actor=self._actor,
+                self._db,
+                self._case_id,
+                expected_version=self._detail.version,
+                patient=patient,
+                case=case,
+                actor=self._actor,
             )
         except ValidationError as exc:
             self.form.show_errors(exc.errors)
@@ -245,34 +254,39 @@ class CaseWindow(QWidget):
         return True
 
     def change_status(self, target: CaseStatus) -> bool:
-        dialog = self._make_status_dialog(self._detail.reference, target, self)
-        while dialog.exec() == QDialog.DialogCode.Accepted:
+        def apply(reason: str) -> str | None:
             try:
                 cases.change_status(
-                    self._db, self._case_id, target, reason=dialog.reason_text(),
-                    actor=self._actor, expected_version=self._detail.version,
+                    self._db,
+                    self._case_id,
+                    target,
+                    reason=reason,
+                    actor=self._actor,
+                    expected_version=self._detail.version,
                 )
-            except TransitionError as exc:
-                dialog.show_message(str(exc))
-                continue
-            except ConflictError as exc:
-                QMessageBox.warning(self, "Case changed elsewhere", str(exc))
-                return False
-            self.reload(keep_edits=self._dirty)
-            self._on_saved()
-            return True
-        return False
+            except (TransitionError, ConflictError) as exc:
+                return str(exc)
+            return None
+
+        dialog = StatusDialog(self._detail.reference, target, apply, self)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return False
+        self.reload(keep_edits=self._dirty)
+        self._on_saved()
+        return True
 
     def refresh_from_elsewhere(self) -> None:
         """Another window changed data: show it, without throwing away the user's edits."""
         self.reload(keep_edits=self._dirty)
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+    def closeEvent(self, event: QCloseEvent) -> None:
         if self._dirty:
             answer = QMessageBox.question(
-                self, "Unsaved changes",
+                self,
+                "Unsaved changes",
                 f"Save your changes to {self._detail.reference} before closing?",
-                QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                QMessageBox.StandardButton.Save
+                | QMessageBox.StandardButton.Discard
                 | QMessageBox.StandardButton.Cancel,
             )
             if answer == QMessageBox.StandardButton.Cancel or (
@@ -284,6 +298,3 @@ class CaseWindow(QWidget):
             self._state.save("case_window", self)
             self._state.save("case_window_splitter", self.splitter)
         super().closeEvent(event)
-
-
-

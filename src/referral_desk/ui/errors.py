@@ -40,7 +40,9 @@ def configure_logging(log_dir: Path) -> Path:
     return path
 
 
-def error_report(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> str:
+def error_report(
+    exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
+) -> str:
     lines = "".join(traceback.format_exception(exc_type, exc, tb))
     return (
         f"Referral Desk {__version__} on Python {platform.python_version()}, "
@@ -74,9 +76,7 @@ class ErrorDialog(QDialog):
 
 
 def install_exception_hook(log_path: Path | None) -> None:
-    def hook(
-        exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
-    ) -> None:
+    def hook(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
         if issubclass(exc_type, KeyboardInterrupt):
             sys.__excepthook__(exc_type, exc, tb)
             return

@@ -129,13 +129,13 @@ class IntakeDialog(QDialog):
         try:
             if self._existing_patient_id is not None:
                 self.created = cases.create_case(
-                    self._db, case, existing_patient_id=self._existing_patient_id,
+                    self._db,
+                    case,
+                    existing_patient_id=self._existing_patient_id,
                     actor=self._actor,
                 )
             else:
-                self.created = cases.create_case(
-                    self._db, case, patient=patient, actor=self._actor
-                )
+                self.created = cases.create_case(self._db, case, patient=patient, actor=self._actor)
         except ValidationError as exc:
             self.form.show_errors(exc.errors)
             return

@@ -199,7 +199,7 @@ class MainWindow(QMainWindow):
             statuses = frozenset()
         else:
             statuses = frozenset({CaseStatus(key)})
-        urgency = self.urgency.currentData()
+        urgency = Urgency(self.urgency.currentData()) if self.urgency.currentData() else None
         previous = getattr(self, "model", None)
         base = previous.query if previous is not None else CaseQuery()
         return replace(
@@ -270,12 +270,13 @@ class MainWindow(QMainWindow):
 
     def _about(self) -> None:
         QMessageBox.about(
-            self, f"About {APP_NAME}",
+            self,
+            f"About {APP_NAME}",
             f"<b>{APP_NAME}</b> {__version__}<br>Second-opinion case management for oncology "
             f"referral offices.<br><br>Database: {self._db.path}",
         )
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+    def closeEvent(self, event: QCloseEvent) -> None:
         for window in list(self._case_windows.values()):
             if not window.close():
                 event.ignore()

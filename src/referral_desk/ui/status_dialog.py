@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -17,8 +19,17 @@ from referral_desk.ui.case_form import ERROR_STYLE
 
 
 class StatusDialog(QDialog):
-    def __init__(self, reference: str, target: CaseStatus, parent: QWidget | None = None) -> None:
+    """Asks for the reason, then `apply(reason)`; stays open showing the refusal, if any."""
+
+    def __init__(
+        self,
+        reference: str,
+        target: CaseStatus,
+        apply: Callable[[str], str | None],
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
+        self._apply = apply
         self.setWindowTitle(f"{reference}: {target.label}")
         layout = QVBoxLayout(self)
         needs = target in REASON_REQUIRED
@@ -42,9 +53,10 @@ class StatusDialog(QDialog):
         layout.addWidget(buttons)
         self.reason.setFocus()
 
-    def reason_text(self) -> str:
-        return self.reason.toPlainText()
-
-    def show_message(self, text: str) -> None:
-        self.message.setText(text)
-        self.message.show()
+    def accept(self) -> None:
+        refusal = self._apply(self.reason.toPlainText())
+        if refusal:
+            self.message.setText(refusal)
+            self.message.show()
+            return
+        super().accept()

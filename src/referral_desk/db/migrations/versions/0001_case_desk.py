@@ -94,7 +94,9 @@ def upgrade() -> None:
     op.create_index("ix_cases_status", "cases", ["status"])
     op.create_index("ix_cases_received_at", "cases", ["received_at"])
     op.create_index("ix_cases_updated_at", "cases", ["updated_at"])
-    op.create_index("ix_cases_clock", "cases", ["clock_sort", "due_at", "id"])
+    op.create_index(
+        "ix_cases_clock", "cases", ["clock_sort", sa.text("coalesce(due_at, '')"), "id"]
+    )
     op.create_table(
         "case_reasons",
         sa.Column("case_id", sa.Integer(), nullable=False),

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+import sqlite3
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialogButtonBox, QWidget
+from pytestqt.qtbot import QtBot
+
+from referral_desk.db.engine import Database
+from referral_desk.domain.enums import Reason
+from referral_desk.services import cases
+from referral_desk.ui.intake_dialog import IntakeDialog
+from referral_desk.ui.main_window import MainWindow
+from tests.conftest import NOW, case, patient
+from tests.ui.conftest import when_modal
+
+
+def _type_case(qtbot: QtBot, dialog: IntakeDialog, *, family: str, birth: str) -> None:
+    form = dialog.form
+    qtbot.keyClicks(form.given_names, "Joan")
+    qtbot.keyClicks(form.family_name, family)
+    qtbot.keyClicks(form.birth_date, birth)
+    form.birth_date.editingFinished.emit()
+    form.cancer_type.setCurrentIndex(form.cancer_type.findData("acute_leukaemia"))
+    qtbot.keyClicks(form.referrer, "Dr. Amelia Hart")
+    qtbot.keyClicks(form.diagnosis, "AML, FLT3-ITD positive")
+    form.urgency.setCurrentIndex(1)
+    qtbot.mouseClick(form.reasons[Reason.UNSURE_CHEMOTHERAPY], Qt.MouseButton.LeftButton)
+
+
+def _save(qtbot: QtBot, dialog: IntakeDialog) -> None:
+    qtbot.mouseClick(
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Save), Qt.MouseButton.LeftButton
+    )
+
+
+def test_a_case_typed_into_intake_appears_in_the_list(
+    qtbot: QtBot, main_window: MainWindow, db: Database
+) -> None:
+    def fill(dialog: QWidget) -> None:
+        assert isinstance(dialog, IntakeDialog)
+        _type_case(qtbot, dialog, family="Whitfield", birth="1958-03-14")
+        _save(qtbot, dialog)
+
+    when_modal(qtbot, fill)
+    qtbot.keyClick(main_window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+
+    qtbot.waitUntil(lambda: main_window.model.rowCount() == 1)
+    row = main_window.model.row_of(main_window.model.index(0, 0))
+    assert row.patient_name == "Joan Whitfield"
+    assert row.reference.startswith("RD-")
+    assert row.treatment_risk == "Urgent case."
+    detail = cases.get_case(db, row.id)
+    assert detail.case.referrer_name == "Dr. Amelia Hart"
+    assert detail.case.reasons == frozenset({Reason.UNSURE_CHEMOTHERAPY})
+    assert "1 shown" in main_window.counts_label.text()
+
+
+def test_invalid_intake_shows_messages_by_the_fields_and_saves_nothing(
+    qtbot: QtBot, db: Database
+) -> None:
+    dialog = IntakeDialog(db, "tester")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.keyClicks(dialog.form.given_names, "Joan")
+    qtbot.keyClicks(dialog.form.birth_date, "2099-01-01")
+    qtbot.keyClicks(dialog.form.treatment_start, "31.02.2027")
+    _save(qtbot, dialog)
+
+    assert dialog.isVisible() and dialog.created is None
+    messages = {
+        name: dialog.form.error_text(name)
+        for name in ("family_name", "birth_date", "treatment_start", "cancer_type")
+    }
+    # The unreadable date is reported first; fixing it reveals the rules' messages.
+    assert "not a real calendar date" in messages["treatment_start"]
+    dialog.form.treatment_start.clear()
+    _save(qtbot, dialog)
+    assert dialog.form.error_text("birth_date") == "The date of birth is in the future."
+    assert dialog.form.error_text("family_name") == "Enter the patient's family name."
+    assert dialog.form.error_text("cancer_type") == "Choose the cancer type."
+    with sqlite3.connect(db.path) as conn:
+        assert conn.execute("SELECT count(*) FROM cases").fetchone() == (0,)
+
+
+def test_a_likely_duplicate_is_shown_and_the_existing_patient_can_be_used(
+    qtbot: QtBot, db: Database
+) -> None:
+    cases.create_case(
+        db,
+        case(),
+        patient=patient(given_names="Joan", family_name="Whitfield"),
+        actor="earlier",
+        now=NOW,
+    )
+    existing_id = cases.get_case(db, 1).patient_id
+    dialog = IntakeDialog(db, "tester")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    _type_case(qtbot, dialog, family="WHITFIELD", birth="1968-04-12")
+
+    assert dialog.duplicate_panel.isVisible()
+    assert "Possible duplicate: Joan Whitfield, born 1968-04-12" in dialog.duplicate_panel.text()
+    assert "RD-2026-00001" in dialog.duplicate_panel.text()
+    qtbot.mouseClick(dialog.use_existing, Qt.MouseButton.LeftButton)
+    assert dialog.existing_patient_id == existing_id
+    assert dialog.form.family_name.isReadOnly()
+    _save(qtbot, dialog)
+
+    assert dialog.created is not None
+    assert cases.get_case(db, dialog.created.id).patient_id == existing_id

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QWidget
+from pytestqt.qtbot import QtBot
+
+from referral_desk.db.engine import Database
+from referral_desk.domain.enums import CaseStatus
+from referral_desk.paths import AppPaths
+from referral_desk.services import cases, demo
+from referral_desk.ui.case_window import CaseWindow
+from referral_desk.ui.changes import ChangeBus
+from referral_desk.ui.main_window import MainWindow
+from referral_desk.ui.status_dialog import StatusDialog
+from referral_desk.ui.window_state import WindowState
+from tests.conftest import NOW, case, patient
+from tests.ui.conftest import when_modal
+
+
+def test_search_narrows_the_list_as_the_user_types(
+    qtbot: QtBot, main_window: MainWindow, db: Database
+) -> None:
+    cases.create_case(db, case(), patient=patient(), actor="t", now=NOW)
+    cases.create_case(
+        db, case(), patient=patient(given_names="Peter", family_name="Okafor"), actor="t", now=NOW
+    )
+    main_window.refresh()
+    assert main_window.model.rowCount() == 2
+    qtbot.keyClick(main_window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert main_window.search.hasFocus()
+    qtbot.keyClicks(main_window.search, "mull")  # finds Zoë Müller without the accents
+    qtbot.waitUntil(lambda: main_window.model.rowCount() == 1)
+    assert main_window.model.row_of(main_window.model.index(0, 0)).patient_name == "Zoë Müller"
+
+
+def test_status_counts_and_the_side_panel_filter(
+    qtbot: QtBot, main_window: MainWindow, db: Database
+) -> None:
+    demo.generate(db, 200, seed=3)
+    main_window.refresh()
+    items = [main_window.status_list.item(i).text() for i in range(main_window.status_list.count())]
+    assert items[1] == "All cases (200)"
+    closed_row = next(i for i, t in enumerate(items) if t.startswith("Closed ("))
+    closed_count = int(items[closed_row].split("(")[1].rstrip(")"))
+    main_window.status_list.setCurrentRow(closed_row)
+    while main_window.model.canFetchMore(main_window.model.index(-1, -1)):
+        main_window.model.fetchMore(main_window.model.index(-1, -1))
+    assert main_window.model.rowCount() == closed_count
+    assert f"{closed_count:,} shown" in main_window.counts_label.text()
+
+
+def test_a_status_change_on_the_case_screen_shows_in_history_and_list(
+    qtbot: QtBot, main_window: MainWindow, db: Database
+) -> None:
+    created = cases.create_case(db, case(), patient=patient(), actor="t", now=NOW)
+    main_window.refresh()
+    main_window.table.selectRow(0)
+    qtbot.keyClick(main_window.table, Qt.Key.Key_Return)
+    window = main_window.findChild(CaseWindow) or main_window._case_windows[created.id]
+    assert isinstance(window, CaseWindow)
+    qtbot.waitExposed(window)
+
+    def put_on_hold(dialog: QWidget) -> None:
+        assert isinstance(dialog, StatusDialog)
+        dialog.accept()  # no reason: refused, the dialog stays open with the message
+        assert "reason" in dialog.message.text()
+        dialog.reason.setPlainText("Patient asked to wait for a family visit")
+        dialog.accept()
+
+    when_modal(qtbot, put_on_hold)
+    button = window.findChild(QWidget, "to_on_hold")
+    qtbot.waitUntil(lambda: button.height() > 0)
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+    assert window.status_label.text() == "On hold"
+    assert window.history.topLevelItem(0).text(3) == "Patient asked to wait for a family visit"
+    assert window.findChild(QWidget, "to_new") is not None  # resume where it was held
+    qtbot.waitUntil(
+        lambda: main_window.model.row_of(main_window.model.index(0, 0)).status is CaseStatus.ON_HOLD
+    )
+
+
+def test_edits_on_the_case_screen_are_saved(
+    qtbot: QtBot, main_window: MainWindow, db: Database
+) -> None:
+    created = cases.create_case(db, case(), patient=patient(), actor="t", now=NOW)
+    window = main_window.open_case(created.id)
+    window.form.stage.clear()
+    qtbot.keyClicks(window.form.stage, "IIIA")
+    assert window.has_unsaved_edits
+    assert window.save()
+    assert cases.get_case(db, created.id).case.stage == "IIIA"
+    assert not window.has_unsaved_edits
+
+
+def test_column_widths_are_remembered_between_runs(
+    qtbot: QtBot, db: Database, paths: AppPaths, changes: ChangeBus
+) -> None:
+    first = MainWindow(db, "t", WindowState(paths.settings_file), changes)
+    qtbot.addWidget(first)
+    first.show()
+    first.table.horizontalHeader().resizeSection(1, 333)
+    first.close()
+    second = MainWindow(db, "t", WindowState(paths.settings_file), changes)
+    qtbot.addWidget(second)
+    assert second.table.horizontalHeader().sectionSize(1) == 333
