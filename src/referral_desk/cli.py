@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import argparse
 import csv
-import getpass
 import json
 import sys
 import tempfile
 import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from referral_desk import __version__
 from referral_desk.db.integrity import wal_reset_affected
 from referral_desk.domain.enums import CaseStatus
 from referral_desk.paths import DATA_DIR_ENV, AppPaths, resolve_paths
 
-EXIT_OK, EXIT_BAD, EXIT_USAGE = 0, 1, 2
+if TYPE_CHECKING:
+    from referral_desk.db.engine import Database
+
+EXIT_OK, EXIT_BAD = 0, 1
 
 
 def _month_bounds(text: str) -> tuple[datetime, datetime]:
@@ -147,19 +150,19 @@ def _run_gui(paths: AppPaths, *, demo: bool) -> int:
     return run(paths, demo=demo)
 
 
-def _demo(db: object, count: int, seed: int) -> int:
+def _demo(db: Database, count: int, seed: int) -> int:
     from referral_desk.services import demo
 
     def progress(done: int, total: int) -> None:
         print(f"\r{done:,} of {total:,} cases", end="", file=sys.stderr, flush=True)
 
-    result = demo.generate(db, count, seed=seed, progress=progress)  # type: ignore[arg-type]
+    result = demo.generate(db, count, seed=seed, progress=progress)
     print(file=sys.stderr)
     print(f"Added {result.cases:,} demo cases for {result.patients:,} new patients.")
     return EXIT_OK
 
 
-def _list_cases(db: object, args: argparse.Namespace) -> int:
+def _list_cases(db: Database, args: argparse.Namespace) -> int:
     from referral_desk.services.case_export import COLUMNS, iter_records, neutralise
     from referral_desk.services.case_list import CaseQuery
 
@@ -170,7 +173,7 @@ def _list_cases(db: object, args: argparse.Namespace) -> int:
         received_from=received_from,
         received_before=received_before,
     )
-    records = iter_records(db, query)  # type: ignore[arg-type]
+    records = iter_records(db, query)
     out = sys.stdout
     if args.format == "json":
         out.write("[")
@@ -242,13 +245,6 @@ def _check(paths: AppPaths) -> int:
     healthy = report.ok and report.schema_revision == head
     print("Result:          " + ("healthy" if healthy else "PROBLEMS FOUND"))
     return EXIT_OK if healthy else EXIT_BAD
-
-
-def current_user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no login name on some service accounts
-        return "unknown"
 
 
 if __name__ == "__main__":

@@ -55,9 +55,20 @@ def current_revision(database: Database) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+def _quick_revision(database: Database) -> str | None:
+    """The stored revision with one plain query: start-up runs this on every launch."""
+    with database.engine.connect() as connection:
+        has_table = connection.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+        ).first()
+        if not has_table:
+            return None
+        return connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+
+
 def upgrade(database: Database, backup_dir: Path | None = None) -> Path | None:
     """Upgrade to head. Returns the safety copy taken before changing existing data, if any."""
-    current = current_revision(database)
+    current = _quick_revision(database)
     if current is not None and current not in known_revisions():
         raise DatabaseTooNewError(
             f"{database.path} was written by a newer version of Referral Desk "

@@ -21,12 +21,16 @@ def search_terms(query: str) -> list[str]:
 
 
 def _is_east_asian(text: str) -> bool:
-    return bool(text) and all(
+    """Written in Chinese, Japanese or Korean script (judged by the first letter: lists call
+    this for every row)."""
+    if not text:
+        return False
+    ch = text[0]
+    return (
         "\u1100" <= ch <= "\u11ff"  # Hangul Jamo
         or "\u3040" <= ch <= "\u30ff"  # Hiragana, Katakana
         or "\u4e00" <= ch <= "\u9fff"  # CJK ideographs
         or "\uac00" <= ch <= "\ud7af"  # Hangul syllables
-        for ch in text
     )
 
 

@@ -27,7 +27,7 @@ from referral_desk.domain import clock
 from referral_desk.domain.clock import ClockFacts
 from referral_desk.domain.enums import CaseStatus, Reason, Sex, Urgency
 from referral_desk.domain.text import fold, full_name
-from referral_desk.resources import resource_path
+from referral_desk.resource_files import resource_path
 from referral_desk.services import search_index
 from referral_desk.services.references import format_reference
 

@@ -10,9 +10,9 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from referral_desk import APP_NAME, __version__
-from referral_desk.cli import current_user
+from referral_desk.identity import current_user
 from referral_desk.paths import AppPaths
-from referral_desk.resources import resource_path
+from referral_desk.resource_files import resource_path
 from referral_desk.services import demo as demo_data
 from referral_desk.services.database import open_database
 from referral_desk.services.errors import ServiceError

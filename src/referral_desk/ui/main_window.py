@@ -120,7 +120,8 @@ class MainWindow(QMainWindow):
         self.status_list.setCurrentRow(0)
 
         # The list
-        self.model = CaseTableModel(self._fetch, self._build_query())
+        self.model = CaseTableModel(self._fetch)
+        self.model.set_query(self._build_query())
         self.table = QTableView(objectName="case_table")
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -200,10 +201,8 @@ class MainWindow(QMainWindow):
         else:
             statuses = frozenset({CaseStatus(key)})
         urgency = Urgency(self.urgency.currentData()) if self.urgency.currentData() else None
-        previous = getattr(self, "model", None)
-        base = previous.query if previous is not None else CaseQuery()
         return replace(
-            base,
+            self.model.query,  # keeps the user's sort
             text=self.search.text(),
             statuses=statuses,
             urgencies=frozenset({urgency}) if urgency else frozenset(),
