@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from enum import StrEnum
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 from sqlalchemy import (
@@ -73,12 +73,28 @@ class CaseRow:
     urgency: Urgency
     status: CaseStatus
     received_at: datetime
-    due_at: datetime | None
-    clock: ClockReading
-    treatment_risk: str | None
     treatment_start: date | None
     updated_at: datetime
     updated_by: str
+    clock_facts: ClockFacts
+    read_at: datetime
+    policy: ClockPolicy
+    zone: tzinfo
+
+    # Derived when first shown: a page holds 256 rows, a screen shows about 35.
+    @cached_property
+    def clock(self) -> ClockReading:
+        return clock.read_clock(self.clock_facts, self.read_at, self.policy)
+
+    @property
+    def due_at(self) -> datetime | None:
+        return self.clock.due_at
+
+    @cached_property
+    def treatment_risk(self) -> str | None:
+        return clock.treatment_risk(
+            self.urgency, self.clock, self.treatment_start, self.read_at, self.zone, self.policy
+        )
 
 
 @dataclass(frozen=True)
@@ -196,8 +212,6 @@ def fetch_page(
 
 def _row(r: Sequence[Any], now: datetime, policy: ClockPolicy, zone: tzinfo) -> CaseRow:
     urgency, status = Urgency(r[7]), CaseStatus(r[8])
-    facts = ClockFacts(status, urgency, r[10], r[11], r[12], r[13])
-    reading = clock.read_clock(facts, now, policy)
     return CaseRow(
         id=r[0],
         reference=r[1],
@@ -208,12 +222,13 @@ def _row(r: Sequence[Any], now: datetime, policy: ClockPolicy, zone: tzinfo) -> 
         urgency=urgency,
         status=status,
         received_at=r[9],
-        due_at=reading.due_at,
-        clock=reading,
-        treatment_risk=clock.treatment_risk(urgency, reading, r[14], now, zone, policy),
         treatment_start=r[14],
         updated_at=r[15],
         updated_by=r[16],
+        clock_facts=ClockFacts(status, urgency, r[10], r[11], r[12], r[13]),
+        read_at=now,
+        policy=policy,
+        zone=zone,
     )
 
 
