@@ -209,9 +209,10 @@ class CaseWindow(QWidget):
                 if entry.from_status
                 else entry.to_status.label
             )
-            self.history.addTopLevelItem(
-                QTreeWidgetItem([local_time(entry.at), change, entry.actor, entry.reason])
-            )
+            item = QTreeWidgetItem([local_time(entry.at), change, entry.actor, entry.reason])
+            for column in range(4):  # the pane is narrow: the whole text on hover
+                item.setToolTip(column, item.text(column))
+            self.history.addTopLevelItem(item)
         for column in range(3):
             self.history.resizeColumnToContents(column)
 

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPushButton,
     QScrollArea,
     QVBoxLayout,
@@ -63,6 +64,8 @@ class IntakeDialog(QDialog):
         layout.addWidget(scroll)
         layout.addWidget(self.buttons)
         self.form.patient_identity_changed.connect(self._check_duplicates)
+        self._typed = False
+        self.form.changed.connect(self._note_typing)
         self.resize(760, 820)
         self.form.given_names.setFocus()
 
@@ -113,6 +116,23 @@ class IntakeDialog(QDialog):
         self.form.set_patient_editable(True)
         self.use_new.hide()
         self._check_duplicates()
+
+    def _note_typing(self) -> None:
+        self._typed = True
+
+    def reject(self) -> None:
+        """Esc or Cancel: ask before throwing away what was typed (a phone call's worth)."""
+        if self._typed and self.created is None:
+            answer = QMessageBox.question(
+                self,
+                "Discard this new case?",
+                "The case has not been saved. Discard what you typed?",
+                QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+                QMessageBox.StandardButton.Cancel,
+            )
+            if answer != QMessageBox.StandardButton.Discard:
+                return
+        super().reject()
 
     @property
     def existing_patient_id(self) -> int | None:
