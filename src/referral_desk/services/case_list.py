@@ -34,6 +34,7 @@ from referral_desk.domain import clock
 from referral_desk.domain.clock import ClockFacts, ClockPolicy, ClockReading, ClockState
 from referral_desk.domain.enums import CaseStatus, Urgency
 from referral_desk.domain.text import full_name
+from referral_desk.services.local_zone import resolve_zone
 from referral_desk.services.search_index import match_expression
 
 PAGE_SIZE = 256
@@ -167,8 +168,7 @@ def fetch_page(
 ) -> Page:
     """One page of the list in the query's order, starting after the given cursor."""
     now = now or datetime.now(UTC)
-    zone = local_zone or datetime.now().astimezone().tzinfo
-    assert zone is not None
+    zone = resolve_zone(local_zone)
     sort_columns = _sort_columns(query.sort)
     statement = (
         select(

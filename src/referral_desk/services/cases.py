@@ -17,6 +17,7 @@ from referral_desk.domain.intake import CaseDraft, PatientDraft, validate_case, 
 from referral_desk.domain.text import fold, full_name
 from referral_desk.services import search_index
 from referral_desk.services.errors import ConflictError, NotFoundError, ValidationError
+from referral_desk.services.local_zone import resolve_zone
 from referral_desk.services.references import next_reference
 
 
@@ -307,7 +308,7 @@ def get_case(
             opinion_at=record.opinion_at,
             clock=reading,
             treatment_risk=clock.treatment_risk(
-                facts.urgency, reading, draft.treatment_start, now, _zone(local_zone), policy
+                facts.urgency, reading, draft.treatment_start, now, resolve_zone(local_zone), policy
             ),
             allowed_targets=tuple(workflow.allowed_targets(facts.status, held_from)),
             history=tuple(
@@ -342,12 +343,6 @@ def clock_facts(record: Case) -> ClockFacts:
         paused_seconds=record.paused_seconds,
         hold_since=record.hold_since,
     )
-
-
-def _zone(local_zone: tzinfo | None) -> tzinfo:
-    zone = local_zone or datetime.now().astimezone().tzinfo
-    assert zone is not None
-    return zone
 
 
 def _refresh_clock(record: Case, policy: ClockPolicy = clock.DEFAULT_POLICY) -> None:
