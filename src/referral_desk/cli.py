@@ -144,10 +144,13 @@ def _main(argv: Sequence[str] | None) -> int:
 def _run_gui(paths: AppPaths, *, demo: bool) -> int:
     from referral_desk.ui.app import run
 
-    if demo:
-        # A fresh folder each time: the demo never touches the office's data.
-        paths = resolve_paths(tempfile.mkdtemp(prefix="referral-desk-demo-"))
-    return run(paths, demo=demo)
+    if not demo:
+        return run(paths)
+    # A fresh folder each time, removed afterwards: the demo never touches the office's data.
+    with tempfile.TemporaryDirectory(
+        prefix="referral-desk-demo-", ignore_cleanup_errors=True
+    ) as folder:
+        return run(resolve_paths(folder), demo=True)
 
 
 def _demo(db: Database, count: int, seed: int) -> int:
@@ -227,8 +230,9 @@ def _check(paths: AppPaths) -> int:
     print(f"Database:        {paths.database}")
     print(f"SQLite library:  {report.sqlite_version}")
     if wal_reset_affected(report.sqlite_version):
-        print("  This SQLite version has the WAL-reset race (sqlite.org/wal.html): let only one")
-        print("  program write to the database at a time (one open window, no parallel CLI jobs).")
+        print("  Note: this SQLite version has the WAL-reset race (sqlite.org/wal.html). It is rare,")
+        print("  but until a fixed SQLite ships, avoid heavy writing from two programs at once")
+        print("  (for example a large `demo` import while staff are saving cases).")
     if report.error:
         print(f"Problem:         {report.error}")
         return EXIT_BAD

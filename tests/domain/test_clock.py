@@ -135,3 +135,12 @@ def test_time_left_reads_like_a_person_would_say_it() -> None:
     assert describe_remaining(timedelta(hours=5, minutes=20)) == "5 h 20 min left"
     assert describe_remaining(timedelta(days=2, hours=3)) == "2 d 3 h left"
     assert describe_remaining(timedelta(minutes=-40)) == "overdue 40 min"
+
+
+def test_an_answered_case_knows_whether_it_kept_the_promise() -> None:
+    on_time = read_clock(facts(status=S.CLOSED, opinion_at=T0 + timedelta(hours=40)), T0)
+    late = read_clock(facts(status=S.CLOSED, opinion_at=T0 + timedelta(hours=51)), T0)
+    assert on_time.answered_margin == timedelta(hours=8)
+    assert late.answered_margin == timedelta(hours=-3)
+    cancelled = read_clock(facts(status=S.CANCELLED), T0)
+    assert cancelled.answered_margin is None

@@ -73,7 +73,8 @@ def test_a_status_change_on_the_case_screen_shows_in_history_and_list(
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
 
     assert window.status_label.text() == "On hold"
-    assert window.history.topLevelItem(0).text(3) == "Patient asked to wait for a family visit"
+    latest = window.history.item(0).text()
+    assert "New → On hold" in latest and "Patient asked to wait for a family visit" in latest
     assert window.findChild(QWidget, "to_new") is not None  # resume where it was held
     qtbot.waitUntil(
         lambda: main_window.model.row_of(main_window.model.index(0, 0)).status is CaseStatus.ON_HOLD
@@ -104,3 +105,29 @@ def test_column_widths_are_remembered_between_runs(
     second = MainWindow(db, "t", WindowState(paths.settings_file), changes)
     qtbot.addWidget(second)
     assert second.table.horizontalHeader().sectionSize(1) == 333
+
+
+def test_the_minute_refresh_keeps_the_selected_case(
+    qtbot: QtBot, main_window: MainWindow, db: Database
+) -> None:
+    demo.generate(db, 60, seed=3)
+    main_window.status_list.setCurrentRow(1)  # all cases
+    main_window.table.selectRow(5)
+    chosen = main_window.selected_case_id()
+    main_window.refresh()
+    assert main_window.selected_case_id() == chosen
+
+
+def test_from_the_search_box_escape_clears_and_down_goes_to_the_list(
+    qtbot: QtBot, main_window: MainWindow, db: Database
+) -> None:
+    demo.generate(db, 30, seed=3)
+    main_window.status_list.setCurrentRow(1)
+    main_window.search.setFocus()
+    qtbot.keyClicks(main_window.search, "zz")
+    qtbot.keyClick(main_window.search, Qt.Key.Key_Escape)
+    assert main_window.search.text() == ""
+    qtbot.waitUntil(lambda: main_window.model.rowCount() == 30)
+    qtbot.keyClick(main_window.search, Qt.Key.Key_Down)
+    assert main_window.table.hasFocus()
+    assert main_window.selected_case_id() == main_window.model.case_id(0)

@@ -77,6 +77,8 @@ class ClockReading:
     due_at: datetime | None  # None while not started or paused
     remaining: timedelta | None  # negative when overdue; frozen while paused
     pace: Pace
+    # Once answered: due time minus answer time (negative = late). None if never answered.
+    answered_margin: timedelta | None = None
 
 
 def clock_state(facts: ClockFacts) -> ClockState:
@@ -121,7 +123,8 @@ def read_clock(
         return ClockReading(state, None, target - used, Pace.NONE)
     due = due_at(facts, policy)
     if state is not ClockState.RUNNING or due is None:
-        return ClockReading(state, due, None, Pace.NONE)
+        margin = due - facts.opinion_at if due and facts.opinion_at else None
+        return ClockReading(state, due, None, Pace.NONE, margin)
     remaining = due - now
     if remaining <= timedelta(0):
         pace = Pace.OVERDUE

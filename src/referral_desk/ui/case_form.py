@@ -154,6 +154,12 @@ class CaseForm(QWidget):
         opinion_form.addRow("Proposed treatment", self.proposed_treatment)
         layout.addWidget(opinion_box)
         layout.addStretch(1)
+        # Line the fields up across the groups.
+        for form in (patient_form, referral_form, opinion_form):
+            for row in range(form.rowCount()):
+                label = form.itemAt(row, QFormLayout.ItemRole.LabelRole)
+                if label is not None and label.widget() is not None:
+                    label.widget().setMinimumWidth(150)
 
         for line in (self.given_names, self.family_name, self.birth_date):
             line.editingFinished.connect(self.patient_identity_changed)

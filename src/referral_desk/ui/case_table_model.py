@@ -90,6 +90,9 @@ class CaseTableModel(QAbstractTableModel):
     def case_id(self, row: int) -> int:
         return self._rows[row].id
 
+    def row_for_case(self, case_id: int) -> int | None:
+        return next((i for i, row in enumerate(self._rows) if row.id == case_id), None)
+
     def row_of(self, index: AnyIndex) -> CaseRow:
         return self._rows[index.row()]
 

@@ -14,12 +14,12 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QListWidget,
+    QListWidgetItem,
     QMessageBox,
     QPushButton,
     QScrollArea,
     QSplitter,
-    QTreeWidget,
-    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -107,9 +107,10 @@ class CaseWindow(QWidget):
         clock_form.addRow("Time left", self.clock_fields["left"])
         clock_form.addRow("Opinion received", self.clock_fields["opinion"])
 
-        self.history = QTreeWidget(objectName="history")
-        self.history.setHeaderLabels(["When", "Change", "By", "Reason or note"])
-        self.history.setRootIsDecorated(False)
+        # Two lines an entry: the pane is narrow and reasons are sentences.
+        self.history = QListWidget(objectName="history")
+        self.history.setWordWrap(True)
+        self.history.setAlternatingRowColors(True)
         history_box = QGroupBox("History")
         QVBoxLayout(history_box).addWidget(self.history)
 
@@ -209,12 +210,10 @@ class CaseWindow(QWidget):
                 if entry.from_status
                 else entry.to_status.label
             )
-            item = QTreeWidgetItem([local_time(entry.at), change, entry.actor, entry.reason])
-            for column in range(4):  # the pane is narrow: the whole text on hover
-                item.setToolTip(column, item.text(column))
-            self.history.addTopLevelItem(item)
-        for column in range(3):
-            self.history.resizeColumnToContents(column)
+            text = f"{local_time(entry.at)} · {entry.actor}\n{change}"
+            if entry.reason:
+                text += f"\n“{entry.reason}”"
+            self.history.addItem(QListWidgetItem(text))
 
     # --- editing ---------------------------------------------------------------------
     def _mark_dirty(self) -> None:

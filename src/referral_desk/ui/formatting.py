@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from PySide6.QtGui import QColor
 
@@ -28,4 +28,12 @@ def clock_text(reading: ClockReading) -> str:
         return "awaiting records"
     if reading.remaining is not None:
         return describe_remaining(reading.remaining)
+    if reading.answered_margin is not None:
+        if reading.answered_margin >= timedelta(0):
+            return "answered on time"
+        return (
+            "answered "
+            + describe_remaining(reading.answered_margin).replace("overdue ", "")
+            + " late"
+        )
     return ""

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -137,7 +137,7 @@ class MainWindow(QMainWindow):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for column, width in enumerate((120, 200, 150, 80, 140, 130, 130, 150, 130)):
+        for column, width in enumerate((118, 190, 135, 72, 130, 118, 118, 130, 118)):
             header.resizeSection(column, width)
         self.table.setSortingEnabled(True)
         header.setSortIndicator(DEFAULT_SORT_COLUMN, Qt.SortOrder.AscendingOrder)
@@ -172,6 +172,7 @@ class MainWindow(QMainWindow):
         self._search_timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
         self._search_timer.timeout.connect(self.apply_filters)
         self.search.textChanged.connect(lambda _t: self._search_timer.start())
+        self.search.installEventFilter(self)
         self.urgency.currentIndexChanged.connect(self.apply_filters)
         self.overdue.toggled.connect(self.apply_filters)
         self.status_list.currentRowChanged.connect(self.apply_filters)
@@ -214,7 +215,15 @@ class MainWindow(QMainWindow):
         self.refresh_counts()
 
     def refresh(self) -> None:
+        """Reload what is shown, keeping the user's place: selection and scroll position."""
+        selected = self.selected_case_id()
+        scroll = self.table.verticalScrollBar().value()
         self.model.refresh()
+        if selected is not None:
+            row = self.model.row_for_case(selected)
+            if row is not None:
+                self.table.selectRow(row)
+        self.table.verticalScrollBar().setValue(scroll)
         self.refresh_counts()
         for window in list(self._case_windows.values()):
             window.refresh_from_elsewhere()
@@ -238,6 +247,24 @@ class MainWindow(QMainWindow):
         )
         self.overdue.setText(f"Overdue only ({counts.overdue:,})")
         self.empty_banner.setVisible(counts.total == 0)
+
+    def selected_case_id(self) -> int | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.model.case_id(rows[0].row()) if rows else None
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """From the search box: Esc clears it, Down or Enter goes to the list."""
+        if watched is self.search and event.type() == QEvent.Type.KeyPress:
+            assert isinstance(event, QKeyEvent)
+            if event.key() == Qt.Key.Key_Escape and self.search.text():
+                self.search.clear()
+                return True
+            if event.key() in (Qt.Key.Key_Down, Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                self.table.setFocus()
+                if self.model.rowCount() and not self.table.selectionModel().hasSelection():
+                    self.table.selectRow(0)
+                return True
+        return super().eventFilter(watched, event)
 
     # --- actions ---------------------------------------------------------------------
     def _focus_search(self) -> None:
