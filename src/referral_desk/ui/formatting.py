@@ -30,10 +30,6 @@ def clock_text(reading: ClockReading) -> str:
         return describe_remaining(reading.remaining)
     if reading.answered_margin is not None:
         if reading.answered_margin >= timedelta(0):
-            return "answered on time"
-        return (
-            "answered "
-            + describe_remaining(reading.answered_margin).replace("overdue ", "")
-            + " late"
-        )
+            return "on time"
+        return "late " + describe_remaining(-reading.answered_margin).removesuffix(" left")
     return ""

@@ -137,7 +137,7 @@ class MainWindow(QMainWindow):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for column, width in enumerate((118, 190, 135, 72, 130, 118, 118, 130, 118)):
+        for column, width in enumerate((118, 190, 135, 72, 130, 132, 132, 130, 132)):
             header.resizeSection(column, width)
         self.table.setSortingEnabled(True)
         header.setSortIndicator(DEFAULT_SORT_COLUMN, Qt.SortOrder.AscendingOrder)
