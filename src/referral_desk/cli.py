@@ -230,9 +230,9 @@ def _check(paths: AppPaths) -> int:
     print(f"Database:        {paths.database}")
     print(f"SQLite library:  {report.sqlite_version}")
     if wal_reset_affected(report.sqlite_version):
-        print("  Note: this SQLite version has the WAL-reset race (sqlite.org/wal.html). It is rare,")
-        print("  but until a fixed SQLite ships, avoid heavy writing from two programs at once")
-        print("  (for example a large `demo` import while staff are saving cases).")
+        print("  Note: this SQLite version has the WAL-reset race (sqlite.org/wal.html).")
+        print("  It is rare, but until a fixed SQLite ships, avoid heavy writing from two")
+        print("  programs at once (e.g. a large `demo` import while staff save cases).")
     if report.error:
         print(f"Problem:         {report.error}")
         return EXIT_BAD
