@@ -198,3 +198,69 @@ def test_a_deleted_case_never_frees_its_reference(db: Database) -> None:
     conn.close()
     second = cases.create_case(db, case(), patient=patient(), actor="maria", now=NOW)
     assert second.reference == "RD-2026-00002"
+
+
+def test_a_hold_after_the_opinion_keeps_the_answer_time_and_the_due_time(db: Database) -> None:
+    created = cases.create_case(db, case(), patient=patient(), actor="a", now=NOW)
+    for hours, target in enumerate([S.READY_FOR_REVIEW, S.UNDER_REVIEW, S.OPINION_RECEIVED]):
+        cases.change_status(db, created.id, target, actor="a", now=NOW + timedelta(hours=hours))
+    answered = cases.get_case(db, created.id, now=NOW)
+    cases.change_status(
+        db,
+        created.id,
+        S.ON_HOLD,
+        reason="Patient travelling",
+        actor="a",
+        now=NOW + timedelta(days=1),
+    )
+    cases.change_status(db, created.id, S.OPINION_RECEIVED, actor="a", now=NOW + timedelta(days=5))
+    resumed = cases.get_case(db, created.id, now=NOW + timedelta(days=5))
+    assert resumed.opinion_at == answered.opinion_at == NOW + timedelta(hours=2)
+    assert resumed.clock.due_at == answered.clock.due_at == NOW + timedelta(hours=48)
+    assert resumed.clock.answered_margin == timedelta(hours=46)
+
+
+def test_a_hold_while_awaiting_records_does_not_move_the_later_due_time(db: Database) -> None:
+    created = cases.create_case(db, case(), patient=patient(), actor="a", now=NOW)
+    cases.change_status(db, created.id, S.ON_HOLD, reason="Waiting for consent", actor="a", now=NOW)
+    cases.change_status(db, created.id, S.NEW, actor="a", now=NOW + timedelta(days=3))
+    cases.change_status(db, created.id, S.READY_FOR_REVIEW, actor="a", now=NOW + timedelta(days=4))
+    detail = cases.get_case(db, created.id, now=NOW + timedelta(days=4))
+    assert detail.clock.due_at == NOW + timedelta(days=4, hours=48)
+    assert detail.held_from is None
+
+
+def test_a_cancelled_case_no_longer_waits_or_alarms(db: Database) -> None:
+    created = cases.create_case(
+        db, case(urgency=Urgency.URGENT), patient=patient(), actor="a", now=NOW
+    )
+    cases.change_status(
+        db, created.id, S.CANCELLED, reason="Went ahead with the first plan", actor="a", now=NOW
+    )
+    detail = cases.get_case(db, created.id, now=NOW)
+    assert detail.clock.state is ClockState.STOPPED
+    assert detail.treatment_risk is None
+
+
+def test_the_version_returned_by_a_save_is_the_one_stored(db: Database) -> None:
+    created = cases.create_case(db, case(), patient=patient(), actor="maria", now=NOW)
+    opened = cases.get_case(db, created.id, now=NOW)
+    version = cases.update_case(
+        db,
+        created.id,
+        expected_version=opened.version,
+        patient=patient(),
+        case=case(stage="IIB"),
+        actor="tom",
+        now=NOW,
+    )
+    assert version == cases.get_case(db, created.id, now=NOW).version
+    cases.update_case(
+        db,
+        created.id,
+        expected_version=version,
+        patient=patient(),
+        case=case(stage="IIC"),
+        actor="tom",
+        now=NOW,
+    )  # no false conflict

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from referral_desk.db.engine import Database
@@ -131,3 +132,53 @@ def test_from_the_search_box_escape_clears_and_down_goes_to_the_list(
     qtbot.keyClick(main_window.search, Qt.Key.Key_Down)
     assert main_window.table.hasFocus()
     assert main_window.selected_case_id() == main_window.model.case_id(0)
+
+
+def test_a_save_after_someone_else_changed_the_case_is_refused_even_after_a_refresh(
+    qtbot: QtBot, main_window: MainWindow, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created = cases.create_case(db, case(), patient=patient(), actor="alice", now=NOW)
+    window = main_window.open_case(created.id)
+    window.form.stage.clear()
+    qtbot.keyClicks(window.form.stage, "IIIA")  # Alice is typing...
+
+    theirs = cases.get_case(db, created.id)  # ...while Bob saves from another seat
+    cases.update_case(
+        db,
+        created.id,
+        expected_version=theirs.version,
+        patient=None,
+        case=case(diagnosis="Revised by Bob"),
+        actor="bob",
+    )
+    main_window.refresh()  # the change poll reaches Alice's screen
+    assert window.conflict.isVisible()
+    assert window.form.stage.text() == "IIIA"  # her typing survives the refresh
+
+    warnings: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *args: warnings.append(args[2]))
+    assert not window.save()
+    assert warnings and "changed by someone else" in warnings[0]
+    assert cases.get_case(db, created.id).case.diagnosis == "Revised by Bob"
+
+    monkeypatch.setattr(QMessageBox, "question", lambda *args: QMessageBox.StandardButton.Discard)
+    assert window.close()  # unsaved edits: closing asks, and Discard really closes
+
+
+def test_a_case_screen_does_not_undo_patient_details_saved_from_another_case(
+    qtbot: QtBot, main_window: MainWindow, db: Database
+) -> None:
+    first = cases.create_case(db, case(), patient=patient(), actor="t", now=NOW)
+    patient_id = cases.get_case(db, first.id).patient_id
+    second = cases.create_case(
+        db, case(cancer_type="lung"), existing_patient_id=patient_id, actor="t", now=NOW
+    )
+    one = main_window.open_case(first.id)
+    two = main_window.open_case(second.id)
+    qtbot.keyClicks(one.form.phone, "+49 30 1234")
+    assert one.save()
+    two.form.stage.clear()
+    qtbot.keyClicks(two.form.stage, "IV")  # edits only the case, not the patient
+    assert two.save()
+    assert cases.get_case(db, second.id).patient.phone == "+49 30 1234"
+    assert cases.get_case(db, second.id).case.stage == "IV"

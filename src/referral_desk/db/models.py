@@ -50,9 +50,12 @@ class Patient(Base):
     consent_share_with_referrer: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # A patient is shared by their cases: edits from two case screens must not cross.
+    version: Mapped[int] = mapped_column(Integer)
 
     cases: Mapped[list[Case]] = relationship(back_populates="patient")
 
+    __mapper_args__ = {"version_id_col": version}
     __table_args__ = (Index("ix_patients_name_birth", "name_folded", "birth_date"),)
 
 

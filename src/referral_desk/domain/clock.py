@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from enum import StrEnum
 
 from referral_desk.domain.enums import CaseStatus, Urgency
-from referral_desk.domain.workflow import CLOCK_RUNNING_STATUSES
+from referral_desk.domain.workflow import CLOCK_RUNNING_STATUSES, CLOSED_STATUSES
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,8 @@ class ClockReading:
 
 
 def clock_state(facts: ClockFacts) -> ClockState:
+    if facts.status in CLOSED_STATUSES:  # cancelled or closed: nothing is owed any more
+        return ClockState.STOPPED
     if facts.records_complete_at is None:
         return ClockState.STOPPED if facts.opinion_at else ClockState.NOT_STARTED
     if facts.opinion_at is not None:
@@ -150,10 +152,13 @@ def treatment_risk(
     reading: ClockReading,
     treatment_start: date | None,
     now: datetime,
-    local_zone: tzinfo,
+    local_zone: tzinfo | None = None,
     policy: ClockPolicy = DEFAULT_POLICY,
 ) -> str | None:
-    """Why this case must not wait, or None. Shown in the list and on the case screen."""
+    """Why this case must not wait, or None. Shown in the list and on the case screen.
+
+    `local_zone` None means this computer's zone, applied per moment (daylight saving included).
+    """
     if reading.state is ClockState.STOPPED:
         return None
     if treatment_start is not None:

@@ -34,7 +34,6 @@ from referral_desk.domain import clock
 from referral_desk.domain.clock import ClockFacts, ClockPolicy, ClockReading, ClockState
 from referral_desk.domain.enums import CaseStatus, Urgency
 from referral_desk.domain.text import full_name
-from referral_desk.services.local_zone import resolve_zone
 from referral_desk.services.search_index import match_expression
 
 PAGE_SIZE = 256
@@ -80,7 +79,7 @@ class CaseRow:
     clock_facts: ClockFacts
     read_at: datetime
     policy: ClockPolicy
-    zone: tzinfo
+    zone: tzinfo | None
 
     # Derived when first shown: a page holds 256 rows, a screen shows about 35.
     @cached_property
@@ -168,7 +167,7 @@ def fetch_page(
 ) -> Page:
     """One page of the list in the query's order, starting after the given cursor."""
     now = now or datetime.now(UTC)
-    zone = resolve_zone(local_zone)
+    zone = local_zone  # None: this computer's zone, per moment (daylight saving included)
     sort_columns = _sort_columns(query.sort)
     statement = (
         select(
@@ -210,7 +209,7 @@ def fetch_page(
     return Page(rows, next_cursor)
 
 
-def _row(r: Sequence[Any], now: datetime, policy: ClockPolicy, zone: tzinfo) -> CaseRow:
+def _row(r: Sequence[Any], now: datetime, policy: ClockPolicy, zone: tzinfo | None) -> CaseRow:
     urgency, status = Urgency(r[7]), CaseStatus(r[8])
     return CaseRow(
         id=r[0],

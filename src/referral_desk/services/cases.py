@@ -17,7 +17,6 @@ from referral_desk.domain.intake import CaseDraft, PatientDraft, validate_case, 
 from referral_desk.domain.text import fold, full_name
 from referral_desk.services import search_index
 from referral_desk.services.errors import ConflictError, NotFoundError, ValidationError
-from referral_desk.services.local_zone import resolve_zone
 from referral_desk.services.references import next_reference
 
 
@@ -46,6 +45,7 @@ class CaseDetail:
     reference: str
     version: int
     patient_id: int
+    patient_version: int
     patient: PatientDraft
     case: CaseDraft
     status: CaseStatus
@@ -181,13 +181,18 @@ def update_case(
     case_id: int,
     *,
     expected_version: int,
-    patient: PatientDraft,
+    patient: PatientDraft | None,
     case: CaseDraft,
     actor: str,
+    expected_patient_version: int | None = None,
     now: datetime | None = None,
     local_zone: tzinfo | None = None,
 ) -> int:
-    """Save edits to a case and its patient. Returns the new version number."""
+    """Save edits to a case, and to its patient when `patient` is given (None: untouched).
+
+    Both are checked against the versions the editor started from, so nobody's saved
+    change is overwritten silently. Returns the case's new version number.
+    """
     now = now or _utcnow()
     with db.write() as session:
         record = _load(session, case_id)
@@ -198,16 +203,26 @@ def update_case(
                 "see their changes; your edits were not saved."
             )
         errors = validate_case(case, _local_date(record.received_at, local_zone))
-        errors |= validate_patient(patient, _local_date(now, local_zone))
+        if patient is not None:
+            errors |= validate_patient(patient, _local_date(now, local_zone))
         if errors:
             raise ValidationError(errors)
-        _apply_patient(record.patient, patient, now)
+        if patient is not None:
+            if expected_patient_version is not None and (
+                record.patient.version != expected_patient_version
+            ):
+                name = full_name(record.patient.given_names, record.patient.family_name)
+                raise ConflictError(
+                    f"The details of {name} were changed from another case since you opened "
+                    "this one. Reopen the case to see them; your edits were not saved."
+                )
+            _apply_patient(record.patient, patient, now)
         _apply_case(session, record, case, now)
+        record.updated_by = actor
         _refresh_clock(record)
         session.flush()
         # A patient's name shows in every one of their cases' search rows.
         search_index.reindex(session, [c.id for c in record.patient.cases])
-        record.updated_by = actor
         version = record.version
         session.commit()
     return version
@@ -259,10 +274,13 @@ def change_status(
 
 
 def _apply_transition(record: Case, current: CaseStatus, target: CaseStatus, now: datetime) -> None:
-    if current is CaseStatus.ON_HOLD and record.hold_since is not None:
-        record.paused_seconds += clock.pause_seconds(
-            record.records_complete_at, record.hold_since, now
-        )
+    if current is CaseStatus.ON_HOLD:
+        # Only a hold that interrupted a running clock extends the due time.
+        held_from = CaseStatus(record.held_from) if record.held_from else None
+        if record.hold_since is not None and held_from in workflow.CLOCK_RUNNING_STATUSES:
+            record.paused_seconds += clock.pause_seconds(
+                record.records_complete_at, record.hold_since, now
+            )
         record.hold_since = None
         record.held_from = None
     if target is CaseStatus.ON_HOLD:
@@ -274,8 +292,8 @@ def _apply_transition(record: Case, current: CaseStatus, target: CaseStatus, now
         # More records needed: the promise starts again once they are complete.
         record.records_complete_at = None
         record.paused_seconds = 0
-    elif target is CaseStatus.OPINION_RECEIVED:
-        record.opinion_at = now
+    elif target is CaseStatus.OPINION_RECEIVED and record.opinion_at is None:
+        record.opinion_at = now  # resuming after a hold keeps the real answer time
     record.status = target.value
 
 
@@ -299,6 +317,7 @@ def get_case(
             reference=record.reference,
             version=record.version,
             patient_id=record.patient_id,
+            patient_version=record.patient.version,
             patient=_patient_draft(record.patient),
             case=draft,
             status=facts.status,
@@ -308,7 +327,7 @@ def get_case(
             opinion_at=record.opinion_at,
             clock=reading,
             treatment_risk=clock.treatment_risk(
-                facts.urgency, reading, draft.treatment_start, now, resolve_zone(local_zone), policy
+                facts.urgency, reading, draft.treatment_start, now, local_zone, policy
             ),
             allowed_targets=tuple(workflow.allowed_targets(facts.status, held_from)),
             history=tuple(

@@ -170,6 +170,7 @@ class _Builder:
             "consent_share_with_referrer": rng.random() < 0.8,
             "created_at": self.now,
             "updated_at": self.now,
+            "version": 1,
         }
 
     def status_for_age(self, age: timedelta) -> CaseStatus:

@@ -36,6 +36,10 @@ from referral_desk.ui.formatting import PACE_COLOURS, clock_text, local_time
 from referral_desk.ui.status_dialog import StatusDialog
 from referral_desk.ui.window_state import WindowState
 
+CONFLICT_STYLE = (
+    "background: #fff3cd; color: #5c3c00; border: 1px solid #e0b252; border-radius: 4px;"
+    "padding: 6px;"
+)
 RISK_STYLE = (
     "background: #fdecea; color: #8e1b10; border: 1px solid #e57373; border-radius: 4px;"
     "padding: 6px; font-weight: bold;"
@@ -68,6 +72,10 @@ class CaseWindow(QWidget):
         self.risk = QLabel(objectName="risk_banner")
         self.risk.setStyleSheet(RISK_STYLE)
         self.risk.setWordWrap(True)
+        self.conflict = QLabel(objectName="conflict_banner")
+        self.conflict.setStyleSheet(CONFLICT_STYLE)
+        self.conflict.setWordWrap(True)
+        self.conflict.hide()
 
         self.form = CaseForm(cases.referrer_names(db))
         self.form.changed.connect(self._mark_dirty)
@@ -133,6 +141,7 @@ class CaseWindow(QWidget):
         header.addWidget(self.subtitle, 1)
         layout.addLayout(header)
         layout.addWidget(self.risk)
+        layout.addWidget(self.conflict)
         layout.addWidget(self.splitter, 1)
 
         self.resize(1180, 820)
@@ -159,10 +168,22 @@ class CaseWindow(QWidget):
         )
         self.risk.setVisible(bool(detail.treatment_risk))
         if not keep_edits:
+            # What the form starts from: saving is checked against these, not later reloads.
+            self._edit_version = detail.version
+            self._patient_version = detail.patient_version
+            self._loaded_patient = detail.patient
             self.form.set_patient(detail.patient)
             self.form.set_case(detail.case)
             self.form.show_errors({})
             self._set_dirty(False)
+        changed_elsewhere = self._dirty and detail.version != self._edit_version
+        self.conflict.setText(
+            "Someone else changed this case while you were editing. Saving will be refused "
+            "so that their change is not lost: note your edits, then close and reopen the case."
+            if changed_elsewhere
+            else ""
+        )
+        self.conflict.setVisible(changed_elsewhere)
         self._show_status(detail)
         self._show_clock(detail)
         self._show_history(detail)
@@ -238,8 +259,10 @@ class CaseWindow(QWidget):
             cases.update_case(
                 self._db,
                 self._case_id,
-                expected_version=self._detail.version,
-                patient=patient,
+                expected_version=self._edit_version,
+                # Untouched patient details are not sent: another case may have updated them.
+                patient=patient if patient != self._loaded_patient else None,
+                expected_patient_version=self._patient_version,
                 case=case,
                 actor=self._actor,
             )
@@ -254,18 +277,22 @@ class CaseWindow(QWidget):
         return True
 
     def change_status(self, target: CaseStatus) -> bool:
+        before = self._detail.version
+
         def apply(reason: str) -> str | None:
             try:
-                cases.change_status(
+                after = cases.change_status(
                     self._db,
                     self._case_id,
                     target,
                     reason=reason,
                     actor=self._actor,
-                    expected_version=self._detail.version,
+                    expected_version=before,
                 )
             except (TransitionError, ConflictError) as exc:
                 return str(exc)
+            if self._edit_version == before:  # only our own change since the form loaded
+                self._edit_version = after
             return None
 
         dialog = StatusDialog(self._detail.reference, target, apply, self)

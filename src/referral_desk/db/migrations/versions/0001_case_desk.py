@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("consent_share_with_referrer", sa.Boolean(), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_patients"),
     )
     op.create_index("ix_patients_name_birth", "patients", ["name_folded", "birth_date"])
