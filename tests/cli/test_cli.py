@@ -3,11 +3,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from referral_desk.cli import main
+from referral_desk.domain.enums import CaseStatus
+from referral_desk.paths import resolve_paths
+from referral_desk.services import cases
+from referral_desk.services.database import open_database
+from tests.conftest import case, patient
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -44,12 +50,25 @@ def test_list_as_csv_filters_by_status(capsys: pytest.CaptureFixture[str], data_
 def test_list_as_table_shows_overdue_cases_and_a_count(
     capsys: pytest.CaptureFixture[str], data_dir: str
 ) -> None:
+    # One case certainly overdue, whatever day the demo data was made on.
+    db = open_database(resolve_paths(data_dir))
+    late = cases.create_case(db, case(), patient=patient(family_name="Latecomer"), actor="t")
+    cases.change_status(
+        db,
+        late.id,
+        CaseStatus.READY_FOR_REVIEW,
+        actor="t",
+        now=datetime.now(UTC) - timedelta(days=3),
+    )
+    db.dispose()
     code, out, _ = run(capsys, "cases", "list", "--overdue", "--data-dir", data_dir)
     assert code == 0
     lines = out.splitlines()
     assert lines[0].startswith("REFERENCE")
-    assert lines[-1].endswith("case" if lines[-1].startswith("1 ") else "cases")
-    assert all("overdue" in line for line in lines[1:-1])
+    rows = lines[1:-1]
+    assert any("Latecomer" in line for line in rows)
+    assert all("overdue" in line for line in rows)
+    assert lines[-1] == f"{len(rows)} case{'s' if len(rows) != 1 else ''}"
 
 
 def test_list_by_month(capsys: pytest.CaptureFixture[str], data_dir: str) -> None:

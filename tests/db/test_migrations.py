@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -94,3 +95,35 @@ def test_the_migration_is_one_transaction(tmp_path: Path) -> None:
     with db.engine.connect() as connection:
         assert not connection.connection.dbapi_connection.in_transaction  # committed
     db.dispose()
+
+
+def test_a_migration_that_fails_halfway_leaves_the_old_schema_whole(tmp_path: Path) -> None:
+    scripts = tmp_path / "migrations"
+    shutil.copytree(migrate.MIGRATIONS_DIR, scripts, ignore=shutil.ignore_patterns("__pycache__"))
+    (scripts / "versions" / "0002_breaks.py").write_text(
+        '"""A migration that dies after its first statement."""\n'
+        "from alembic import op\n"
+        "import sqlalchemy as sa\n"
+        "revision = '0002'\ndown_revision = '0001'\nbranch_labels = None\ndepends_on = None\n"
+        "def upgrade():\n"
+        "    op.create_table('half_done', sa.Column('id', sa.Integer, primary_key=True))\n"
+        "    op.add_column('cases', sa.Column('half_column', sa.Text))\n"
+        "    raise RuntimeError('power cut')\n"
+        "def downgrade():\n    pass\n",
+        encoding="utf-8",
+    )
+    db = open_database_file(tmp_path / "office.sqlite")
+    config = migrate.alembic_config()
+    config.set_main_option("script_location", str(scripts))
+    with db.engine.connect() as connection, pytest.raises(RuntimeError, match="power cut"):
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    db.dispose()
+
+    with sqlite3.connect(tmp_path / "office.sqlite") as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+        columns = {r[1] for r in conn.execute("PRAGMA table_info(cases)")}
+        version = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    conn.close()
+    assert "half_done" not in tables and "half_column" not in columns
+    assert version == ("0001",)

@@ -49,3 +49,20 @@ def test_a_locked_database_gets_a_plain_message_not_a_crash_report(
     _raise_and_hook(locked)
     assert messages and "busy in another window" in messages[0]
     assert "nothing was saved" in messages[0]
+
+
+def test_a_lasting_database_problem_shows_one_box_at_a_time(
+    qtbot: QtBot, hook: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    locked = OperationalError("SELECT ...", {}, sqlite3.OperationalError("database is locked"))
+    shown: list[str] = []
+
+    def warning(*args: object) -> None:
+        shown.append(str(args[2]))
+        _raise_and_hook(locked)  # the 2-second poll fails again while the box is open
+
+    monkeypatch.setattr(QMessageBox, "warning", warning)
+    _raise_and_hook(locked)
+    assert len(shown) == 1
+    _raise_and_hook(locked)  # once acknowledged, the next failure is shown again
+    assert len(shown) == 2

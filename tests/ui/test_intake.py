@@ -131,3 +131,32 @@ def test_escape_on_a_half_typed_case_asks_before_discarding(
     assert dialog.isVisible() and asked == ["Discard this new case?"]  # kept on Cancel
     qtbot.keyClick(dialog, Qt.Key.Key_Escape)
     assert not dialog.isVisible()
+
+
+def test_saving_straight_from_the_birth_date_still_stops_at_a_likely_duplicate(
+    qtbot: QtBot, db: Database
+) -> None:
+    cases.create_case(
+        db,
+        case(),
+        patient=patient(given_names="Joan", family_name="Whitfield"),
+        actor="earlier",
+        now=NOW,
+    )
+    dialog = IntakeDialog(db, "tester")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    form = dialog.form
+    form.cancer_type.setCurrentIndex(form.cancer_type.findData("lung"))
+    qtbot.keyClicks(form.given_names, "Joan")
+    qtbot.keyClicks(form.family_name, "Whitfield")
+    qtbot.keyClicks(form.birth_date, "1968-04-12")
+    _save(qtbot, dialog)  # no editingFinished in between: Save must look for itself
+
+    assert dialog.created is None and dialog.duplicate_panel.isVisible()
+    assert "before saving" in dialog.duplicate_panel.text()
+    qtbot.mouseClick(dialog.someone_else, Qt.MouseButton.LeftButton)  # a different Joan
+    _save(qtbot, dialog)
+    assert dialog.created is not None
+    with sqlite3.connect(db.path) as conn:
+        assert conn.execute("SELECT count(*) FROM patients").fetchone() == (2,)

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import URL, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 BUSY_TIMEOUT_MS = 10_000
@@ -41,7 +41,8 @@ class Database:
 
     def __init__(self, path: Path, *, echo: bool = False) -> None:
         self.path = Path(path)
-        self.engine = create_engine(f"sqlite:///{self.path}", echo=echo)
+        # URL.create, not a string: a folder name may contain '?' or '#'.
+        self.engine = create_engine(URL.create("sqlite", database=str(self.path)), echo=echo)
         _configure_sqlite(self.engine)
         self._writer = sessionmaker(self.engine, expire_on_commit=False)
         self._reader = sessionmaker(

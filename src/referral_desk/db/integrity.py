@@ -7,6 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+def read_only_uri(path: Path) -> str:
+    """A read-only SQLite URI; `as_uri` escapes '#', '?' and '%' that folder names may hold."""
+    return f"{path.resolve().as_uri()}?mode=ro"
+
+
 def wal_reset_affected(version: str) -> bool:
     """SQLite 3.7.0 to 3.51.2 can corrupt a WAL database when two connections write or
     checkpoint at the same moment (the WAL-reset race, fixed after 3.51.2)."""
@@ -33,7 +38,7 @@ def inspect_file(path: Path) -> IntegrityReport:
         return IntegrityReport(version, None, [], [], error=f"{path} does not exist.")
     try:
         # Read-only URI: checking must never create or change the file.
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        with sqlite3.connect(read_only_uri(path), uri=True) as conn:
             integrity = [row[0] for row in conn.execute("PRAGMA integrity_check")]
             fk_rows = conn.execute("PRAGMA foreign_key_check").fetchall()
             revision = None

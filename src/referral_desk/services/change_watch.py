@@ -5,14 +5,14 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from referral_desk.db.integrity import read_only_uri
+
 
 class ChangeWatcher:
     """Polls PRAGMA data_version on one dedicated connection (the value is per connection)."""
 
     def __init__(self, path: Path) -> None:
-        self._connection = sqlite3.connect(
-            f"file:{path}?mode=ro", uri=True, check_same_thread=False
-        )
+        self._connection = sqlite3.connect(read_only_uri(path), uri=True, check_same_thread=False)
         self._last = self._version()
 
     def _version(self) -> int:

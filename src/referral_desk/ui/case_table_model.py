@@ -26,6 +26,8 @@ from referral_desk.ui.formatting import (
 PageSource = Callable[[CaseQuery, "tuple[Any, ...] | None"], Page]
 AnyIndex = QModelIndex | QPersistentModelIndex
 CASE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+# The timed refresh reloads at most this many rows; scrolling further fetches the rest again.
+REFRESH_ROW_CAP = 2_048
 
 
 class Column(NamedTuple):
@@ -71,14 +73,16 @@ class CaseTableModel(QAbstractTableModel):
         self.refresh(keep_rows=False)
 
     def refresh(self, *, keep_rows: bool = True) -> None:
-        """Reload from the source; with keep_rows, load as many rows as were shown."""
-        wanted = len(self._rows) if keep_rows else 0
+        """Reload from the source; with keep_rows, reload what was shown (up to a cap)."""
+        wanted = min(len(self._rows), REFRESH_ROW_CAP) if keep_rows else 0
         self.beginResetModel()
-        self._rows, self._cursor, self._exhausted = [], None, False
-        self._load_page()
-        while wanted > len(self._rows) and not self._exhausted:
+        try:
+            self._rows, self._cursor, self._exhausted = [], None, False
             self._load_page()
-        self.endResetModel()
+            while wanted > len(self._rows) and not self._exhausted:
+                self._load_page()
+        finally:  # a failed read must not leave views in a half-reset model
+            self.endResetModel()
 
     def _load_page(self) -> int:
         page = self._source(self._query, self._cursor)

@@ -76,15 +76,23 @@ class ErrorDialog(QDialog):
 
 
 def install_exception_hook(log_path: Path | None) -> None:
+    # Timers keep retrying while a disk or file is unavailable: one box at a time is enough.
+    showing = False
+
     def hook(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
         if issubclass(exc_type, KeyboardInterrupt):
             sys.__excepthook__(exc_type, exc, tb)
             return
+        nonlocal showing
         message = environment_problem(exc)
         if message is not None:
             log.warning("database environment problem: %s", exc)
-            if QApplication.instance() is not None:
-                QMessageBox.warning(QApplication.activeWindow(), "Referral Desk", message)
+            if QApplication.instance() is not None and not showing:
+                showing = True
+                try:
+                    QMessageBox.warning(QApplication.activeWindow(), "Referral Desk", message)
+                finally:
+                    showing = False
             return
         report = error_report(exc_type, exc, tb)
         log.error("unexpected error\n%s", report)

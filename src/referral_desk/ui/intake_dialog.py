@@ -30,6 +30,7 @@ class IntakeDialog(QDialog):
         self._db = db
         self._actor = actor
         self._existing_patient_id: int | None = None
+        self._confirmed_new_patient = False  # "it is someone else" for the current matches
         self.created: CaseCreated | None = None
         self.setWindowTitle("New case")
         self.setObjectName("intake_dialog")
@@ -44,12 +45,15 @@ class IntakeDialog(QDialog):
         self.duplicate_panel.setWordWrap(True)
         self.duplicate_panel.setStyleSheet(WARNING_STYLE)
         self.use_existing = QPushButton("Use this patient", objectName="use_existing")
+        self.someone_else = QPushButton("It is someone else", objectName="someone_else")
         self.use_new = QPushButton("Enter a new patient instead", objectName="use_new")
         self.use_existing.clicked.connect(self._use_existing)
         self.use_new.clicked.connect(self._use_new)
+        self.someone_else.clicked.connect(self._confirm_someone_else)
         duplicate_row = QHBoxLayout()
         duplicate_row.addWidget(self.duplicate_panel, 1)
         duplicate_row.addWidget(self.use_existing)
+        duplicate_row.addWidget(self.someone_else)
         duplicate_row.addWidget(self.use_new)
         self.form.duplicate_slot.addLayout(duplicate_row)
         self._matches: list[PatientMatch] = []
@@ -95,8 +99,10 @@ class IntakeDialog(QDialog):
                 f"is already registered ({refs}){more}. Use that patient unless this is "
                 "someone else."
             )
+        self._confirmed_new_patient = False
         self.duplicate_panel.setVisible(bool(matches))
         self.use_existing.setVisible(bool(matches))
+        self.someone_else.setVisible(bool(matches))
         self.use_new.setVisible(False)
 
     def _use_existing(self) -> None:
@@ -109,7 +115,14 @@ class IntakeDialog(QDialog):
             f"(born {match.birth_date.isoformat()})."
         )
         self.use_existing.hide()
+        self.someone_else.hide()
         self.use_new.show()
+
+    def _confirm_someone_else(self) -> None:
+        self._confirmed_new_patient = True
+        self.duplicate_panel.hide()
+        self.use_existing.hide()
+        self.someone_else.hide()
 
     def _use_new(self) -> None:
         self._existing_patient_id = None
@@ -146,6 +159,17 @@ class IntakeDialog(QDialog):
         if errors:  # unreadable dates: no point asking the service
             self.form.show_errors(errors)
             return
+        if self._existing_patient_id is None and not self._confirmed_new_patient:
+            # Save may come straight from Enter in the birth date, before any other check.
+            self._check_duplicates()
+            if self._matches:
+                self.duplicate_panel.setText(
+                    self.duplicate_panel.text()
+                    + " Choose \u201cUse this patient\u201d or \u201cIt is someone else\u201d "
+                    "before saving."
+                )
+                self.use_existing.setFocus()
+                return
         try:
             if self._existing_patient_id is not None:
                 self.created = cases.create_case(
