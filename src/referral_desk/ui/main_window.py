@@ -212,7 +212,7 @@ class MainWindow(QMainWindow):
 
     def apply_filters(self) -> None:
         self.model.set_query(self._build_query())
-        self.refresh_counts()
+        self._show_shown_count()  # office counts do not change while typing
 
     def refresh(self) -> None:
         """Reload what is shown, keeping the user's place: selection and scroll position."""
@@ -229,7 +229,9 @@ class MainWindow(QMainWindow):
             window.refresh_from_elsewhere()
 
     def refresh_counts(self) -> None:
+        """Office-wide counts (side panel) and how many the current filters show."""
         counts = case_list.status_counts(self._db)
+        self._office_counts = counts
         open_count = sum(n for s, n in counts.by_status.items() if s not in CLOSED_STATUSES)
         for row in range(self.status_list.count()):
             item = self.status_list.item(row)
@@ -241,12 +243,16 @@ class MainWindow(QMainWindow):
             else:
                 status = CaseStatus(key)
                 item.setText(f"{status.label} ({counts.by_status[status]:,})")
+        self.overdue.setText(f"Overdue only ({counts.overdue:,})")
+        self.empty_banner.setVisible(counts.total == 0)
+        self._show_shown_count()
+
+    def _show_shown_count(self) -> None:
+        counts = self._office_counts
         shown = case_list.count_cases(self._db, self.model.query)
         self.counts_label.setText(
             f"{shown:,} shown · {counts.overdue:,} overdue · {counts.total:,} cases in all"
         )
-        self.overdue.setText(f"Overdue only ({counts.overdue:,})")
-        self.empty_banner.setVisible(counts.total == 0)
 
     def selected_case_id(self) -> int | None:
         rows = self.table.selectionModel().selectedRows()
