@@ -29,6 +29,26 @@ def _type_case(qtbot: QtBot, dialog: IntakeDialog, *, family: str, birth: str) -
     qtbot.mouseClick(form.reasons[Reason.UNSURE_CHEMOTHERAPY], Qt.MouseButton.LeftButton)
 
 
+@pytest.fixture
+def joan_registered(db: Database) -> int:
+    """Joan Whitfield, born 1968-04-12, already has a case; returns her patient id."""
+    created = cases.create_case(
+        db,
+        case(),
+        patient=patient(given_names="Joan", family_name="Whitfield"),
+        actor="earlier",
+        now=NOW,
+    )
+    return cases.get_case(db, created.id).patient_id
+
+
+def _open_intake(qtbot: QtBot, db: Database) -> IntakeDialog:
+    dialog = IntakeDialog(db, "tester")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    return dialog
+
+
 def _save(qtbot: QtBot, dialog: IntakeDialog) -> None:
     qtbot.mouseClick(
         dialog.buttons.button(QDialogButtonBox.StandardButton.Save), Qt.MouseButton.LeftButton
@@ -85,19 +105,10 @@ def test_invalid_intake_shows_messages_by_the_fields_and_saves_nothing(
 
 
 def test_a_likely_duplicate_is_shown_and_the_existing_patient_can_be_used(
-    qtbot: QtBot, db: Database
+    qtbot: QtBot, db: Database, joan_registered: int
 ) -> None:
-    cases.create_case(
-        db,
-        case(),
-        patient=patient(given_names="Joan", family_name="Whitfield"),
-        actor="earlier",
-        now=NOW,
-    )
-    existing_id = cases.get_case(db, 1).patient_id
-    dialog = IntakeDialog(db, "tester")
-    qtbot.addWidget(dialog)
-    dialog.show()
+    existing_id = joan_registered
+    dialog = _open_intake(qtbot, db)
     _type_case(qtbot, dialog, family="WHITFIELD", birth="1968-04-12")
 
     assert dialog.duplicate_panel.isVisible()
@@ -134,18 +145,9 @@ def test_escape_on_a_half_typed_case_asks_before_discarding(
 
 
 def test_saving_straight_from_the_birth_date_still_stops_at_a_likely_duplicate(
-    qtbot: QtBot, db: Database
+    qtbot: QtBot, db: Database, joan_registered: int
 ) -> None:
-    cases.create_case(
-        db,
-        case(),
-        patient=patient(given_names="Joan", family_name="Whitfield"),
-        actor="earlier",
-        now=NOW,
-    )
-    dialog = IntakeDialog(db, "tester")
-    qtbot.addWidget(dialog)
-    dialog.show()
+    dialog = _open_intake(qtbot, db)
     form = dialog.form
     form.cancer_type.setCurrentIndex(form.cancer_type.findData("lung"))
     qtbot.keyClicks(form.given_names, "Joan")
