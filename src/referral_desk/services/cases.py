@@ -199,8 +199,9 @@ def update_case(
         if record.version != expected_version:
             raise ConflictError(
                 f"{record.reference} was changed by someone else since you opened it "
-                f"(last change {record.updated_at:%Y-%m-%d %H:%M} UTC). Reopen the case to "
-                "see their changes; your edits were not saved."
+                f"({record.updated_by}, "
+                f"{record.updated_at.astimezone(local_zone):%Y-%m-%d %H:%M}). Reopen the case "
+                "to see their changes; your edits were not saved."
             )
         errors = validate_case(case, _local_date(record.received_at, local_zone))
         if patient is not None:
