@@ -1,0 +1,111 @@
+"""Which files a case may hold: the type comes from the bytes, never from the name.
+
+Pure rules on bytes and names; reading files from disk is the services' business.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import filetype
+
+DEFAULT_MAX_FILE_BYTES = 100 * 1024 * 1024
+SNIFF_BYTES = 8192  # enough for every signature we accept (DICOM's sits at byte 128)
+MAX_NAME_CHARS = 200
+
+# MIME type -> what staff call it. Anything else is refused.
+ACCEPTED_TYPES: dict[str, str] = {
+    "application/pdf": "PDF",
+    "image/jpeg": "JPEG image",
+    "image/png": "PNG image",
+    "image/tiff": "TIFF image",
+    "application/dicom": "DICOM image",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "Word document",
+    "application/vnd.oasis.opendocument.text": "OpenDocument text",
+    "text/plain": "Plain text",
+}
+_EXECUTABLE_MIMES = {
+    "application/x-msdownload",
+    "application/x-executable",
+    "application/x-mach-binary",
+    "application/x-sharedlib",
+    "application/x-elf",
+}
+
+
+class FileRefusedError(ValueError):
+    """A file the office will not store, with a message that says why."""
+
+
+@dataclass(frozen=True)
+class FileKind:
+    mime: str
+    label: str
+
+
+def classify(
+    head: bytes, *, size: int, name: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES
+) -> FileKind:
+    """The accepted kind of a file from its first bytes, or FileRefusedError naming the problem."""
+    if size == 0:
+        raise FileRefusedError(f"'{name}' is empty.")
+    if size > max_bytes:
+        raise FileRefusedError(
+            f"'{name}' is {_megabytes(size)}; the limit is {_megabytes(max_bytes)}."
+        )
+    if head.startswith(b"#!"):
+        raise FileRefusedError(f"'{name}' is a script; scripts and programs are never stored.")
+    guess = filetype.guess(head[:SNIFF_BYTES])
+    if guess is not None:
+        if guess.mime in _EXECUTABLE_MIMES:
+            raise FileRefusedError(f"'{name}' is a program; scripts and programs are never stored.")
+        if guess.mime in ACCEPTED_TYPES:
+            return FileKind(guess.mime, ACCEPTED_TYPES[guess.mime])
+        raise FileRefusedError(
+            f"'{name}' is a {guess.extension.upper()} file ({guess.mime}), which a case cannot "
+            f"hold. Accepted: {', '.join(sorted(set(ACCEPTED_TYPES.values())))}."
+        )
+    if _looks_like_text(head):
+        return FileKind("text/plain", ACCEPTED_TYPES["text/plain"])
+    raise FileRefusedError(
+        f"'{name}' is not a recognised document or image, whatever its name says. "
+        f"Accepted: {', '.join(sorted(set(ACCEPTED_TYPES.values())))}."
+    )
+
+
+def _looks_like_text(head: bytes) -> bool:
+    if b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # The sample may end in the middle of a character; anything earlier is not text.
+        return exc.start >= len(head) - 3
+    return True
+
+
+_CONTROL_OR_RESERVED = re.compile(r'[\x00-\x1f\x7f<>:"|?*]')
+
+
+def clean_file_name(name: str) -> str:
+    """Only the last path part, no control or reserved characters, a sane length.
+
+    '../../etc/passwd' becomes 'passwd'; 'C:\\scans\\CT 1.dcm' becomes 'CT 1.dcm'.
+    """
+    base = re.split(r"[\\/]", unicodedata.normalize("NFC", name))[-1]
+    base = _CONTROL_OR_RESERVED.sub("", base).strip().strip(".")
+    if len(base) > MAX_NAME_CHARS:  # keep the extension: it tells people what they hold
+        stem, dot, ext = base.rpartition(".")
+        if dot and 0 < len(ext) <= 10:
+            base = f"{stem[: MAX_NAME_CHARS - len(ext) - 1]}.{ext}"
+        else:
+            base = base[:MAX_NAME_CHARS]
+    if not base:
+        raise FileRefusedError(f"'{name}' has no usable file name.")
+    return base
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
