@@ -9,7 +9,6 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from referral_desk.db.engine import Database
@@ -51,11 +50,6 @@ def head_revision() -> str:
 
 
 def current_revision(database: Database) -> str | None:
-    with database.engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
-
-
-def _quick_revision(database: Database) -> str | None:
     """The stored revision with one plain query: start-up runs this on every launch."""
     with database.engine.connect() as connection:
         has_table = connection.exec_driver_sql(
@@ -68,7 +62,7 @@ def _quick_revision(database: Database) -> str | None:
 
 def upgrade(database: Database, backup_dir: Path | None = None) -> Path | None:
     """Upgrade to head. Returns the safety copy taken before changing existing data, if any."""
-    current = _quick_revision(database)
+    current = current_revision(database)
     if current is not None and current not in known_revisions():
         raise DatabaseTooNewError(
             f"{database.path} was written by a newer version of Referral Desk "

@@ -6,7 +6,7 @@ the rules for that, with no storage or screens attached.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -175,7 +175,3 @@ def status_after_records_change(status: CaseStatus, complete: bool) -> CaseStatu
     if not complete and status in (CaseStatus.READY_FOR_REVIEW, CaseStatus.UNDER_REVIEW):
         return CaseStatus.AWAITING_RECORDS
     return None
-
-
-def document_type_labels(custom: Mapping[str, str] | None = None) -> dict[str, str]:
-    return {**DEFAULT_DOCUMENT_TYPES, **(custom or {})}

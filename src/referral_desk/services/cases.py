@@ -346,14 +346,6 @@ def get_case(
         )
 
 
-def find_case_id(db: Database, reference: str) -> int:
-    with db.read() as session:
-        case_id = session.scalar(select(Case.id).where(Case.reference == reference.strip().upper()))
-    if case_id is None:
-        raise NotFoundError(f"There is no case {reference.strip()}.")
-    return case_id
-
-
 def clock_facts(record: Case) -> ClockFacts:
     return ClockFacts(
         status=CaseStatus(record.status),

@@ -259,5 +259,4 @@ class CaseForm(QWidget):
             first.setFocus()
 
     def error_text(self, name: str) -> str:
-        field = self._fields[name]
-        return field.message.text() if field.message.isVisible() or field.message.text() else ""
+        return self._fields[name].message.text()
