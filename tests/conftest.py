@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from referral_desk.db.engine import Database
 from referral_desk.domain.enums import Reason, Sex, Urgency
@@ -67,3 +68,13 @@ def case(**changes: object) -> CaseDraft:
     }
     values.update(changes)
     return CaseDraft(**values)  # type: ignore[arg-type]
+
+
+def without_checklists(database: Database) -> None:
+    """No document is required at intake: cases stay New, as in an office with no checklists.
+
+    For tests of the workflow and the clock that have nothing to do with records.
+    """
+    with database.write() as session:
+        session.execute(text("DELETE FROM checklist_items"))
+        session.commit()

@@ -57,6 +57,7 @@ def test_list_as_table_shows_overdue_cases_and_a_count(
         db,
         late.id,
         CaseStatus.READY_FOR_REVIEW,
+        reason="Reviewing on the referral letter alone",
         actor="t",
         now=datetime.now(UTC) - timedelta(days=3),
     )

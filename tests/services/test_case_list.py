@@ -12,7 +12,7 @@ from referral_desk.domain.enums import CaseStatus as S
 from referral_desk.domain.enums import Urgency
 from referral_desk.services import case_list, cases, demo
 from referral_desk.services.case_list import CaseQuery, SortKey, _sort_columns
-from tests.conftest import NOW, case, patient
+from tests.conftest import NOW, case, patient, without_checklists
 
 
 def _refs(db: Database, query: CaseQuery) -> list[str]:
@@ -21,6 +21,7 @@ def _refs(db: Database, query: CaseQuery) -> list[str]:
 
 @pytest.fixture
 def office(db: Database) -> Database:
+    without_checklists(db)  # these tests are about the list, not about records
     cases.create_case(db, case(), patient=patient(), actor="a", now=NOW)  # 00001
     cases.create_case(
         db,

@@ -15,7 +15,7 @@ from referral_desk.domain.workflow import TransitionError
 from referral_desk.services import cases
 from referral_desk.services.database import open_database_file
 from referral_desk.services.errors import ConflictError, ValidationError
-from tests.conftest import NOW, case, patient
+from tests.conftest import NOW, case, patient, without_checklists
 
 
 def _count(db: Database, table: str) -> int:
@@ -27,11 +27,12 @@ def test_intake_saves_the_case_with_a_reference_and_a_first_history_line(db: Dat
     created = cases.create_case(db, case(), patient=patient(), actor="maria", now=NOW)
     assert created.reference == "RD-2026-00001"
     detail = cases.get_case(db, created.id, now=NOW)
-    assert detail.status is S.NEW
+    assert detail.status is S.AWAITING_RECORDS  # the breast checklist's records are requested
     assert detail.patient_name == "Zoë Müller"
     assert detail.case == case()
-    assert [(h.from_status, h.to_status, h.actor) for h in detail.history] == [
-        (None, S.NEW, "maria")
+    assert [(h.from_status, h.to_status, h.actor, h.reason) for h in detail.history] == [
+        (None, S.NEW, "maria", "Case taken in"),
+        (S.NEW, S.AWAITING_RECORDS, "maria", "Records requested"),
     ]
     assert detail.clock.state is ClockState.NOT_STARTED
 
@@ -100,6 +101,7 @@ def test_edits_are_saved_and_a_stale_edit_is_refused(db: Database) -> None:
 
 
 def test_status_changes_drive_the_clock_and_the_history(db: Database) -> None:
+    without_checklists(db)
     created = cases.create_case(db, case(), patient=patient(), actor="maria", now=NOW)
     t = NOW
     for step, target in enumerate([S.AWAITING_RECORDS, S.READY_FOR_REVIEW, S.UNDER_REVIEW]):
@@ -139,6 +141,7 @@ def test_status_changes_drive_the_clock_and_the_history(db: Database) -> None:
 
 
 def test_a_refused_status_change_changes_nothing(db: Database) -> None:
+    without_checklists(db)
     created = cases.create_case(db, case(), patient=patient(), actor="maria", now=NOW)
     with pytest.raises(TransitionError):
         cases.change_status(db, created.id, S.LETTER_SENT, actor="tom", now=NOW)
@@ -149,6 +152,7 @@ def test_a_refused_status_change_changes_nothing(db: Database) -> None:
 
 
 def test_making_a_case_urgent_brings_its_due_time_forward(db: Database) -> None:
+    without_checklists(db)
     created = cases.create_case(db, case(), patient=patient(), actor="maria", now=NOW)
     cases.change_status(db, created.id, S.READY_FOR_REVIEW, actor="tom", now=NOW)
     opened = cases.get_case(db, created.id, now=NOW)
@@ -201,6 +205,7 @@ def test_a_deleted_case_never_frees_its_reference(db: Database) -> None:
 
 
 def test_a_hold_after_the_opinion_keeps_the_answer_time_and_the_due_time(db: Database) -> None:
+    without_checklists(db)
     created = cases.create_case(db, case(), patient=patient(), actor="a", now=NOW)
     for hours, target in enumerate([S.READY_FOR_REVIEW, S.UNDER_REVIEW, S.OPINION_RECEIVED]):
         cases.change_status(db, created.id, target, actor="a", now=NOW + timedelta(hours=hours))
@@ -221,6 +226,7 @@ def test_a_hold_after_the_opinion_keeps_the_answer_time_and_the_due_time(db: Dat
 
 
 def test_a_hold_while_awaiting_records_does_not_move_the_later_due_time(db: Database) -> None:
+    without_checklists(db)
     created = cases.create_case(db, case(), patient=patient(), actor="a", now=NOW)
     cases.change_status(db, created.id, S.ON_HOLD, reason="Waiting for consent", actor="a", now=NOW)
     cases.change_status(db, created.id, S.NEW, actor="a", now=NOW + timedelta(days=3))

@@ -75,8 +75,9 @@ def test_a_status_change_on_the_case_screen_shows_in_history_and_list(
 
     assert window.status_label.text() == "On hold"
     latest = window.history.item(0).text()
-    assert "New → On hold" in latest and "Patient asked to wait for a family visit" in latest
-    assert window.findChild(QWidget, "to_new") is not None  # resume where it was held
+    assert "Awaiting records → On hold" in latest
+    assert "Patient asked to wait for a family visit" in latest
+    assert window.findChild(QWidget, "to_awaiting_records") is not None  # resume where held
     qtbot.waitUntil(
         lambda: main_window.model.row_of(main_window.model.index(0, 0)).status is CaseStatus.ON_HOLD
     )

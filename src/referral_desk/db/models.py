@@ -10,9 +10,11 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -67,6 +69,9 @@ class Referrer(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(300))
     name_folded: Mapped[str] = mapped_column(String(300), unique=True)
+    # Who to call when records are missing.
+    phone: Mapped[str] = mapped_column(String(60), default="", server_default="")
+    email: Mapped[str] = mapped_column(String(200), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -105,6 +110,8 @@ class Case(Base):
     # Derived by the domain clock on every change; stored so the list sorts in SQL.
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     clock_sort: Mapped[int] = mapped_column(Integer)
+    # Required documents not yet received or waived; kept by the services for the list.
+    missing_documents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(100))
@@ -119,6 +126,9 @@ class Case(Base):
     )
     history: Mapped[list[StatusChange]] = relationship(
         cascade="all, delete-orphan", order_by="StatusChange.id"
+    )
+    documents: Mapped[list[CaseDocument]] = relationship(
+        cascade="all, delete-orphan", order_by="CaseDocument.id", back_populates="case"
     )
 
     __mapper_args__ = {"version_id_col": version}
@@ -147,6 +157,130 @@ class StatusChange(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     actor: Mapped[str] = mapped_column(String(100))
     reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class Setting(Base):
+    """Office-wide settings the administrator changes (e.g. the file size limit)."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class DocumentType(Base):
+    __tablename__ = "document_types"
+
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    label: Mapped[str] = mapped_column(String(200))
+    # Retired types stay for the cases that have them; they are not offered any more.
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ChecklistItem(Base):
+    """One required document type for a cancer type; read only at intake or a type change."""
+
+    __tablename__ = "checklist_items"
+
+    cancer_type: Mapped[str] = mapped_column(String(40), primary_key=True)
+    document_type: Mapped[str] = mapped_column(ForeignKey("document_types.code"), primary_key=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CaseDocument(Base):
+    """A document a case needs or has: its status, who changed it and when, and its files."""
+
+    __tablename__ = "case_documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    document_type: Mapped[str] = mapped_column(ForeignKey("document_types.code"), index=True)
+    required: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    note: Mapped[str] = mapped_column(Text, default="")  # what exactly is needed
+    comment: Mapped[str] = mapped_column(Text, default="")  # staff's own notes
+    status_reason: Mapped[str] = mapped_column(Text, default="")  # why waived / not available
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status_by: Mapped[str] = mapped_column(String(100))
+    chased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    chase_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    case: Mapped[Case] = relationship(back_populates="documents")
+    files: Mapped[list[CaseFile]] = relationship(
+        cascade="all, delete-orphan", order_by="CaseFile.id"
+    )
+    events: Mapped[list[DocumentEvent]] = relationship(
+        cascade="all, delete-orphan", order_by="DocumentEvent.id"
+    )
+
+    __table_args__ = (
+        UniqueConstraint("case_id", "document_type", name="uq_case_documents_case_type"),
+    )
+
+
+class DocumentEvent(Base):
+    """One line of a document's history: requested, received, waived, file added or removed..."""
+
+    __tablename__ = "document_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_document_id: Mapped[int] = mapped_column(
+        ForeignKey("case_documents.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(30))
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class Blob(Base):
+    """File bytes, stored once per content (SHA-256) however many cases hold them."""
+
+    __tablename__ = "blobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    size: Mapped[int] = mapped_column(Integer)
+    mime: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # PDF text for the search: pending -> done / skipped (with a note); other types: none.
+    text_state: Mapped[str] = mapped_column(String(20), index=True)
+    text_note: Mapped[str] = mapped_column(Text, default="")
+    # Last, so reading the other columns never walks the content's overflow pages.
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+
+
+class BlobText(Base):
+    __tablename__ = "blob_texts"
+
+    blob_id: Mapped[int] = mapped_column(
+        ForeignKey("blobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+
+
+class CaseFile(Base):
+    """A file attached to a case document. Removing it keeps the row (and the bytes)."""
+
+    __tablename__ = "case_files"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_document_id: Mapped[int] = mapped_column(
+        ForeignKey("case_documents.id", ondelete="CASCADE"), index=True
+    )
+    blob_id: Mapped[int] = mapped_column(ForeignKey("blobs.id"), index=True)
+    file_name: Mapped[str] = mapped_column(String(255))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    added_by: Mapped[str] = mapped_column(String(100))
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    removed_by: Mapped[str | None] = mapped_column(String(100))
+    removal_reason: Mapped[str] = mapped_column(Text, default="")
+
+    blob: Mapped[Blob] = relationship()
 
 
 # The FTS5 index lives outside the ORM metadata (virtual table made by the migration).

@@ -42,9 +42,18 @@ def allowed_targets(current: S, held_from: S | None = None) -> list[S]:
 
 
 def check_transition(
-    current: S, target: S, *, reason: str = "", held_from: S | None = None
+    current: S,
+    target: S,
+    *,
+    reason: str = "",
+    held_from: S | None = None,
+    records_missing: int = 0,
 ) -> None:
-    """Raise TransitionError unless `current -> target` is allowed with the given reason."""
+    """Raise TransitionError unless `current -> target` is allowed with the given reason.
+
+    Ready for review with required documents still missing starts the clock on incomplete
+    records: allowed only as a stated override.
+    """
     if target is current:
         raise TransitionError(f"The case is already {current.label.lower()}.")
     if target not in allowed_targets(current, held_from):
@@ -60,3 +69,9 @@ def check_transition(
     if target in REASON_REQUIRED and not reason.strip():
         action = "putting the case on hold" if target is S.ON_HOLD else "cancelling the case"
         raise TransitionError(f"Give a reason for {action}.")
+    if target is S.READY_FOR_REVIEW and records_missing and not reason.strip():
+        documents = "document is" if records_missing == 1 else "documents are"
+        raise TransitionError(
+            f"{records_missing} required {documents} still missing. Give a reason to start "
+            "the review without them, or receive or waive them first."
+        )

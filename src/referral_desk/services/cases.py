@@ -11,11 +11,11 @@ from sqlalchemy.orm import Session, selectinload
 from referral_desk.db.engine import Database
 from referral_desk.db.models import Case, CaseReason, Patient, Referrer, StatusChange
 from referral_desk.domain import clock, workflow
-from referral_desk.domain.clock import ClockFacts, ClockPolicy, ClockReading
+from referral_desk.domain.clock import ClockPolicy, ClockReading
 from referral_desk.domain.enums import CaseStatus, Reason, Sex, Urgency
 from referral_desk.domain.intake import CaseDraft, PatientDraft, validate_case, validate_patient
 from referral_desk.domain.text import fold, full_name
-from referral_desk.services import search_index
+from referral_desk.services import case_state, records, search_index
 from referral_desk.services.errors import ConflictError, NotFoundError, ValidationError
 from referral_desk.services.references import next_reference
 
@@ -152,6 +152,7 @@ def create_case(
             status=CaseStatus.NEW.value,
             received_at=now,
             paused_seconds=0,
+            missing_documents=0,
             created_at=now,
             created_by=actor,
             updated_by=actor,
@@ -168,7 +169,10 @@ def create_case(
                 reason="Case taken in",
             )
         )
-        _refresh_clock(new)
+        case_state.refresh_clock(new)
+        # Each required document of the cancer type starts as requested: Awaiting records.
+        records.apply_checklist(session, new, actor=actor, now=now)
+        records.sync_completeness(new, actor=actor, now=now)
         session.flush()
         search_index.reindex(session, [new.id])
         result = CaseCreated(new.id, new.reference)
@@ -218,9 +222,13 @@ def update_case(
                     "this one. Reopen the case to see them; your edits were not saved."
                 )
             _apply_patient(record.patient, patient, now)
+        cancer_type_before = record.cancer_type
         _apply_case(session, record, case, now)
         record.updated_by = actor
-        _refresh_clock(record)
+        case_state.refresh_clock(record)
+        if record.cancer_type != cancer_type_before:
+            records.apply_checklist(session, record, actor=actor, now=now)
+            records.sync_completeness(record, actor=actor, now=now, cause="the cancer type changed")
         session.flush()
         # A patient's name shows in every one of their cases' search rows.
         search_index.reindex(session, [c.id for c in record.patient.cases])
@@ -253,49 +261,18 @@ def change_status(
             )
         current = CaseStatus(record.status)
         held_from = CaseStatus(record.held_from) if record.held_from else None
-        workflow.check_transition(current, target, reason=reason, held_from=held_from)
-        _apply_transition(record, current, target, now)
-        session.add(
-            StatusChange(
-                case_id=record.id,
-                from_status=current.value,
-                to_status=target.value,
-                at=now,
-                actor=actor,
-                reason=reason.strip(),
-            )
+        workflow.check_transition(
+            current,
+            target,
+            reason=reason,
+            held_from=held_from,
+            records_missing=record.missing_documents,
         )
-        record.updated_at = now
-        record.updated_by = actor
-        _refresh_clock(record)
+        case_state.move(record, target, reason=reason.strip(), actor=actor, now=now)
         session.flush()
         version = record.version
         session.commit()
     return version
-
-
-def _apply_transition(record: Case, current: CaseStatus, target: CaseStatus, now: datetime) -> None:
-    if current is CaseStatus.ON_HOLD:
-        # Only a hold that interrupted a running clock extends the due time.
-        held_from = CaseStatus(record.held_from) if record.held_from else None
-        if record.hold_since is not None and held_from in workflow.CLOCK_RUNNING_STATUSES:
-            record.paused_seconds += clock.pause_seconds(
-                record.records_complete_at, record.hold_since, now
-            )
-        record.hold_since = None
-        record.held_from = None
-    if target is CaseStatus.ON_HOLD:
-        record.hold_since = now
-        record.held_from = current.value
-    elif target is CaseStatus.READY_FOR_REVIEW and record.records_complete_at is None:
-        record.records_complete_at = now
-    elif target is CaseStatus.AWAITING_RECORDS:
-        # More records needed: the promise starts again once they are complete.
-        record.records_complete_at = None
-        record.paused_seconds = 0
-    elif target is CaseStatus.OPINION_RECEIVED and record.opinion_at is None:
-        record.opinion_at = now  # resuming after a hold keeps the real answer time
-    record.status = target.value
 
 
 def get_case(
@@ -309,7 +286,7 @@ def get_case(
     now = now or _utcnow()
     with db.read() as session:
         record = _load(session, case_id)
-        facts = clock_facts(record)
+        facts = case_state.clock_facts(record)
         reading = clock.read_clock(facts, now, policy)
         draft = _case_draft(record)
         held_from = CaseStatus(record.held_from) if record.held_from else None
@@ -344,23 +321,6 @@ def get_case(
             created_by=record.created_by,
             updated_at=record.updated_at,
         )
-
-
-def clock_facts(record: Case) -> ClockFacts:
-    return ClockFacts(
-        status=CaseStatus(record.status),
-        urgency=Urgency(record.urgency),
-        records_complete_at=record.records_complete_at,
-        opinion_at=record.opinion_at,
-        paused_seconds=record.paused_seconds,
-        hold_since=record.hold_since,
-    )
-
-
-def _refresh_clock(record: Case, policy: ClockPolicy = clock.DEFAULT_POLICY) -> None:
-    facts = clock_facts(record)
-    record.due_at = clock.due_at(facts, policy)
-    record.clock_sort = clock.CLOCK_SORT_ORDER[clock.clock_state(facts)]
 
 
 def _load(session: Session, case_id: int) -> Case:
