@@ -48,6 +48,7 @@ class SortKey(StrEnum):
     RECEIVED = "received"
     DUE = "due"  # also "time left" and the default: running clocks first, overdue at the top
     UPDATED = "updated"
+    MISSING = "missing"  # required documents still missing
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class CaseQuery:
     statuses: frozenset[CaseStatus] = field(default_factory=frozenset)
     urgencies: frozenset[Urgency] = field(default_factory=frozenset)
     overdue_only: bool = False
+    incomplete_only: bool = False  # required documents still missing
     received_from: datetime | None = None  # inclusive, UTC
     received_before: datetime | None = None  # exclusive, UTC
     sort: SortKey = SortKey.DUE
@@ -76,6 +78,7 @@ class CaseRow:
     treatment_start: date | None
     updated_at: datetime
     updated_by: str
+    missing_documents: int
     clock_facts: ClockFacts
     read_at: datetime
     policy: ClockPolicy
@@ -123,6 +126,7 @@ def _sort_columns(key: SortKey) -> tuple[ColumnElement[Any], ...]:
         SortKey.RECEIVED: [type_coerce(Case.received_at, String)],
         SortKey.DUE: [Case.clock_sort, raw_due],
         SortKey.UPDATED: [type_coerce(Case.updated_at, String)],
+        SortKey.MISSING: [Case.missing_documents],
     }
     return (*columns[key], type_coerce(Case.id, Integer))
 
@@ -137,6 +141,8 @@ def _filtered(statement: Select[Any], query: CaseQuery, now: datetime) -> Select
             Case.clock_sort == clock.CLOCK_SORT_ORDER[ClockState.RUNNING],
             type_coerce(Case.due_at, String) < to_storage(now),
         )
+    if query.incomplete_only:
+        statement = statement.where(Case.missing_documents > 0)
     if query.received_from is not None:
         statement = statement.where(Case.received_at >= query.received_from)
     if query.received_before is not None:
@@ -188,6 +194,7 @@ def fetch_page(
             Case.treatment_start,
             Case.updated_at,
             Case.updated_by,
+            Case.missing_documents,
             *(column.label(f"sort_{i}") for i, column in enumerate(sort_columns)),
         )
         .join(Patient, Patient.id == Case.patient_id)
@@ -224,6 +231,7 @@ def _row(r: Sequence[Any], now: datetime, policy: ClockPolicy, zone: tzinfo | No
         treatment_start=r[14],
         updated_at=r[15],
         updated_by=r[16],
+        missing_documents=r[17],
         clock_facts=ClockFacts(status, urgency, r[10], r[11], r[12], r[13]),
         read_at=now,
         policy=policy,

@@ -56,6 +56,7 @@ class CaseDetail:
     clock: ClockReading
     treatment_risk: str | None
     allowed_targets: tuple[CaseStatus, ...]
+    missing_documents: int  # required documents not yet received or waived
     history: tuple[StatusEntry, ...]
     created_by: str
     updated_at: datetime
@@ -308,6 +309,7 @@ def get_case(
                 facts.urgency, reading, draft.treatment_start, now, local_zone, policy
             ),
             allowed_targets=tuple(workflow.allowed_targets(facts.status, held_from)),
+            missing_documents=record.missing_documents,
             history=tuple(
                 StatusEntry(
                     h.at,

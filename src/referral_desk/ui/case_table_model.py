@@ -42,6 +42,11 @@ COLUMNS: tuple[Column, ...] = (
     Column("Cancer type", SortKey.CANCER_TYPE, lambda r: cancer_type_label(r.cancer_type)),
     Column("Urgency", SortKey.URGENCY, lambda r: r.urgency.label),
     Column("Status", SortKey.STATUS, lambda r: r.status.label),
+    Column(
+        "Missing",
+        SortKey.MISSING,
+        lambda r: f"{r.missing_documents} missing" if r.missing_documents else "",
+    ),
     Column("Received", SortKey.RECEIVED, lambda r: local_time(r.received_at)),
     Column("Due", SortKey.DUE, lambda r: local_time(r.due_at)),
     Column("Time left", SortKey.DUE, lambda r: clock_text(r.clock)),

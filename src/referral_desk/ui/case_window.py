@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -30,8 +32,10 @@ from referral_desk.domain.enums import CaseStatus
 from referral_desk.domain.workflow import TransitionError
 from referral_desk.services import cases
 from referral_desk.services.cases import CaseDetail
+from referral_desk.services.documents import RecordsChange
 from referral_desk.services.errors import ConflictError, ValidationError
 from referral_desk.ui.case_form import CaseForm
+from referral_desk.ui.documents_panel import DocumentsPanel
 from referral_desk.ui.formatting import PACE_COLOURS, clock_text, local_time
 from referral_desk.ui.status_dialog import StatusDialog
 from referral_desk.ui.window_state import WindowState
@@ -47,6 +51,8 @@ RISK_STYLE = (
 
 
 class CaseWindow(QWidget):
+    files_added = Signal()  # PDFs wait for their text to be read in the background
+
     def __init__(
         self,
         db: Database,
@@ -88,11 +94,20 @@ class CaseWindow(QWidget):
         )
         self.save_buttons.accepted.connect(self.save)
         self.save_buttons.rejected.connect(self.close)
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(scroll)
-        left_layout.addWidget(self.save_buttons)
+        details = QWidget()
+        details_layout = QVBoxLayout(details)
+        details_layout.setContentsMargins(0, 0, 0, 0)
+        details_layout.addWidget(scroll)
+        details_layout.addWidget(self.save_buttons)
+        self.documents = DocumentsPanel(db, case_id, actor)
+        self.documents.changed.connect(self._records_changed)
+        self.documents.files_added.connect(self.files_added)
+        self.tabs = QTabWidget(objectName="case_tabs")
+        self.tabs.addTab(details, "&Details")
+        self.tabs.addTab(self.documents, "D&ocuments")
+        left = self.tabs
+        # Files dropped anywhere on the case go to its documents.
+        self.setAcceptDrops(True)
 
         # Right: status, clock, history
         self.status_label = QLabel(objectName="status_label")
@@ -187,6 +202,8 @@ class CaseWindow(QWidget):
         self._show_status(detail)
         self._show_clock(detail)
         self._show_history(detail)
+        missing = detail.missing_documents
+        self.tabs.setTabText(1, f"D&ocuments ({missing} missing)" if missing else "D&ocuments")
 
     def _show_status(self, detail: CaseDetail) -> None:
         self.status_label.setText(detail.status.label)
@@ -295,7 +312,14 @@ class CaseWindow(QWidget):
                 self._edit_version = after
             return None
 
-        dialog = StatusDialog(self._detail.reference, target, apply, self)
+        missing = self._detail.missing_documents
+        hint = (
+            f"{missing} required document{'s are' if missing != 1 else ' is'} still missing. "
+            "The review clock starts now; say why the case cannot wait for them."
+            if target is CaseStatus.READY_FOR_REVIEW and missing
+            else ""
+        )
+        dialog = StatusDialog(self._detail.reference, target, apply, self, hint=hint)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return False
         self.reload(keep_edits=self._dirty)
@@ -305,6 +329,26 @@ class CaseWindow(QWidget):
     def refresh_from_elsewhere(self) -> None:
         """Another window changed data: show it, without throwing away the user's edits."""
         self.reload(keep_edits=self._dirty)
+        self.documents.reload()
+
+    def _records_changed(self, change: RecordsChange) -> None:
+        if self._edit_version == change.version_before:  # nobody else's change in between
+            self._edit_version = change.case_version
+        self.reload(keep_edits=self._dirty)
+        self._on_saved()
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        self.documents.dragEnterEvent(event)
+
+    def dragMoveEvent(self, event: QDragEnterEvent) -> None:  # type: ignore[override]
+        self.documents.dragEnterEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.tabs.setCurrentWidget(self.documents)
+            self.documents.drop_files(paths)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self._dirty:
@@ -321,6 +365,7 @@ class CaseWindow(QWidget):
             ):
                 event.ignore()
                 return
+        self.documents.wait_for_task()
         if self._state:
             self._state.save("case_window", self)
             self._state.save("case_window_splitter", self.splitter)

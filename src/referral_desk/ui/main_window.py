@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QTimer
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QThreadPool, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -37,7 +37,10 @@ from referral_desk.services.case_list import CaseQuery, Page
 from referral_desk.ui.case_table_model import DEFAULT_SORT_COLUMN, CaseTableModel
 from referral_desk.ui.case_window import CaseWindow
 from referral_desk.ui.changes import ChangeBus
+from referral_desk.ui.chase_window import ChaseWindow
+from referral_desk.ui.checklist_dialog import ChecklistDialog
 from referral_desk.ui.intake_dialog import IntakeDialog
+from referral_desk.ui.text_reader import TextReader
 from referral_desk.ui.window_state import WindowState
 
 SEARCH_DELAY_MS = 150
@@ -71,6 +74,8 @@ class MainWindow(QMainWindow):
         for urgency in Urgency:
             self.urgency.addItem(urgency.label, urgency)
         self.overdue = QCheckBox("Overdue only", objectName="overdue_filter")
+        self.incomplete = QCheckBox("Records incomplete", objectName="incomplete_filter")
+        self.incomplete.setToolTip("Only cases with required documents still missing")
 
         self.new_case_action = QAction("&New case…", self)
         self.new_case_action.setShortcut(QKeySequence.StandardKey.New)
@@ -84,6 +89,11 @@ class MainWindow(QMainWindow):
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
+        self.chase_action = QAction("Documents to &chase…", self)
+        self.chase_action.setShortcut("Ctrl+Shift+D")
+        self.chase_action.triggered.connect(self.show_chase_list)
+        self.checklists_action = QAction("Document types and &checklists…", self)
+        self.checklists_action.triggered.connect(self.edit_checklists)
         about = QAction("&About Referral Desk", self)
         about.triggered.connect(self._about)
 
@@ -95,6 +105,9 @@ class MainWindow(QMainWindow):
         view_menu = menu.addMenu("&View")
         view_menu.addAction(find)
         view_menu.addAction(refresh)
+        view_menu.addSeparator()
+        view_menu.addAction(self.chase_action)
+        menu.addMenu("&Settings").addAction(self.checklists_action)
         menu.addMenu("&Help").addAction(about)
 
         toolbar = QToolBar("Cases", objectName="main_toolbar")
@@ -104,6 +117,9 @@ class MainWindow(QMainWindow):
         toolbar.addWidget(self.search)
         toolbar.addWidget(self.urgency)
         toolbar.addWidget(self.overdue)
+        toolbar.addWidget(self.incomplete)
+        toolbar.addSeparator()
+        toolbar.addAction(self.chase_action)
         self.addToolBar(toolbar)
 
         # Side panel: counts per status, also a filter
@@ -137,7 +153,7 @@ class MainWindow(QMainWindow):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for column, width in enumerate((118, 190, 135, 72, 130, 132, 132, 130, 132)):
+        for column, width in enumerate((118, 190, 135, 72, 130, 82, 132, 132, 130, 132)):
             header.resizeSection(column, width)
         self.table.setSortingEnabled(True)
         header.setSortIndicator(DEFAULT_SORT_COLUMN, Qt.SortOrder.AscendingOrder)
@@ -175,11 +191,17 @@ class MainWindow(QMainWindow):
         self.search.installEventFilter(self)
         self.urgency.currentIndexChanged.connect(self.apply_filters)
         self.overdue.toggled.connect(self.apply_filters)
+        self.incomplete.toggled.connect(self.apply_filters)
         self.status_list.currentRowChanged.connect(self.apply_filters)
         changes.cases_changed.connect(self.refresh)
         self._tick = QTimer(self, interval=CLOCK_TICK_MS)  # time left moves on by itself
         self._tick.timeout.connect(self.refresh)
         self._tick.start()
+        self._chase_window: ChaseWindow | None = None
+        # PDFs stored since the last run (or by another seat) become searchable.
+        self.text_reader = TextReader(db, self)
+        self.text_reader.done.connect(lambda n: self._changes.notify() if n else None)
+        self.text_reader.start()
 
         self.resize(1400, 820)
         self._state.restore("main_window", self)
@@ -208,6 +230,7 @@ class MainWindow(QMainWindow):
             statuses=statuses,
             urgencies=frozenset({urgency}) if urgency else frozenset(),
             overdue_only=self.overdue.isChecked(),
+            incomplete_only=self.incomplete.isChecked(),
         )
 
     def apply_filters(self) -> None:
@@ -292,6 +315,7 @@ class MainWindow(QMainWindow):
         window = self._case_windows.get(case_id)
         if window is None:
             window = CaseWindow(self._db, case_id, self._actor, self._changes.notify, self._state)
+            window.files_added.connect(self.text_reader.start)
             window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             window.destroyed.connect(lambda _=None, cid=case_id: self._case_windows.pop(cid, None))
             self._case_windows[case_id] = window
@@ -299,6 +323,20 @@ class MainWindow(QMainWindow):
         window.raise_()
         window.activateWindow()
         return window
+
+    def show_chase_list(self) -> ChaseWindow:
+        if self._chase_window is None:
+            self._chase_window = ChaseWindow(self._db, self._actor, self.open_case, self._state)
+            self._chase_window.chased.connect(self._changes.notify)
+            self._changes.cases_changed.connect(self._chase_window.refresh)
+        self._chase_window.refresh()
+        self._chase_window.show()
+        self._chase_window.raise_()
+        self._chase_window.activateWindow()
+        return self._chase_window
+
+    def edit_checklists(self) -> None:
+        ChecklistDialog(self._db, self).exec()
 
     def _about(self) -> None:
         QMessageBox.about(
@@ -317,4 +355,8 @@ class MainWindow(QMainWindow):
         self._state.save("main_splitter", self.splitter)
         self._state.save("case_table_header", self.table.horizontalHeader())
         self._tick.stop()
+        if self._chase_window is not None:
+            self._chase_window.close()
+        self.text_reader.stop()
+        QThreadPool.globalInstance().waitForDone()  # no write is cut off halfway
         super().closeEvent(event)

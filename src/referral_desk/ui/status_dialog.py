@@ -27,13 +27,20 @@ class StatusDialog(QDialog):
         target: CaseStatus,
         apply: Callable[[str], str | None],
         parent: QWidget | None = None,
+        *,
+        hint: str = "",
     ) -> None:
         super().__init__(parent)
         self._apply = apply
         self.setWindowTitle(f"{reference}: {target.label}")
         layout = QVBoxLayout(self)
-        needs = target in REASON_REQUIRED
+        needs = target in REASON_REQUIRED or bool(hint)
         layout.addWidget(QLabel(f"Move {reference} to <b>{target.label}</b>?"))
+        if hint:  # e.g. documents still missing: say so before the user types
+            warning = QLabel(hint, objectName="status_hint")
+            warning.setWordWrap(True)
+            warning.setStyleSheet(ERROR_STYLE)
+            layout.addWidget(warning)
         layout.addWidget(QLabel("Reason (required):" if needs else "Note (optional):"))
         self.reason = QPlainTextEdit(objectName="status_reason")
         self.reason.setTabChangesFocus(True)

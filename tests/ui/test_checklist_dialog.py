@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from pytestqt.qtbot import QtBot
+
+from referral_desk.db.engine import Database
+from referral_desk.services import cases, checklists, documents, settings
+from referral_desk.ui.checklist_dialog import ChecklistDialog
+from tests.conftest import case, patient
+
+
+def test_an_edited_checklist_applies_to_new_cases_only(qtbot: QtBot, db: Database) -> None:
+    before = cases.create_case(db, case(), patient=patient(), actor="t")
+    dialog = ChecklistDialog(db)
+    qtbot.addWidget(dialog)
+    assert dialog.cancer_type.currentData() == "breast"
+    dialog.set_required("consent_form", False)
+    dialog.set_required("molecular_report", True, "Oncotype DX if done")
+    assert dialog.save_checklist_button.isEnabled()
+    assert dialog.save_checklist()
+    assert "Saved the Breast checklist" in dialog.message.text()
+
+    after = cases.create_case(db, case(), patient=patient(family_name="Okafor"), actor="t")
+    old = {d.document_type for d in documents.case_records(db, before.id).documents}
+    new = {d.document_type: d.note for d in documents.case_records(db, after.id).documents}
+    assert "consent_form" in old and "molecular_report" not in old
+    assert "consent_form" not in new and new["molecular_report"] == "Oncotype DX if done"
+
+
+def test_document_types_are_added_renamed_and_retired_with_clear_refusals(
+    qtbot: QtBot, db: Database
+) -> None:
+    dialog = ChecklistDialog(db)
+    qtbot.addWidget(dialog)
+    code = dialog.add_type("Tumour board minutes")
+    assert code is not None
+    assert dialog.add_type("tumour board MINUTES") is None
+    assert "already a document type" in dialog.message.text()
+    assert dialog.add_type("   ") is None
+    assert "Give the document type a name" in dialog.message.text()
+
+    dialog.types.setCurrentRow(
+        next(
+            i for i in range(dialog.types.count()) if "Tumour board" in dialog.types.item(i).text()
+        )
+    )
+    assert dialog.rename_type("Tumour board summary")
+    dialog.set_required(code, True)
+    dialog.save_checklist()
+    dialog.toggle_retired()
+    assert "retired" in dialog.message.text()
+    assert code not in {i.document_type for i in checklists.checklist(db, "breast")}
+    assert code not in {t.code for t in checklists.document_types(db, active_only=True)}
+
+
+def test_the_file_size_limit_is_saved(qtbot: QtBot, db: Database) -> None:
+    dialog = ChecklistDialog(db)
+    qtbot.addWidget(dialog)
+    assert dialog.limit.value() == 100
+    dialog.limit.setValue(250)
+    dialog.save_limit()
+    assert settings.get_max_file_mb(db) == 250
