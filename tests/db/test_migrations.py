@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,10 @@ from alembic.runtime.migration import MigrationContext
 from referral_desk.db import migrate
 from referral_desk.db.engine import Database
 from referral_desk.db.models import Base
+from referral_desk.domain.documents import DEFAULT_DOCUMENT_TYPES, default_checklist
+from referral_desk.domain.enums import CANCER_TYPES, CaseStatus
+from referral_desk.services import case_list, cases, checklists, documents
+from referral_desk.services.case_list import CaseQuery
 from referral_desk.services.database import open_database_file
 from referral_desk.services.errors import DatabaseUnavailableError
 
@@ -128,3 +133,119 @@ def test_a_migration_that_fails_halfway_leaves_the_old_schema_whole(tmp_path: Pa
     conn.close()
     assert "half_done" not in tables and "half_column" not in columns
     assert version == (head,)
+
+
+def _at_revision(path: Path, revision: str) -> Database:
+    db = Database(path)
+    config = migrate.alembic_config()
+    with db.engine.connect() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+    return db
+
+
+_T = "2026-11-20 09:30:00.000000"  # stored UTC text, as 0001 wrote it
+
+
+def _insert_0001_case(path: Path, reference: str, status: str, complete_at: str | None) -> None:
+    """A case exactly as the previous version stored it: rows and its search entry."""
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "INSERT INTO patients (given_names, family_name, name_folded, birth_date, sex, phone, "
+            "email, address, preferred_language, consent_share_with_referrer, created_at, "
+            "updated_at, version) VALUES ('Elif', 'Şahin', 'elif sahin', '1959-02-03', 'female', "
+            "'', '', '', 'Turkish', 0, ?, ?, 1)",
+            (_T, _T),
+        )
+        patient_id = conn.execute("SELECT max(id) FROM patients").fetchone()[0]
+        conn.execute(
+            "INSERT OR IGNORE INTO referrers (name, name_folded, created_at) "
+            "VALUES ('Dr. Aylin Kaya', 'dr. aylin kaya', ?)",
+            (_T,),
+        )
+        conn.execute(
+            "INSERT INTO cases (reference, patient_id, referrer_id, cancer_type, diagnosis, stage, "
+            "patient_questions, first_diagnosis, proposed_treatment, treatment_start, urgency, "
+            "status, held_from, received_at, records_complete_at, opinion_at, hold_since, "
+            "paused_seconds, due_at, clock_sort, created_at, created_by, updated_at, updated_by, "
+            "version) VALUES (?, ?, 1, 'breast', 'Triple-negative carcinoma', '', '', '', '', "
+            "NULL, 'routine', ?, NULL, ?, ?, NULL, NULL, 0, NULL, 2, ?, 'maria', ?, 'maria', 1)",
+            (reference, patient_id, status, _T, complete_at, _T, _T),
+        )
+        case_id = conn.execute("SELECT max(id) FROM cases").fetchone()[0]
+        conn.execute(
+            "INSERT INTO status_changes (case_id, from_status, to_status, at, actor, reason) "
+            "VALUES (?, NULL, 'new', ?, 'maria', 'Case taken in')",
+            (case_id, _T),
+        )
+        conn.execute(
+            "INSERT INTO case_search (rowid, reference, patient, referrer, diagnosis) "
+            "VALUES (?, ?, 'elif sahin', 'dr. aylin kaya', 'breast triple-negative carcinoma')",
+            (case_id, reference.lower()),
+        )
+    conn.close()
+
+
+def test_cases_from_the_previous_version_survive_the_documents_upgrade(tmp_path: Path) -> None:
+    path = tmp_path / "office.sqlite"
+    _at_revision(path, "0001").dispose()
+    _insert_0001_case(path, "RD-2026-00007", "awaiting_records", None)
+    _insert_0001_case(path, "RD-2026-00008", "new", None)
+
+    db = open_database_file(path, tmp_path / "backups")
+    try:
+        assert migrate.current_revision(db) == migrate.head_revision()
+        assert len(list((tmp_path / "backups").glob("before-upgrade-from-0001-*.sqlite"))) == 1
+        now = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+
+        def found(words: str) -> list[str]:
+            page = case_list.fetch_page(db, CaseQuery(text=words), now=now)
+            return [r.reference for r in page.rows]
+
+        assert sorted(found("sahin")) == ["RD-2026-00007", "RD-2026-00008"]
+        assert found("rd-2026-00007") == ["RD-2026-00007"]
+        assert sorted(found("triple kaya")) == ["RD-2026-00007", "RD-2026-00008"]
+
+        old = next(r for r in case_list.fetch_page(db, CaseQuery(), now=now).rows)
+        assert old.missing_documents == 0
+        for case_id in (1, 2):  # nothing requested behind the office's back
+            records = documents.case_records(db, case_id)
+            assert records.documents == ()
+        assert documents.chase_list(db) == []
+        assert cases.get_case(db, 1, now=now).status is CaseStatus.AWAITING_RECORDS
+
+        assert [t.code for t in checklists.document_types(db)] == list(DEFAULT_DOCUMENT_TYPES)
+        for cancer_type in CANCER_TYPES:
+            assert checklists.checklist(db, cancer_type) == default_checklist(cancer_type)
+
+        # Applied on request, the checklist works on an old case like on a new one.
+        change = documents.reapply_checklist(db, 2, actor="ines", now=now)
+        assert change.moved_to is CaseStatus.AWAITING_RECORDS
+        records = documents.case_records(db, 2)
+        assert len(records.documents) == 5 and all(d.missing for d in records.documents)
+        change = documents.reapply_checklist(db, 1, actor="ines", now=now)
+        assert change.moved_to is None  # it was awaiting records already
+        assert len(documents.chase_list(db)) == 10
+        assert found("sahin") != []  # the search still works after document changes
+    finally:
+        db.dispose()
+
+
+def test_downgrading_the_documents_schema_keeps_the_cases(tmp_path: Path) -> None:
+    path = tmp_path / "office.sqlite"
+    _at_revision(path, "0001").dispose()
+    _insert_0001_case(path, "RD-2026-00007", "new", None)
+    db = open_database_file(path)
+    config = migrate.alembic_config()
+    with db.engine.connect() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0001")
+    db.dispose()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT reference FROM cases").fetchall() == [("RD-2026-00007",)]
+        assert conn.execute(
+            "SELECT rowid FROM case_search WHERE case_search MATCH 'sahin'"
+        ).fetchall() == [(1,)]
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    conn.close()
+    assert "case_documents" not in tables and "blobs" not in tables

@@ -214,3 +214,15 @@ def test_document_changes_keep_the_details_form_saveable(
     assert case_window.form.stage.text() == "IIB"
     assert case_window.save()
     assert case_window.detail.case.stage == "IIB"
+
+
+def test_a_new_cancer_type_brings_its_checklist_to_the_documents_tab(
+    qtbot: QtBot, case_window: CaseWindow
+) -> None:
+    case_window.tabs.setCurrentIndex(0)
+    form = case_window.form
+    form.cancer_type.setCurrentIndex(form.cancer_type.findData("lung"))
+    assert case_window.save()
+    wanted = {d.document_type: d.required for d in case_window.documents.records.documents}
+    assert wanted["molecular_report"] is True  # lung needs EGFR, ALK, PD-L1
+    assert "6 missing" in case_window.tabs.tabText(1)

@@ -139,6 +139,7 @@ class RecordsChange:
     case_version: int
     moved_to: CaseStatus | None
     message: str = ""
+    version_before: int | None = None  # the case's version this change started from
 
 
 def _utcnow() -> datetime:
@@ -226,18 +227,23 @@ def finish(
     session: Session, record: Case, *, actor: str, now: datetime, cause: str = ""
 ) -> RecordsChange:
     """Recount, move the case if completeness changed, stamp it, commit; say what happened."""
+    before = record.version
+    moved_from = CaseStatus(record.status)
     moved_to = records.sync_completeness(record, actor=actor, now=now, cause=cause)
     record.updated_at = now
     record.updated_by = actor
     session.flush()
-    change = RecordsChange(record.version, moved_to, _moved_message(record, moved_to))
+    message = _moved_message(record, moved_from, moved_to)
+    change = RecordsChange(record.version, moved_to, message, before)
     session.commit()
     return change
 
 
-def _moved_message(record: Case, moved_to: CaseStatus | None) -> str:
+def _moved_message(record: Case, moved_from: CaseStatus, moved_to: CaseStatus | None) -> str:
     if moved_to is CaseStatus.READY_FOR_REVIEW:
         return f"All required records are in: {record.reference} is ready for review."
+    if moved_to is CaseStatus.AWAITING_RECORDS and moved_from is CaseStatus.NEW:
+        return f"{record.reference} is now awaiting records."  # it never had them all
     if moved_to is CaseStatus.AWAITING_RECORDS:
         return f"{record.reference} is awaiting records again."
     return ""
@@ -354,7 +360,12 @@ def reapply_checklist(
             )
         change = finish(session, record, actor=actor, now=now, cause="checklist applied")
         message = f"{changes} document{'s' if changes != 1 else ''} updated from the checklist."
-        return RecordsChange(change.case_version, change.moved_to, f"{message} {change.message}")
+        return RecordsChange(
+            change.case_version,
+            change.moved_to,
+            f"{message} {change.message}".strip(),
+            change.version_before,
+        )
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 import sqlite3
 import tempfile
 from collections.abc import Callable
@@ -82,6 +83,8 @@ def _open(path: Path, name: str) -> BinaryIO:
     except IsADirectoryError:
         raise FileRejectedError(f"'{name}' is a folder; choose the files inside it.") from None
     except PermissionError:
+        if path.is_dir():  # Windows says "permission denied" when asked to open a folder
+            raise FileRejectedError(f"'{name}' is a folder; choose the files inside it.") from None
         raise FileRejectedError(
             f"'{name}' cannot be read: you do not have permission to open it."
         ) from None
@@ -215,6 +218,8 @@ def add_file(
                     now=now,
                     progress=progress,
                 )
+            elif progress:
+                progress(size * 2, size * 2)  # already stored: nothing more to copy
             document = _document_for(record, document_type, document_kind, actor, now)
             if any(f.blob_id == blob_id and f.removed_at is None for f in document.files):
                 return FileAdded(
@@ -306,9 +311,7 @@ def save_copy(db: Database, file_id: int, target: Path) -> Path:
             raise NotFoundError(f"There is no file number {file_id}.")
         expected = attached.blob.sha256
         try:
-            handle, temporary = tempfile.mkstemp(
-                prefix=".referral-desk-", suffix=".part", dir=target.parent
-            )
+            handle, temporary = _create_beside(target)
         except OSError as exc:
             raise ServiceError(
                 f"Cannot write to {target.parent} ({exc.strerror or exc})."
@@ -334,15 +337,58 @@ def save_copy(db: Database, file_id: int, target: Path) -> Path:
     return target
 
 
+def _create_beside(target: Path) -> tuple[int, str]:
+    """A new temporary file next to `target`, with the permissions a new file normally gets.
+
+    (mkstemp would make it readable by its owner only: a copy saved for a colleague must not.)
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        temporary = target.parent / f".referral-desk-{secrets.token_hex(8)}.part"
+        try:
+            return os.open(temporary, flags, 0o666), str(temporary)
+        except FileExistsError:
+            continue
+
+
+# The system viewer picks the program by the name's extension. A copy named "notes.bat" that
+# holds text would run as a program on Windows, so the viewer's copy always ends with an
+# extension of what the bytes really are: "notes.bat.txt".
+VIEWER_EXTENSIONS: dict[str, tuple[str, ...]] = {
+    "application/pdf": (".pdf",),
+    "image/jpeg": (".jpg", ".jpeg", ".jpe", ".jfif"),
+    "image/png": (".png",),
+    "image/tiff": (".tif", ".tiff"),
+    "application/dicom": (".dcm", ".dicom"),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": (".docx",),
+    "application/vnd.oasis.opendocument.text": (".odt",),
+    "text/plain": (".txt", ".text"),
+}
+
+
+def viewer_name(name: str, mime: str) -> str:
+    extensions = VIEWER_EXTENSIONS.get(mime, (".bin",))
+    if Path(name).suffix.lower() in extensions:
+        return name
+    return f"{name}{extensions[0]}"
+
+
 def export_for_viewing(db: Database, file_id: int, folder: Path) -> Path:
-    """A copy under its own name in `folder` (a private temporary folder) for the viewer."""
+    """A fresh copy in a new folder inside `folder` (a private temporary folder), for the viewer.
+
+    Named as stored, with the extension of its real type added when the name lacks it. A new
+    folder each time: an earlier copy may still be open (and locked, on Windows) or edited.
+    """
     with db.read() as session:
         attached = session.get(CaseFile, file_id)
         if attached is None:
             raise NotFoundError(f"There is no file number {file_id}.")
-        name = attached.file_name
-    target = folder / f"{file_id}" / name
-    target.parent.mkdir(parents=True, exist_ok=True)
+        name = viewer_name(attached.file_name, attached.blob.mime)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        target = Path(tempfile.mkdtemp(prefix=f"{file_id}-", dir=folder)) / name
+    except OSError as exc:
+        raise ServiceError(f"Cannot write to {folder} ({exc.strerror or exc}).") from None
     return save_copy(db, file_id, target)
 
 

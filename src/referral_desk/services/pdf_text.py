@@ -21,6 +21,7 @@ class PdfText:
 
 def extract(data: bytes) -> PdfText:
     from pypdf import PdfReader  # imported on first use: start-up does not need it
+    from pypdf.errors import DependencyError
 
     # pypdf reports every oddity of real-world PDFs through logging; the note says enough.
     logging.getLogger("pypdf").setLevel(logging.ERROR)
@@ -30,6 +31,13 @@ def extract(data: bytes) -> PdfText:
             return PdfText("", "The PDF is password-protected; its text was not read.")
         pages = reader.pages
         parts = [page.extract_text() or "" for page in list(pages)[:MAX_PAGES]]
+    except DependencyError:
+        # AES encryption, common on "secured" hospital reports, needs a cryptography library.
+        return PdfText(
+            "",
+            "The PDF is encrypted in a way this installation cannot read; it is stored, but "
+            "its text could not be read.",
+        )
     except Exception as exc:  # a damaged PDF must never stop the queue or lose the file
         return PdfText(
             "",

@@ -110,6 +110,13 @@ def sync_completeness(
     complete = record.missing_documents == 0
     if complete == was_complete:
         return None
+    if CaseStatus(record.status) is CaseStatus.ON_HOLD and record.held_from:
+        # The case stays on hold, but resumes where its records now put it (else a case
+        # whose records arrived during the hold would sit in Awaiting records for good).
+        resume_to = rules.status_after_records_change(CaseStatus(record.held_from), complete)
+        if resume_to is not None:
+            record.held_from = resume_to.value
+        return None
     target = rules.status_after_records_change(CaseStatus(record.status), complete)
     if target is None:
         return None

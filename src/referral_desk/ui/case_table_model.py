@@ -53,7 +53,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("Last change", SortKey.UPDATED, lambda r: local_time(r.updated_at)),
 )
 TIME_LEFT_COLUMN = 7
-DEFAULT_SORT_COLUMN = 6
+DEFAULT_SORT_COLUMN = next(i for i, c in enumerate(COLUMNS) if c.title == "Due")
 
 
 class CaseTableModel(QAbstractTableModel):

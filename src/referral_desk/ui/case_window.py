@@ -290,6 +290,7 @@ class CaseWindow(QWidget):
             QMessageBox.warning(self, "Case changed elsewhere", str(exc))
             return False
         self.reload()
+        self.documents.reload()  # a new cancer type brings its checklist
         self._on_saved()
         return True
 

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QSplitter,
@@ -36,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from referral_desk.db.engine import Database
 from referral_desk.domain.documents import DocumentStatus
+from referral_desk.domain.enums import CaseStatus
 from referral_desk.services import checklists, documents, files
 from referral_desk.services.documents import CaseDocumentInfo, CaseRecords, RecordsChange
 from referral_desk.services.errors import ServiceError
@@ -323,6 +325,9 @@ class DocumentsPanel(QWidget):
                 if column == 0:
                     item.setToolTip(f"SHA-256 {info.sha256}")
                 self.files_table.setItem(row, column, item)
+        first_kept = next((i for i, f in enumerate(shown) if not f.removed), None)
+        if first_kept is not None:  # Open and Save a copy work at once
+            self.files_table.selectRow(first_kept)
         self.history.clear()
         for entry in reversed(doc.history if doc else ()):
             text = f"{local_time(entry.at)} · {entry.actor}\n{entry.label}"
@@ -455,6 +460,17 @@ class DocumentsPanel(QWidget):
         return dialog.exec() == QDialog.DialogCode.Accepted
 
     def apply_checklist(self) -> None:
+        status = self.records.status
+        if status in (CaseStatus.READY_FOR_REVIEW, CaseStatus.UNDER_REVIEW):
+            answer = QMessageBox.question(
+                self,
+                "Apply checklist",
+                f"{self.records.reference} is {status.label.lower()}. If the checklist asks for "
+                "documents the case does not have, it goes back to Awaiting records and its "
+                "clock stops. Apply the checklist?",
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return
         try:
             change = documents.reapply_checklist(self._db, self._case_id, actor=self._actor)
         except ServiceError as exc:

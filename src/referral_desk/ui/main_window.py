@@ -34,7 +34,7 @@ from referral_desk.domain.enums import CaseStatus, Urgency
 from referral_desk.domain.workflow import CLOSED_STATUSES
 from referral_desk.services import case_list
 from referral_desk.services.case_list import CaseQuery, Page
-from referral_desk.ui.case_table_model import DEFAULT_SORT_COLUMN, CaseTableModel
+from referral_desk.ui.case_table_model import COLUMNS, DEFAULT_SORT_COLUMN, CaseTableModel
 from referral_desk.ui.case_window import CaseWindow
 from referral_desk.ui.changes import ChangeBus
 from referral_desk.ui.chase_window import ChaseWindow
@@ -45,6 +45,8 @@ from referral_desk.ui.window_state import WindowState
 
 SEARCH_DELAY_MS = 150
 CLOCK_TICK_MS = 60_000
+# Named for the column set: a header saved with other columns must not be restored onto these.
+HEADER_STATE_KEY = f"case_table_header_{len(COLUMNS)}"
 OPEN_CASES = "open"
 ALL_CASES = "all"
 
@@ -66,7 +68,9 @@ class MainWindow(QMainWindow):
 
         # Filters and search
         self.search = QLineEdit(objectName="search")
-        self.search.setPlaceholderText("Search reference, patient, referrer, diagnosis  (Ctrl+F)")
+        self.search.setPlaceholderText(
+            "Search reference, patient, referrer, diagnosis, document text  (Ctrl+F)"
+        )
         self.search.setClearButtonEnabled(True)
         self.search.setMinimumWidth(360)
         self.urgency = QComboBox(objectName="urgency_filter")
@@ -206,7 +210,7 @@ class MainWindow(QMainWindow):
         self.resize(1400, 820)
         self._state.restore("main_window", self)
         self._state.restore("main_splitter", self.splitter)
-        self._state.restore("case_table_header", header)
+        self._state.restore(HEADER_STATE_KEY, header)
         self.refresh_counts()
         self.table.setFocus()
 
@@ -353,7 +357,7 @@ class MainWindow(QMainWindow):
                 return
         self._state.save("main_window", self)
         self._state.save("main_splitter", self.splitter)
-        self._state.save("case_table_header", self.table.horizontalHeader())
+        self._state.save(HEADER_STATE_KEY, self.table.horizontalHeader())
         self._tick.stop()
         if self._chase_window is not None:
             self._chase_window.close()

@@ -11,8 +11,6 @@ import sqlalchemy as sa
 from alembic import op
 
 from referral_desk.db.types import UTCDateTime
-from referral_desk.domain.documents import DEFAULT_DOCUMENT_TYPES, default_checklist
-from referral_desk.domain.enums import CANCER_TYPES
 
 revision = "0002"
 down_revision = "0001"
@@ -21,6 +19,184 @@ depends_on = None
 
 _FTS_COLUMNS = "reference, patient, referrer, diagnosis"
 _TOKENIZER = "tokenize = 'unicode61 remove_diacritics 2'"
+
+# The shipped defaults as they were at this revision: later changes need their own migration.
+_DOCUMENT_TYPES = (
+    ("pathology_report", "Pathology report"),
+    ("slides_blocks", "Slides / blocks"),
+    ("imaging_report", "Imaging report"),
+    ("imaging_files", "Imaging files"),
+    ("blood_tests", "Blood tests and tumour markers"),
+    ("molecular_report", "Molecular / genetic report"),
+    ("treatment_plan", "First oncologist's treatment plan"),
+    ("discharge_summary", "Discharge summary"),
+    ("referral_letter", "Referral letter"),
+    ("consent_form", "Consent form"),
+    ("id_insurance", "ID / insurance"),
+    ("bone_marrow_report", "Bone-marrow report"),
+    ("flow_cytometry", "Flow cytometry"),
+    ("cytogenetics", "Cytogenetics / molecular"),
+    ("blood_counts", "Blood counts"),
+)
+_CHECKLISTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "breast": (
+        ("referral_letter", ""),
+        ("consent_form", ""),
+        ("pathology_report", "with ER/PR/HER2 status"),
+        ("imaging_report", ""),
+        ("treatment_plan", ""),
+    ),
+    "lung": (
+        ("referral_letter", ""),
+        ("consent_form", ""),
+        ("pathology_report", ""),
+        ("imaging_report", ""),
+        ("treatment_plan", ""),
+        ("molecular_report", "EGFR, ALK, PD-L1"),
+    ),
+    "colorectal": (
+        ("referral_letter", ""),
+        ("consent_form", ""),
+        ("pathology_report", ""),
+        ("imaging_report", ""),
+        ("treatment_plan", ""),
+        ("molecular_report", "RAS/BRAF, MSI status"),
+    ),
+    "prostate": (
+        ("referral_letter", ""),
+        ("consent_form", ""),
+        ("pathology_report", "with Gleason grade"),
+        ("imaging_report", ""),
+        ("blood_tests", "PSA history"),
+        ("treatment_plan", ""),
+    ),
+    "pancreatic": (
+        ("referral_letter", ""),
+        ("consent_form", ""),
+        ("pathology_report", ""),
+        ("imaging_report", ""),
+        ("treatment_plan", ""),
+    ),
+    "gastric": (
+        ("referral_letter", ""),
+        ("consent_form", ""),
+        ("pathology_report", ""),
+        ("imaging_report", ""),
+        ("treatment_plan", ""),
+    ),
+    "liver": (
+        ("referral_letter", ""),
+        ("consent_form", ""),
+        ("pathology_report", ""),
+        ("imaging_report", ""),
+        ("treatment_plan", ""),
+    ),
+    "ovarian": (
+        ("referral_letter", ""),
+        ("consent_form", ""),
+        ("pathology_report", ""),
+        ("imaging_report", ""),
+        ("treatment_plan", ""),
+    ),
+    "cervical_uterine": (
+        ("referral_letter", ""),
+        ("consent_form", ""),
+        ("pathology_report", ""),
+        ("imaging_report", ""),
+        ("treatment_plan", ""),
+    ),
+    "bladder_kidney": (
+        ("referral_letter", ""),
+        ("consent_form", ""),
+        ("pathology_report", ""),
+        ("imaging_report", ""),
+        ("treatment_plan", ""),
+    ),
+    "head_neck": (
+        ("referral_letter", ""),
+        ("consent_form", ""),
+        ("pathology_report", ""),
+        ("imaging_report", ""),
+        ("treatment_plan", ""),
+    ),
+    "brain": (
+        ("referral_letter", ""),
+        ("consent_form", ""),
+        ("pathology_report", ""),
+        ("imaging_report", ""),
+        ("treatment_plan", ""),
+    ),
+    "melanoma": (
+        ("referral_letter", ""),
+        ("consent_form", ""),
+        ("pathology_report", ""),
+        ("imaging_report", ""),
+        ("treatment_plan", ""),
+        ("molecular_report", "BRAF status"),
+    ),
+    "sarcoma": (
+        ("referral_letter", ""),
+        ("consent_form", ""),
+        ("pathology_report", ""),
+        ("imaging_report", ""),
+        ("treatment_plan", ""),
+    ),
+    "thyroid": (
+        ("referral_letter", ""),
+        ("consent_form", ""),
+        ("pathology_report", ""),
+        ("imaging_report", ""),
+        ("treatment_plan", ""),
+    ),
+    "acute_leukaemia": (
+        ("referral_letter", ""),
+        ("consent_form", ""),
+        ("bone_marrow_report", ""),
+        ("flow_cytometry", ""),
+        ("cytogenetics", ""),
+        ("blood_counts", ""),
+        ("treatment_plan", ""),
+    ),
+    "chronic_leukaemia": (
+        ("referral_letter", ""),
+        ("consent_form", ""),
+        ("bone_marrow_report", ""),
+        ("flow_cytometry", ""),
+        ("cytogenetics", ""),
+        ("blood_counts", ""),
+        ("treatment_plan", ""),
+    ),
+    "lymphoma": (
+        ("referral_letter", ""),
+        ("consent_form", ""),
+        ("pathology_report", ""),
+        ("imaging_report", ""),
+        ("treatment_plan", ""),
+        ("blood_counts", ""),
+    ),
+    "myeloma": (
+        ("referral_letter", ""),
+        ("consent_form", ""),
+        ("bone_marrow_report", ""),
+        ("blood_tests", ""),
+        ("imaging_report", ""),
+        ("treatment_plan", ""),
+    ),
+    "paediatric": (
+        ("referral_letter", ""),
+        ("consent_form", ""),
+        ("pathology_report", ""),
+        ("imaging_report", ""),
+        ("treatment_plan", ""),
+    ),
+    "other": (
+        ("referral_letter", ""),
+        ("consent_form", ""),
+        ("pathology_report", ""),
+        ("imaging_report", ""),
+        ("treatment_plan", ""),
+    ),
+}
 
 
 def upgrade() -> None:
@@ -183,7 +359,7 @@ def _seed_document_types() -> None:
         types,
         [
             {"code": code, "label": label, "active": True, "position": index}
-            for index, (code, label) in enumerate(DEFAULT_DOCUMENT_TYPES.items())
+            for index, (code, label) in enumerate(_DOCUMENT_TYPES)
         ],
     )
     items = sa.table(
@@ -198,12 +374,12 @@ def _seed_document_types() -> None:
         [
             {
                 "cancer_type": cancer_type,
-                "document_type": item.document_type,
-                "note": item.note,
+                "document_type": document_type,
+                "note": note,
                 "position": index,
             }
-            for cancer_type in CANCER_TYPES
-            for index, item in enumerate(default_checklist(cancer_type))
+            for cancer_type, checklist in _CHECKLISTS.items()
+            for index, (document_type, note) in enumerate(checklist)
         ],
     )
 
