@@ -9,8 +9,9 @@ import sys
 import tempfile
 import unicodedata
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from referral_desk import __version__
 from referral_desk.db.integrity import wal_reset_affected
@@ -19,6 +20,7 @@ from referral_desk.paths import DATA_DIR_ENV, AppPaths, resolve_paths
 
 if TYPE_CHECKING:
     from referral_desk.db.engine import Database
+    from referral_desk.services.documents import ChaseRow
 
 EXIT_OK, EXIT_BAD = 0, 1
 
@@ -98,7 +100,44 @@ def build_parser() -> argparse.ArgumentParser:
         "--month", type=_month_bounds, metavar="YYYY-MM", help="only cases received in this month"
     )
     listing.add_argument("--overdue", action="store_true", help="only overdue cases")
+    listing.add_argument(
+        "--incomplete", action="store_true", help="only cases with required documents missing"
+    )
     listing.add_argument("--format", choices=("table", "csv", "json"), default="table")
+
+    documents = commands.add_parser(
+        "documents", parents=[data_dir], help="case documents: add files, chase, verify"
+    )
+    document_commands = documents.add_subparsers(
+        dest="documents_command", metavar="ACTION", required=True
+    )
+    adding = document_commands.add_parser(
+        "add",
+        parents=[data_dir],
+        help="attach files to one of a case's documents (a requested one becomes received)",
+    )
+    adding.add_argument("reference", metavar="REF", help="case reference, e.g. RD-2026-00042")
+    adding.add_argument(
+        "files", nargs="+", type=Path, metavar="FILE", help="PDF, image, DICOM, Word/ODT or text"
+    )
+    adding.add_argument(
+        "--type",
+        dest="document_type",
+        required=True,
+        metavar="TYPE",
+        help="document type code, e.g. pathology_report (a wrong one lists them all)",
+    )
+    missing = document_commands.add_parser(
+        "missing",
+        parents=[data_dir],
+        help="required documents still missing from open cases: urgent first, then the oldest",
+    )
+    missing.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    document_commands.add_parser(
+        "verify",
+        parents=[data_dir],
+        help="re-hash every stored file (exit 1 when any is damaged)",
+    )
 
     commands.add_parser(
         "check",
@@ -136,6 +175,8 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         if args.command == "demo":
             return _demo(db, args.cases, args.seed)
+        if args.command == "documents":
+            return _documents(db, args)
         return _list_cases(db, args)
     finally:
         db.dispose()
@@ -161,7 +202,10 @@ def _demo(db: Database, count: int, seed: int) -> int:
 
     result = demo.generate(db, count, seed=seed, progress=progress)
     print(file=sys.stderr)
-    print(f"Added {result.cases:,} demo cases for {result.patients:,} new patients.")
+    print(
+        f"Added {result.cases:,} demo cases for {result.patients:,} new patients, "
+        f"with {result.documents:,} documents and {result.files:,} attached files."
+    )
     return EXIT_OK
 
 
@@ -173,6 +217,7 @@ def _list_cases(db: Database, args: argparse.Namespace) -> int:
     query = CaseQuery(
         statuses=frozenset(args.status or ()),
         overdue_only=args.overdue,
+        incomplete_only=args.incomplete,
         received_from=received_from,
         received_before=received_before,
     )
@@ -208,6 +253,191 @@ def _list_cases(db: Database, args: argparse.Namespace) -> int:
             out.write("  ".join(_cell(rec[c], widths[c]) for c in shown).rstrip() + "\n")
         out.write(f"{n:,} case{'s' if n != 1 else ''}\n")
     return EXIT_OK
+
+
+def _documents(db: Database, args: argparse.Namespace) -> int:
+    from referral_desk.services.errors import ServiceError
+
+    try:
+        if args.documents_command == "add":
+            return _add_files(db, args.reference, args.document_type, args.files)
+        if args.documents_command == "missing":
+            return _missing_documents(db, args.format)
+        return _verify_files(db)
+    except ServiceError as exc:
+        print(f"referral-desk: {exc}", file=sys.stderr)
+        return EXIT_BAD
+
+
+def _add_files(db: Database, reference: str, document_type: str, paths: list[Path]) -> int:
+    from referral_desk import identity
+    from referral_desk.services import checklists, documents, files
+    from referral_desk.services.errors import ServiceError
+    from referral_desk.services.lookup import case_id_for_reference
+
+    case_id = case_id_for_reference(db, reference)
+    types = checklists.document_types(db, active_only=True)
+    code = document_type.strip().lower()
+    if code not in {t.code for t in types}:
+        width = max(len(t.code) for t in types) if types else 0
+        choices = "".join(f"\n  {t.code.ljust(width)}  {t.label}" for t in types)
+        print(
+            f"referral-desk: '{document_type}' is not a document type in use. Use one of:{choices}",
+            file=sys.stderr,
+        )
+        return EXIT_BAD
+    actor = identity.current_user()
+    added: list[int] = []
+    failed = 0
+    for path in paths:
+        try:
+            result = files.add_file(db, case_id, code, path, actor=actor)
+        except ServiceError as exc:  # the others still go in; this one left nothing behind
+            failed += 1
+            print(f"referral-desk: {exc}", file=sys.stderr)
+            continue
+        print(result.message)
+        if result.file_id is not None:
+            added.append(result.file_id)
+    if added:
+        # Read the new PDFs' text now, so the case list search finds them at once.
+        files.extract_pending_text(db)
+        for document in documents.case_records(db, case_id).documents:
+            for stored in document.files:
+                if stored.id in added and stored.text_state == "skipped":
+                    print(f"Note: {stored.name}: {stored.text_note}")
+    return EXIT_BAD if failed else EXIT_OK
+
+
+MISSING_COLUMNS = (
+    "reference",
+    "patient",
+    "urgency",
+    "case_status",
+    "treatment_start",
+    "document",
+    "note",
+    "document_status",
+    "requested",
+    "waiting_days",
+    "chase_count",
+    "last_chased",
+    "referrer",
+    "referrer_phone",
+    "referrer_email",
+)
+
+
+def _local_date(moment: datetime | None) -> str:
+    return moment.astimezone().date().isoformat() if moment else ""
+
+
+def _missing_record(row: ChaseRow, today: date) -> dict[str, Any]:
+    return {
+        "reference": row.reference,
+        "patient": row.patient_name,
+        "urgency": row.urgency.label,
+        "case_status": row.case_status.label,
+        "treatment_start": row.treatment_start.isoformat() if row.treatment_start else "",
+        "document": row.document_label,
+        "note": row.note,
+        "document_status": row.status.label,
+        "requested": _local_date(row.requested_at),
+        # Calendar days, as staff count them: requested on Monday, Wednesday is day 2.
+        "waiting_days": max(0, (today - row.requested_at.astimezone().date()).days),
+        "chase_count": row.chase_count,
+        "last_chased": _local_date(row.chased_at),
+        "referrer": row.referrer,
+        "referrer_phone": row.referrer_phone,
+        "referrer_email": row.referrer_email,
+    }
+
+
+def _missing_documents(db: Database, output: str) -> int:
+    from referral_desk.services import documents
+    from referral_desk.services.case_export import neutralise
+
+    today = datetime.now().astimezone().date()
+    records = [_missing_record(row, today) for row in documents.chase_list(db)]
+    out = sys.stdout
+    if output == "json":
+        out.write("[")
+        for i, rec in enumerate(records):
+            out.write(("," if i else "") + "\n  " + json.dumps(rec, ensure_ascii=False))
+        out.write("\n]\n")
+    elif output == "csv":
+        writer = csv.DictWriter(out, fieldnames=MISSING_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for rec in records:
+            writer.writerow({k: neutralise(str(v)) for k, v in rec.items()})
+    else:
+        widths = {
+            "reference": 14,
+            "patient": 24,
+            "urgency": 7,
+            "document": 28,
+            "requested": 10,
+            "waiting": 7,
+            "chased": 16,
+            "referrer": 32,
+            "phone": 18,
+        }
+        header = [*(_cell(c.upper(), width) for c, width in widths.items()), "EMAIL"]
+        out.write("  ".join(header) + "\n")
+        for rec in records:
+            days = rec["waiting_days"]
+            count = rec["chase_count"]
+            cells = {
+                "reference": rec["reference"],
+                "patient": rec["patient"],
+                "urgency": rec["urgency"],
+                "document": rec["document"],
+                "requested": rec["requested"],
+                "waiting": f"{days} day{'s' if days != 1 else ''}",
+                "chased": f"{count}x, {rec['last_chased']}" if count else "",
+                "referrer": rec["referrer"],
+                "phone": rec["referrer_phone"],
+            }
+            # The e-mail comes last and whole: it is copied, not read at a glance.
+            line = [*(_cell(cells[c], w) for c, w in widths.items()), rec["referrer_email"]]
+            out.write("  ".join(line).rstrip() + "\n")
+        n, cases = len(records), len({rec["reference"] for rec in records})
+        out.write(
+            f"{n:,} missing document{'s' if n != 1 else ''} "
+            f"in {cases:,} case{'s' if cases != 1 else ''}\n"
+        )
+    return EXIT_OK
+
+
+def _verify_files(db: Database) -> int:
+    from referral_desk.services import files
+
+    def progress(done: int, total: int) -> None:
+        print(f"\r{done:,} of {total:,} files", end="", file=sys.stderr, flush=True)
+
+    show_progress = sys.stderr.isatty()
+    report = files.verify_files(db, progress=progress if show_progress else None)
+    if show_progress and report.checked:
+        print(file=sys.stderr)
+    plural = "s" if report.checked != 1 else ""
+    if report.ok:
+        print(f"{report.checked:,} file{plural} checked, all intact")
+        return EXIT_OK
+    damaged = len(report.damaged)
+    print(
+        f"{report.checked:,} file{plural} checked, {damaged:,} DAMAGED "
+        "(the stored bytes no longer match their fingerprint):"
+    )
+    for bad in report.damaged:
+        print(f"  SHA-256 {bad.sha256}")
+        for name in bad.names or ("(not attached to any case)",):
+            print(f"    {name}")
+    print(
+        "referral-desk: restore a backup from before the damage, or add these files again "
+        "from the originals.",
+        file=sys.stderr,
+    )
+    return EXIT_BAD
 
 
 def _cell(text: str, width: int) -> str:

@@ -3,15 +3,18 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from referral_desk.cli import main
-from referral_desk.domain.enums import CaseStatus
+from referral_desk.domain.enums import CaseStatus, Urgency
 from referral_desk.paths import resolve_paths
-from referral_desk.services import cases
+from referral_desk.services import cases, documents
+from referral_desk.services.case_list import CaseQuery, fetch_page
 from referral_desk.services.database import open_database
 from tests.conftest import case, patient
 
@@ -136,3 +139,325 @@ def test_the_data_dir_can_come_from_the_environment(
     code, _, _ = run(capsys, "demo", "--cases", "3")
     assert code == 0
     assert (tmp_path / "from-env" / "referral-desk.sqlite").exists()
+
+
+# --- documents -------------------------------------------------------------------------------
+
+
+def _pdf(path: Path, *lines: str) -> Path:
+    from reportlab.pdfgen import canvas
+
+    page = canvas.Canvas(str(path), invariant=1)
+    for n, line in enumerate(lines):
+        page.drawString(72, 760 - 16 * n, line)
+    page.showPage()
+    page.save()
+    return path
+
+
+def _sql(data_dir: str, statement: str) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(Path(data_dir) / "referral-desk.sqlite") as conn:
+        rows = conn.execute(statement).fetchall()
+    conn.close()
+    return rows
+
+
+def _missing_of(data_dir: str, reference: str) -> list[str]:
+    return [
+        r[0]
+        for r in _sql(
+            data_dir,
+            "SELECT d.document_type FROM case_documents d JOIN cases c ON c.id = d.case_id "
+            f"WHERE c.reference = '{reference}' AND d.required "
+            "AND d.status IN ('requested', 'not_available') ORDER BY d.id",
+        )
+    ]
+
+
+def _files_of(data_dir: str, reference: str) -> list[str]:
+    return [
+        r[0]
+        for r in _sql(
+            data_dir,
+            "SELECT f.file_name FROM case_files f JOIN case_documents d ON d.id = "
+            f"f.case_document_id JOIN cases c ON c.id = d.case_id WHERE c.reference = "
+            f"'{reference}' ORDER BY f.id",
+        )
+    ]
+
+
+@pytest.fixture
+def waiting(data_dir: str) -> str:
+    """A demo case awaiting records (one is taken in if the demo office has none today)."""
+    rows = _sql(data_dir, "SELECT reference FROM cases WHERE status = 'awaiting_records'")
+    if rows:
+        return str(rows[0][0])
+    db = open_database(resolve_paths(data_dir))
+    reference = cases.create_case(db, case(), patient=patient(), actor="t").reference
+    db.dispose()
+    return reference
+
+
+def test_documents_add_completes_a_demo_case_and_its_text_is_searchable(
+    capsys: pytest.CaptureFixture[str], data_dir: str, waiting: str, tmp_path: Path
+) -> None:
+    missing = _missing_of(data_dir, waiting)
+    assert missing
+    scan = _pdf(tmp_path / "records.pdf", "Records bundle", "Zanzibarite amplification seen")
+    outputs = []
+    for document_type in missing:
+        code, out, err = run(
+            capsys,
+            "documents",
+            "add",
+            waiting.lower(),
+            str(scan),
+            "--type",
+            document_type,
+            "--data-dir",
+            data_dir,
+        )
+        assert code == 0 and err == ""
+        outputs.append(out)
+    assert "'records.pdf' was added." in outputs[0]
+    assert all("already stored, so it is kept once" in out for out in outputs[1:])
+    assert f"All required records are in: {waiting} is ready for review." in outputs[-1]
+    assert _missing_of(data_dir, waiting) == []
+    assert _sql(data_dir, f"SELECT status FROM cases WHERE reference = '{waiting}'") == [
+        ("ready_for_review",)
+    ]
+    # The PDF's text was read before the command ended: the case list search finds it.
+    db = open_database(resolve_paths(data_dir))
+    found = fetch_page(db, CaseQuery(text="zanzibarite")).rows
+    db.dispose()
+    assert [r.reference for r in found] == [waiting]
+    code, out, _ = run(
+        capsys,
+        "documents",
+        "add",
+        waiting,
+        str(scan),
+        "--type",
+        missing[0],
+        "--data-dir",
+        data_dir,
+    )
+    assert code == 0 and "already attached to this document; it was kept once" in out
+
+
+def test_documents_add_refuses_bad_files_and_still_adds_the_good_ones(
+    capsys: pytest.CaptureFixture[str], data_dir: str, waiting: str, tmp_path: Path
+) -> None:
+    good = _pdf(tmp_path / "good.pdf", "Pathology report")
+    program = tmp_path / "report.pdf"
+    program.write_bytes(b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + b"\x00" * 200)
+    empty = tmp_path / "empty.pdf"
+    empty.write_bytes(b"")
+    gone = tmp_path / "gone.pdf"
+    before = _files_of(data_dir, waiting)
+    code, out, err = run(
+        capsys,
+        "documents",
+        "add",
+        waiting,
+        str(program),
+        str(gone),
+        str(good),
+        str(empty),
+        "--type",
+        "pathology_report",
+        "--data-dir",
+        data_dir,
+    )
+    assert code == 1
+    assert "'good.pdf' was added." in out
+    errors = err.splitlines()
+    assert len(errors) == 3 and all(line.startswith("referral-desk: ") for line in errors)
+    assert "'report.pdf' is a program" in errors[0]
+    assert "'gone.pdf' was not found in" in errors[1]
+    assert "'empty.pdf' is empty" in errors[2]
+    assert _files_of(data_dir, waiting) == [*before, "good.pdf"]
+
+
+def test_documents_add_says_which_case_or_type_is_wrong(
+    capsys: pytest.CaptureFixture[str], data_dir: str, waiting: str, tmp_path: Path
+) -> None:
+    good = _pdf(tmp_path / "good.pdf", "Pathology report")
+    code, out, err = run(
+        capsys,
+        "documents",
+        "add",
+        "RD-1999-00001",
+        str(good),
+        "--type",
+        "pathology_report",
+        "--data-dir",
+        data_dir,
+    )
+    assert code == 1 and out == ""
+    assert err == "referral-desk: There is no case RD-1999-00001.\n"
+    code, out, err = run(
+        capsys,
+        "documents",
+        "add",
+        waiting,
+        str(good),
+        "--type",
+        "pathology",
+        "--data-dir",
+        data_dir,
+    )
+    assert code == 1 and out == ""
+    assert "'pathology' is not a document type in use" in err
+    assert "pathology_report" in err and "Bone-marrow report" in err
+    assert "good.pdf" not in _files_of(data_dir, waiting)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["documents", "add", waiting, str(good), "--data-dir", data_dir])
+    assert exit_info.value.code == 2
+    assert "--type" in capsys.readouterr().err
+
+
+def test_documents_add_keeps_a_damaged_pdf_and_says_its_text_was_not_read(
+    capsys: pytest.CaptureFixture[str], data_dir: str, waiting: str, tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog garbage\n%%EOF\n")
+    code, out, err = run(
+        capsys,
+        "documents",
+        "add",
+        waiting,
+        str(broken),
+        "--type",
+        "referral_letter",
+        "--data-dir",
+        data_dir,
+    )
+    assert code == 0 and err == ""
+    assert "'broken.pdf' was added." in out
+    assert "Note: broken.pdf: The PDF is damaged" in out
+    assert "broken.pdf" in _files_of(data_dir, waiting)
+
+
+def test_documents_missing_lists_the_chase_list_in_every_format(
+    capsys: pytest.CaptureFixture[str], data_dir: str
+) -> None:
+    db = open_database(resolve_paths(data_dir))
+    taken_in = cases.create_case(
+        db,
+        case(referrer_name="=HYPERLINK(evil)", urgency=Urgency.URGENT),
+        patient=patient(given_names="@Ann"),
+        actor="t",
+    )
+    expected = documents.chase_list(db)
+    db.dispose()
+    code, out, _ = run(capsys, "documents", "missing", "--format", "json", "--data-dir", data_dir)
+    assert code == 0
+    records = json.loads(out)
+    assert len(records) == len(expected) > 0
+    assert [r["reference"] for r in records] == [r.reference for r in expected]
+    urgency = [r["urgency"] for r in records]
+    assert urgency == sorted(urgency, key=lambda u: u != "Urgent")  # urgent first
+    ours = [r for r in records if r["reference"] == taken_in.reference]
+    assert len(ours) == 5  # breast: the checklist's five documents, all still requested
+    assert ours[0]["patient"] == "@Ann Müller" and ours[0]["referrer"] == "=HYPERLINK(evil)"
+    assert isinstance(ours[0]["waiting_days"], int) and ours[0]["chase_count"] == 0
+    assert {
+        "reference",
+        "patient",
+        "urgency",
+        "document",
+        "requested",
+        "waiting_days",
+        "chase_count",
+        "last_chased",
+        "referrer",
+        "referrer_phone",
+        "referrer_email",
+    } <= set(records[0])
+    assert any(r["referrer_phone"] and r["referrer_email"] for r in records)
+
+    code, out, _ = run(capsys, "documents", "missing", "--format", "csv", "--data-dir", data_dir)
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 0 and len(rows) == len(records)
+    ours_csv = [r for r in rows if r["reference"] == taken_in.reference]
+    assert ours_csv[0]["patient"] == "'@Ann Müller"
+    assert ours_csv[0]["referrer"] == "'=HYPERLINK(evil)"
+
+    code, out, _ = run(capsys, "documents", "missing", "--data-dir", data_dir)
+    lines = out.splitlines()
+    assert code == 0 and lines[0].startswith("REFERENCE") and "EMAIL" in lines[0]
+    assert len(lines) == len(records) + 2
+    case_count = len({r["reference"] for r in records})
+    assert lines[-1] == f"{len(records)} missing documents in {case_count} cases"
+    assert any(taken_in.reference in line and "Referral letter" in line for line in lines)
+
+
+def test_documents_missing_in_an_empty_office(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out, _ = run(capsys, "documents", "missing", "--data-dir", str(tmp_path))
+    assert code == 0 and out.splitlines()[-1] == "0 missing documents in 0 cases"
+    code, out, _ = run(
+        capsys, "documents", "missing", "--format", "json", "--data-dir", str(tmp_path)
+    )
+    assert json.loads(out) == []
+
+
+def test_documents_verify_passes_and_then_finds_a_damaged_file(
+    capsys: pytest.CaptureFixture[str], data_dir: str, waiting: str, tmp_path: Path
+) -> None:
+    scan = _pdf(tmp_path / "own-scan.pdf", "A file only this case has")
+    assert (
+        run(
+            capsys,
+            "documents",
+            "add",
+            waiting,
+            str(scan),
+            "--type",
+            "imaging_files",
+            "--data-dir",
+            data_dir,
+        )[0]
+        == 0
+    )
+    stored = _sql(data_dir, "SELECT count(*) FROM blobs")[0][0]
+    code, out, err = run(capsys, "documents", "verify", "--data-dir", data_dir)
+    assert code == 0 and err == ""
+    assert out == f"{stored} files checked, all intact\n"
+
+    with sqlite3.connect(Path(data_dir) / "referral-desk.sqlite") as conn:
+        conn.execute(
+            "UPDATE blobs SET content = zeroblob(length(content)) WHERE id = (SELECT blob_id "
+            "FROM case_files WHERE file_name = 'own-scan.pdf')"
+        )
+    conn.close()
+    code, out, err = run(capsys, "documents", "verify", "--data-dir", data_dir)
+    assert code == 1
+    assert f"{stored} files checked, 1 DAMAGED" in out
+    assert f"    {waiting}: own-scan.pdf" in out.splitlines()
+    assert "restore a backup" in err
+
+
+def test_documents_verify_in_an_empty_office(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert run(capsys, "documents", "verify", "--data-dir", str(tmp_path)) == (
+        0,
+        "0 files checked, all intact\n",
+        "",
+    )
+
+
+def test_list_incomplete_shows_only_cases_with_documents_missing(
+    capsys: pytest.CaptureFixture[str], data_dir: str
+) -> None:
+    code, out, _ = run(
+        capsys, "cases", "list", "--incomplete", "--format", "json", "--data-dir", data_dir
+    )
+    assert code == 0
+    rows = json.loads(out)
+    expected = _sql(data_dir, "SELECT count(*) FROM cases WHERE missing_documents > 0")[0][0]
+    assert len(rows) == expected > 0
+    assert all(int(r["missing_documents"]) > 0 for r in rows)

@@ -296,7 +296,7 @@ def test_a_file_that_is_no_longer_there_is_refused(db: Database, tmp_path: Path)
         db,
         _new_case(db),
         tmp_path / "scans" / "moved.pdf",
-        "'moved.pdf' is no longer in",
+        "'moved.pdf' was not found in",
     )
     assert str(tmp_path / "scans") in str(error)
 

@@ -1,23 +1,35 @@
 """Realistic, invented demo cases: every status, many scripts, deterministic for a seed.
 
+Each case has the documents its cancer type's checklist asks for, in states that fit its
+status, and open cases carry a few real files (stored once, shared) whose text is searchable.
 Written with bulk inserts so that 100,000 cases take seconds, not minutes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import random
-from collections.abc import Callable
-from dataclasses import dataclass
+import re
+import sqlite3
+import struct
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select, text, update
+from sqlalchemy.orm import Session
 
 from referral_desk.db.engine import Database
 from referral_desk.db.models import (
+    Blob,
+    BlobText,
     Case,
     CaseReason,
+    ChecklistItem,
     Patient,
     ReferenceCounter,
     Referrer,
@@ -25,10 +37,14 @@ from referral_desk.db.models import (
 )
 from referral_desk.domain import clock
 from referral_desk.domain.clock import ClockFacts
+from referral_desk.domain.documents import DocumentStatus
 from referral_desk.domain.enums import CaseStatus, Reason, Sex, Urgency
+from referral_desk.domain.file_rules import SNIFF_BYTES, classify
 from referral_desk.domain.text import fold, full_name
+from referral_desk.domain.workflow import CLOSED_STATUSES
+from referral_desk.pdf.report import render_report
 from referral_desk.resource_files import resource_path
-from referral_desk.services import search_index
+from referral_desk.services import pdf_text, search_index
 from referral_desk.services.references import format_reference
 
 S = CaseStatus
@@ -128,10 +144,26 @@ _CANCEL_REASONS = [
 ]
 
 
+_WAIVE_REASONS = [
+    "Reviewer agreed to go ahead without it",
+    "Never done at the first hospital; confirmed with the referrer",
+    "Urgent: reviewing on the records we have",
+]
+_NOT_AVAILABLE_REASONS = [
+    "Hospital archive cannot find it",
+    "Referrer says it was never done",
+    "Held by another hospital; the patient is asking for it",
+]
+_REQUESTED_DETAIL = "Required for this cancer type"  # what intake writes (services.records)
+D = DocumentStatus
+
+
 @dataclass(frozen=True)
 class DemoResult:
     cases: int
     patients: int
+    documents: int = 0
+    files: int = 0
 
 
 def _load_names() -> dict[str, Any]:
@@ -234,6 +266,8 @@ def generate(
     """Add `count` invented cases received over the last 18 months, in every status."""
     now = (now or datetime.now(UTC)).replace(microsecond=0)
     rng = random.Random(seed)
+    # Documents draw from their own stream: the cases of a seed stay what they always were.
+    doc_rng = random.Random(f"documents-{seed}")
     builder = _Builder(rng, now)
     span = timedelta(days=548)
     received = sorted(now - span * rng.random() ** 1.15 for _ in range(count))
@@ -249,6 +283,16 @@ def generate(
                     {"name": name, "name_folded": folded, "created_at": now},
                 ).scalar_one()
             referrer_ids.append(existing)
+        _give_referrers_contacts(session, referrer_ids, builder.referrers, doc_rng)
+        raw = _raw(session)
+        last_document = session.scalar(text("SELECT coalesce(max(id), 0) FROM case_documents"))
+        records = _Records(
+            doc_rng,
+            now,
+            _checklists(session),
+            _store_samples(session, now),
+            next_document_id=(last_document or 0) + 1,
+        )
         counters = {c.year: c.last_number for c in session.scalars(select(ReferenceCounter))}
         next_case_id = (session.scalar(text("SELECT coalesce(max(id), 0) FROM cases")) or 0) + 1
         next_patient_id = (
@@ -291,9 +335,14 @@ def generate(
                 leukaemia = cancer_type == "acute_leukaemia"
                 urgency = Urgency.URGENT if leukaemia or rng.random() < 0.2 else Urgency.ROUTINE
                 status = builder.status_for_age(now - received_at)
-                row, history = _timeline(
-                    rng, received_at, now, status, urgency, case_id, rng.choice(DEMO_ACTORS)
+                actor = rng.choice(DEMO_ACTORS)
+                row, history = _timeline(rng, received_at, now, status, urgency, case_id, actor)
+                missing, last_change, document_text = records.add(
+                    case_id, cancer_type, status, history, actor
                 )
+                row["missing_documents"] = missing
+                if last_change is not None and last_change > row["updated_at"]:
+                    row["updated_at"] = last_change  # a document arrived or was chased since
                 referrer_id = rng.choice(referrer_ids)
                 start_days = rng.choice([None, 2, 3, 5, 10, 14, 21])
                 case_rows.append(
@@ -329,15 +378,18 @@ def generate(
                             builder.referrers[referrer_ids.index(referrer_id)],
                             cancer_type,
                             diagnosis,
+                            document_text,
                         ),
                     )
                 )
             if patient_rows:
-                session.execute(insert(Patient), patient_rows)
+                session.execute(insert(Patient.__table__), patient_rows)
             patients_made += len(patient_rows)
-            session.execute(insert(Case), case_rows)
-            session.execute(insert(CaseReason), reason_rows)
-            session.execute(insert(StatusChange), history_rows)
+            # Core inserts of the tables: the ORM's bulk path costs seconds per 100,000 rows.
+            session.execute(insert(Case.__table__), case_rows)
+            session.execute(insert(CaseReason.__table__), reason_rows)
+            session.execute(insert(StatusChange.__table__), history_rows)
+            records.flush(raw)
             search_index.insert_documents(session, docs)
             done += len(chunk)
             if progress:
@@ -351,7 +403,7 @@ def generate(
                 {"y": year, "n": last},
             )
         session.commit()
-    return DemoResult(count, patients_made)
+    return DemoResult(count, patients_made, records.documents_made, records.files_made)
 
 
 def _timeline(
@@ -395,6 +447,10 @@ def _timeline(
             reason = rng.choice(_CANCEL_REASONS)
         elif step is S.NEW:
             reason = "Case taken in"
+        elif step is S.AWAITING_RECORDS:
+            reason = "Records requested"  # as services.records says it
+        elif step is S.READY_FOR_REVIEW:
+            reason = "All required records received or waived"
         history.append(
             {
                 "case_id": case_id,
@@ -427,3 +483,366 @@ def _timeline(
         "updated_by": actor,
     }
     return row, history
+
+
+# --- Documents ------------------------------------------------------------------------------
+
+
+def _raw(session: Session) -> sqlite3.Connection:
+    """The session's own connection (same transaction): plain executemany for bulk rows."""
+    connection = session.connection().connection.driver_connection
+    assert isinstance(connection, sqlite3.Connection)
+    return connection
+
+
+def _stamp(moment: datetime) -> str:
+    """db.types.to_storage for an aware UTC datetime, ~4x faster (millions of these)."""
+    return moment.isoformat(" ", "microseconds")[:26]
+
+
+def _give_referrers_contacts(
+    session: Session, referrer_ids: list[int], names: list[str], rng: random.Random
+) -> None:
+    """Invented phone numbers (Ofcom's drama range) and e-mails; real contacts are kept."""
+    for referrer_id, name in zip(referrer_ids, names, strict=True):
+        if "," not in name:  # "Patient self-referral": nobody to call
+            continue
+        doctor, place = (part.strip() for part in name.split(",", 1))
+        words = re.findall(r"[a-z]+", fold(doctor.removeprefix("Dr.")))
+        domain = "".join(re.findall(r"[a-z0-9]+", fold(place)))
+        session.execute(
+            update(Referrer)
+            .where(Referrer.id == referrer_id, Referrer.phone == "", Referrer.email == "")
+            .values(
+                phone=f"+44 20 7946 0{rng.randrange(0, 1000):03d}",
+                email=f"{words[0][0]}.{words[-1]}@{domain}.example",
+            )
+        )
+
+
+def _checklists(session: Session) -> dict[str, list[tuple[str, str]]]:
+    """Every cancer type's checklist, read once: (document type, note) in checklist order."""
+    lists: dict[str, list[tuple[str, str]]] = {}
+    rows = session.execute(
+        select(ChecklistItem.cancer_type, ChecklistItem.document_type, ChecklistItem.note).order_by(
+            ChecklistItem.cancer_type, ChecklistItem.position, ChecklistItem.document_type
+        )
+    )
+    for cancer_type, code, note in rows:
+        lists.setdefault(cancer_type, []).append((code, note))
+    return lists
+
+
+@dataclass(frozen=True)
+class _Sample:
+    """A stored demo file and which documents it may be attached to."""
+
+    name: str
+    document_type: str
+    cancer_types: frozenset[str] | None  # None: any cancer type
+    blob_id: int
+    text: str  # the PDF's text for the search; "" for images
+
+
+_DEMO_NOTE = "Invented for the Referral Desk demo: not a real patient's record."
+
+
+def _sample_files() -> list[tuple[str, str, frozenset[str] | None, bytes]]:
+    """(file name, document type, cancer types, bytes): the same bytes for every run."""
+    return [
+        (
+            "histopathology_core_biopsy.pdf",
+            "pathology_report",
+            frozenset({"breast"}),
+            _pdf(
+                "Histopathology report",
+                "Left breast, 12 o'clock, ultrasound-guided core biopsy (3 cores)",
+                [
+                    "Macroscopy: three cores of pale tissue, 12 to 15 mm each.",
+                    "Microscopy: invasive carcinoma of no special type (ductal), grade 2",
+                    "(Nottingham score 3+2+2 = 7). No lymphovascular invasion in the cores.",
+                    "Oestrogen receptor (ER): positive, Allred score 8/8.",
+                    "Progesterone receptor (PR): positive, Allred score 6/8.",
+                    "HER2: immunohistochemistry score 1+, HER2-negative; ISH not required.",
+                    "Ki-67 proliferation index: 18%.",
+                    "Conclusion: invasive ductal carcinoma, grade 2, ER+/PR+/HER2-.",
+                ],
+            ),
+        ),
+        (
+            "ct_staging_report.pdf",
+            "imaging_report",
+            None,
+            _pdf(
+                "CT chest, abdomen and pelvis with contrast",
+                "Staging before treatment",
+                [
+                    "Indication: newly diagnosed malignancy; staging.",
+                    "Chest: no pulmonary nodules, no pleural effusion. No enlarged",
+                    "mediastinal or hilar lymph nodes.",
+                    "Abdomen: two subcentimetre hypodensities in liver segment VI, too small",
+                    "to characterise, most likely simple cysts. No ascites.",
+                    "Bones: no suspicious lytic or sclerotic lesions.",
+                    "Conclusion: no convincing evidence of distant metastases. MRI of the",
+                    "liver suggested if it would change management.",
+                ],
+            ),
+        ),
+        (
+            "oncology_clinic_letter.pdf",
+            "treatment_plan",
+            None,
+            _pdf(
+                "Oncology clinic letter: proposed treatment",
+                "Multidisciplinary team meeting outcome",
+                [
+                    "The case was discussed at our multidisciplinary team meeting.",
+                    "Recommendation: systemic chemotherapy, to start within three weeks,",
+                    "with a response assessment by CT after three cycles.",
+                    "Side effects discussed: fatigue, nausea, hair loss, and the risk of",
+                    "neutropenic infection (when to call the chemotherapy hotline).",
+                    "The patient asked for a second opinion before consenting; we are",
+                    "happy to send any further records the reviewer needs.",
+                ],
+            ),
+        ),
+        (
+            "bone_marrow_report.pdf",
+            "bone_marrow_report",
+            frozenset({"acute_leukaemia"}),
+            _pdf(
+                "Bone marrow aspirate and trephine report",
+                "Posterior iliac crest",
+                [
+                    "Aspirate: hypercellular particles; blasts 46% of nucleated cells,",
+                    "Auer rods in occasional blasts. Reduced erythropoiesis.",
+                    "Flow cytometry: blasts CD34+, CD117+, CD13+, CD33+, HLA-DR+, MPO+.",
+                    "Cytogenetics: normal karyotype 46,XX[20].",
+                    "Molecular: FLT3-ITD detected (allelic ratio 0.6); NPM1 mutated.",
+                    "Conclusion: acute myeloid leukaemia, FLT3-ITD positive, NPM1 mutated.",
+                ],
+            ),
+        ),
+        ("consent_form_signed.png", "consent_form", None, _scanned_form_png()),
+    ]
+
+
+def _pdf(title: str, subtitle: str, lines: Sequence[str]) -> bytes:
+    return render_report(title, subtitle, lines, footnote=_DEMO_NOTE)
+
+
+def _scanned_form_png(width: int = 240, height: int = 320) -> bytes:
+    """A small greyscale 'scan' of a signed form: lines of text and a signature."""
+    pixels = [bytearray([250]) * width for _ in range(height)]
+    for top in range(30, 230, 14):  # lines of print
+        for y in range(top, top + 5):
+            end = width - 24 - (top * 7) % 60
+            pixels[y][24:end] = bytes([90]) * (end - 24)
+    for x in range(40, 180):  # the signature
+        y = 270 + int(12 * _wave(x))
+        for dy in (0, 1):
+            pixels[y + dy][x] = 20
+    for x in range(30, 210):  # the line it is signed on
+        pixels[290][x] = 120
+    raw = b"".join(b"\x00" + bytes(row) for row in pixels)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw, 9))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _wave(x: int) -> float:
+    return math.sin(x / 6) * math.cos(x / 23)
+
+
+def _store_samples(session: Session, now: datetime) -> list[_Sample]:
+    """Store each sample file once (reusing bytes already there), its PDF text read once."""
+    samples = []
+    for name, document_type, cancer_types, content in _sample_files():
+        kind = classify(content[:SNIFF_BYTES], size=len(content), name=name)
+        sha256 = hashlib.sha256(content).hexdigest()
+        blob_id = session.scalar(select(Blob.id).where(Blob.sha256 == sha256))
+        if blob_id is None:
+            state, note, body = "none", "", ""
+            if kind.mime == "application/pdf":
+                result = pdf_text.extract(content)
+                state = "done" if result.readable else "skipped"
+                note, body = result.note, result.text
+            blob_id = session.execute(
+                insert(Blob).returning(Blob.id),
+                {
+                    "sha256": sha256,
+                    "size": len(content),
+                    "mime": kind.mime,
+                    "created_at": now,
+                    "text_state": state,
+                    "text_note": note,
+                    "content": content,
+                },
+            ).scalar_one()
+            if state == "done":
+                session.execute(insert(BlobText), {"blob_id": blob_id, "text": body})
+        else:  # stored before (an earlier demo, or a user added the same bytes)
+            body = session.scalar(select(BlobText.text).where(BlobText.blob_id == blob_id)) or ""
+        samples.append(_Sample(name, document_type, cancer_types, blob_id, body))
+    return samples
+
+
+@dataclass
+class _Records:
+    """Builds each case's documents, their history and files; writes them a chunk at a time."""
+
+    rng: random.Random
+    now: datetime
+    checklists: dict[str, list[tuple[str, str]]]
+    samples: list[_Sample]
+    next_document_id: int
+    documents_made: int = 0
+    files_made: int = 0
+    document_rows: list[tuple[Any, ...]] = field(default_factory=list)
+    event_rows: list[tuple[Any, ...]] = field(default_factory=list)
+    file_rows: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def add(
+        self,
+        case_id: int,
+        cancer_type: str,
+        status: CaseStatus,
+        history: list[dict[str, Any]],
+        actor: str,
+    ) -> tuple[int, datetime | None, str]:
+        """Documents for one case: (missing count, last document change, text of its PDFs)."""
+        checklist = self.checklists.get(cancer_type, [])
+        at = {S(h["to_status"]): h["at"] for h in history}
+        if not checklist or S.AWAITING_RECORDS not in at:
+            return 0, None, ""  # New: the checklist is applied when staff take the case on
+        rng = self.rng
+        requested = at[S.AWAITING_RECORDS]
+        complete = at.get(S.READY_FOR_REVIEW)  # the last record arrived then
+        end = at[S.CANCELLED] if status is S.CANCELLED else self.now
+        with_files = status not in CLOSED_STATUSES
+        last = rng.randrange(len(checklist))  # complete: the arrival that completed them
+        received = [rng.random() < 0.5 for _ in checklist]  # incomplete: what is in so far
+        if complete is None and all(received):
+            received[last] = False  # Awaiting records: something is still missing
+        requested_text = _stamp(requested)
+        missing, latest, texts = 0, requested, {}
+        day = timedelta(days=1)
+        for index, (code, note) in enumerate(checklist):
+            document_id = self.next_document_id
+            self.next_document_id += 1
+            status_at, reason = requested, ""
+            if complete is not None:  # every record in (a few waived) by `complete`
+                if index == last:
+                    doc_status, status_at = D.RECEIVED, complete
+                else:
+                    doc_status = D.WAIVED if rng.random() < 0.04 else D.RECEIVED
+                    status_at = requested + (complete - requested) * rng.random()
+            elif received[index]:
+                doc_status = D.WAIVED if rng.random() < 0.03 else D.RECEIVED
+                status_at = requested + (end - requested) * rng.random()
+            else:
+                doc_status = D.REQUESTED
+                missing += 1
+                if rng.random() < 0.15:
+                    doc_status = D.NOT_AVAILABLE
+                    status_at = requested + (end - requested) * rng.random()
+                    reason = rng.choice(_NOT_AVAILABLE_REASONS)
+            waited = (status_at if doc_status.settles_requirement else end) - requested
+            # (moment, stored moment, action, detail), in the order they happened.
+            events = [(requested, requested_text, "requested", _REQUESTED_DETAIL)]
+            chases: list[datetime] = []
+            if waited > day and rng.random() < (0.3 if doc_status.settles_requirement else 0.6):
+                chases = sorted(
+                    requested + day + (waited - day) * rng.random()
+                    for _ in range(rng.randint(1, min(4, waited // day)))
+                )
+                events.extend(
+                    (moment, _stamp(moment), "chased", f"Chase number {n}")
+                    for n, moment in enumerate(chases, 1)
+                )
+            last_chased = events[-1][1] if chases else None
+            status_stamp = requested_text if status_at == requested else _stamp(status_at)
+            received_stamp = None
+            if doc_status is D.RECEIVED:
+                received_stamp = status_stamp
+                sample = self._sample_for(code, cancer_type) if with_files else None
+                if sample is not None and rng.random() < 0.75:
+                    events.append((status_at, status_stamp, "file_added", sample.name))
+                    self.file_rows.append(
+                        (document_id, sample.blob_id, sample.name, status_stamp, actor)
+                    )
+                    self.files_made += 1
+                    if sample.text:
+                        texts[sample.blob_id] = sample.text
+                    events.append((status_at, status_stamp, "received", sample.name))
+                else:
+                    events.append((status_at, status_stamp, "received", ""))
+            elif doc_status is D.WAIVED:
+                reason = rng.choice(_WAIVE_REASONS)
+                events.append((status_at, status_stamp, "waived", reason))
+            elif doc_status is D.NOT_AVAILABLE:
+                events.append((status_at, status_stamp, "not_available", reason))
+                events.sort(key=lambda e: e[0])  # chases may follow; stable for equal times
+            self.event_rows.extend(
+                (document_id, stamp, actor, action, detail) for _, stamp, action, detail in events
+            )
+            self.document_rows.append(
+                (
+                    document_id,
+                    case_id,
+                    code,
+                    True,
+                    doc_status.value,
+                    note,
+                    "",
+                    reason,
+                    requested_text,
+                    received_stamp,
+                    status_stamp,
+                    actor,
+                    last_chased,
+                    len(chases),
+                )
+            )
+            latest = max(latest, events[-1][0])
+        self.documents_made += len(checklist)
+        # As search_index.reindex reads them: each distinct file once, in stored order.
+        return missing, latest, "\n".join(texts[k] for k in sorted(texts))
+
+    def _sample_for(self, document_type: str, cancer_type: str) -> _Sample | None:
+        for sample in self.samples:
+            if sample.document_type == document_type and (
+                sample.cancer_types is None or cancer_type in sample.cancer_types
+            ):
+                return sample
+        return None
+
+    def flush(self, raw: sqlite3.Connection) -> None:
+        raw.executemany(
+            "INSERT INTO case_documents (id, case_id, document_type, required, status, note, "
+            "comment, status_reason, requested_at, received_at, status_at, status_by, "
+            "chased_at, chase_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self.document_rows,
+        )
+        raw.executemany(
+            "INSERT INTO document_events (case_document_id, at, actor, action, detail) "
+            "VALUES (?, ?, ?, ?, ?)",
+            self.event_rows,
+        )
+        raw.executemany(
+            "INSERT INTO case_files (case_document_id, blob_id, file_name, added_at, added_by, "
+            "removal_reason) VALUES (?, ?, ?, ?, ?, '')",
+            self.file_rows,
+        )
+        self.document_rows.clear()
+        self.event_rows.clear()
+        self.file_rows.clear()

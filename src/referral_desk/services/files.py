@@ -78,7 +78,8 @@ def _open(path: Path, name: str) -> BinaryIO:
         return path.open("rb")
     except FileNotFoundError:
         raise FileRejectedError(
-            f"'{name}' is no longer in {path.parent}; it may have been moved or deleted."
+            f"'{name}' was not found in {path.parent}; it may have been moved, renamed or "
+            "deleted."
         ) from None
     except IsADirectoryError:
         raise FileRejectedError(f"'{name}' is a folder; choose the files inside it.") from None
@@ -465,10 +466,12 @@ def pending_text(db: Database) -> list[int]:
 def extract_text(db: Database, blob_id: int) -> pdf_text.PdfText:
     """Read one PDF's text into the search index of every case holding it."""
     with db.read() as session:
-        data = session.scalar(select(Blob.content).where(Blob.id == blob_id))
-    if data is None:
-        raise NotFoundError(f"There is no stored file number {blob_id}.")
-    result = pdf_text.extract(data)  # outside any transaction: it may take seconds
+        if session.get(Blob, blob_id) is None:
+            raise NotFoundError(f"There is no stored file number {blob_id}.")
+        # pypdf reads from the stored blob as a file: a 100 MB scan is never loaded whole.
+        # A read transaction does not hold up other seats' writes (WAL).
+        with _raw(session).blobopen("blobs", "content", blob_id, readonly=True) as stream:
+            result = pdf_text.extract(stream)
     with db.write() as session:
         blob = session.get(Blob, blob_id)
         if blob is None or blob.text_state != "pending":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 from dataclasses import dataclass
+from typing import BinaryIO
 
 MAX_PAGES = 300  # the findings are in the first pages; a 2,000-page scan would stall the queue
 
@@ -19,14 +20,15 @@ class PdfText:
         return bool(self.text.strip())
 
 
-def extract(data: bytes) -> PdfText:
+def extract(source: bytes | BinaryIO) -> PdfText:
+    """From the bytes, or from a seekable stream (a stored blob) read as pypdf needs it."""
     from pypdf import PdfReader  # imported on first use: start-up does not need it
     from pypdf.errors import DependencyError
 
     # pypdf reports every oddity of real-world PDFs through logging; the note says enough.
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
-        reader = PdfReader(io.BytesIO(data))
+        reader = PdfReader(io.BytesIO(source) if isinstance(source, bytes) else source)
         if reader.is_encrypted and not reader.decrypt(""):
             return PdfText("", "The PDF is password-protected; its text was not read.")
         pages = reader.pages
