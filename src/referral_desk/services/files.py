@@ -78,8 +78,7 @@ def _open(path: Path, name: str) -> BinaryIO:
         return path.open("rb")
     except FileNotFoundError:
         raise FileRejectedError(
-            f"'{name}' was not found in {path.parent}; it may have been moved, renamed or "
-            "deleted."
+            f"'{name}' was not found in {path.parent}; it may have been moved, renamed or deleted."
         ) from None
     except IsADirectoryError:
         raise FileRejectedError(f"'{name}' is a folder; choose the files inside it.") from None
