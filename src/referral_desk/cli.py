@@ -421,11 +421,11 @@ def _verify_files(db: Database) -> int:
         print(file=sys.stderr)
     plural = "s" if report.checked != 1 else ""
     if report.ok:
-        print(f"{report.checked:,} file{plural} checked, all intact")
+        print(f"{report.checked:,} stored file{plural} checked, all intact")
         return EXIT_OK
     damaged = len(report.damaged)
     print(
-        f"{report.checked:,} file{plural} checked, {damaged:,} DAMAGED "
+        f"{report.checked:,} stored file{plural} checked, {damaged:,} DAMAGED "
         "(the stored bytes no longer match their fingerprint):"
     )
     for bad in report.damaged:

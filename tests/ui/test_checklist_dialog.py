@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from PySide6.QtWidgets import QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from referral_desk.db.engine import Database
 from referral_desk.services import cases, checklists, documents, settings
 from referral_desk.ui.checklist_dialog import ChecklistDialog
 from tests.conftest import case, patient
+from tests.ui.conftest import when_modal
 
 
 def test_an_edited_checklist_applies_to_new_cases_only(qtbot: QtBot, db: Database) -> None:
@@ -33,6 +35,7 @@ def test_document_types_are_added_renamed_and_retired_with_clear_refusals(
     qtbot.addWidget(dialog)
     code = dialog.add_type("Tumour board minutes")
     assert code is not None
+    assert dialog.types.currentItem().text() == "Tumour board minutes"  # ready to rename
     assert dialog.add_type("tumour board MINUTES") is None
     assert "already a document type" in dialog.message.text()
     assert dialog.add_type("   ") is None
@@ -46,6 +49,12 @@ def test_document_types_are_added_renamed_and_retired_with_clear_refusals(
     assert dialog.rename_type("Tumour board summary")
     dialog.set_required(code, True)
     dialog.save_checklist()
+
+    def confirm(box: QWidget) -> None:
+        assert isinstance(box, QMessageBox) and "Tumour board summary" in box.text()
+        box.button(QMessageBox.StandardButton.Yes).click()
+
+    when_modal(qtbot, confirm)
     dialog.toggle_retired()
     assert "retired" in dialog.message.text()
     assert code not in {i.document_type for i in checklists.checklist(db, "breast")}

@@ -34,6 +34,7 @@ from referral_desk.domain import clock
 from referral_desk.domain.clock import ClockFacts, ClockPolicy, ClockReading, ClockState
 from referral_desk.domain.enums import CaseStatus, Urgency
 from referral_desk.domain.text import full_name
+from referral_desk.domain.workflow import CLOSED_STATUSES
 from referral_desk.services.search_index import match_expression
 
 PAGE_SIZE = 256
@@ -141,8 +142,11 @@ def _filtered(statement: Select[Any], query: CaseQuery, now: datetime) -> Select
             Case.clock_sort == clock.CLOCK_SORT_ORDER[ClockState.RUNNING],
             type_coerce(Case.due_at, String) < to_storage(now),
         )
-    if query.incomplete_only:
-        statement = statement.where(Case.missing_documents > 0)
+    if query.incomplete_only:  # a closed or cancelled case no longer waits for records
+        statement = statement.where(
+            Case.missing_documents > 0,
+            Case.status.not_in(sorted(s.value for s in CLOSED_STATUSES)),
+        )
     if query.received_from is not None:
         statement = statement.where(Case.received_at >= query.received_from)
     if query.received_before is not None:

@@ -35,8 +35,10 @@ from referral_desk.ui.window_state import WindowState
 Index = QModelIndex | QPersistentModelIndex
 
 
-def waiting_days(row: ChaseRow, now: datetime) -> int:
-    return max((now - row.requested_at).days, 0)
+def waiting(row: ChaseRow, now: datetime) -> str:
+    """Hours for the first two days (the promise is counted in hours), then days."""
+    hours = max(int((now - row.requested_at).total_seconds() // 3600), 0)
+    return f"{hours} h" if hours < 48 else f"{hours // 24} d"
 
 
 COLUMNS: tuple[tuple[str, Callable[[ChaseRow, datetime], str]], ...] = (
@@ -45,7 +47,7 @@ COLUMNS: tuple[tuple[str, Callable[[ChaseRow, datetime], str]], ...] = (
     ("Patient", lambda r, _n: r.patient_name),
     ("Document", lambda r, _n: r.document_label + (f" ({r.note})" if r.note else "")),
     ("Status", lambda r, _n: r.status.label),
-    ("Waiting", lambda r, n: f"{waiting_days(r, n)} d"),
+    ("Waiting", waiting),
     ("Last chased", lambda r, _n: local_time(r.chased_at) or "never"),
     ("Chases", lambda r, _n: str(r.chase_count) if r.chase_count else ""),
     ("Referrer", lambda r, _n: r.referrer or "—"),
@@ -128,7 +130,7 @@ class ChaseWindow(QWidget):
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         header = self.table.horizontalHeader()
         header.setStretchLastSection(True)
-        for column, width in enumerate((70, 115, 170, 260, 95, 65, 125, 60, 200, 120, 190)):
+        for column, width in enumerate((66, 112, 150, 220, 92, 60, 125, 56, 180, 130, 200)):
             header.resizeSection(column, width)
         self.table.activated.connect(
             lambda index: self._open_case(self.model.rows[index.row()].case_id)

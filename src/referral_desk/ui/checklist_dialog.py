@@ -146,6 +146,12 @@ class ChecklistDialog(QDialog):
                 self.types.setCurrentItem(item)
         self._update_type_buttons()
 
+    def _select_type(self, code: str) -> None:
+        for row in range(self.types.count()):
+            if self.types.item(row).data(Qt.ItemDataRole.UserRole) == code:
+                self.types.setCurrentRow(row)
+                return
+
     def _selected_type(self) -> DocumentTypeInfo | None:
         item = self.types.currentItem()
         if item is None:
@@ -175,6 +181,7 @@ class ChecklistDialog(QDialog):
             return None
         self.say(f"Added '{label.strip()}'. Add it to the checklists that need it.")
         self._load_types()
+        self._select_type(code)
         self._show_checklist(keep_edits=True)
         return code
 
@@ -200,6 +207,8 @@ class ChecklistDialog(QDialog):
         info = self._selected_type()
         if info is None:
             return
+        if info.active and not self._confirm_retire(info):
+            return
         checklists.set_document_type_active(self._db, info.code, not info.active)
         self.say(
             f"'{info.label}' is retired: no longer offered or on any checklist; cases that "
@@ -209,6 +218,15 @@ class ChecklistDialog(QDialog):
         )
         self._load_types()
         self._show_checklist()
+
+    def _confirm_retire(self, info: DocumentTypeInfo) -> bool:
+        answer = QMessageBox.question(
+            self,
+            "Retire document type",
+            f"Retire '{info.label}'? It leaves every checklist and is no longer offered; the "
+            f"{info.cases_using} case(s) that have it keep it.",
+        )
+        return answer == QMessageBox.StandardButton.Yes
 
     # --- checklists ----------------------------------------------------------------------
     def _cancer_type_changed(self) -> None:
