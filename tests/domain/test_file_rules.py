@@ -79,6 +79,10 @@ def test_text_cut_in_the_middle_of_a_character_is_still_text() -> None:
         ("Befund Müller.pdf", "Befund Müller.pdf"),
         ("..hidden.pdf.", "hidden.pdf"),
         ("病理报告.pdf", "病理报告.pdf"),
+        ("scan\x85\x9b2J.pdf", "scan2J.pdf"),  # C1 controls are control characters too
+        ("invoice\u202efdp.txt", "invoicefdp.txt"),  # shown as "invoicetxt.pdf" otherwise
+        ("a\u2066b\u2069.pdf", "ab.pdf"),
+        ("रिपोर्ट क्\u200dष.pdf", "रिपोर्ट क्\u200dष.pdf"),  # a joiner is part of the spelling
     ],
 )
 def test_file_names_lose_paths_and_control_characters(given: str, clean: str) -> None:

@@ -1,17 +1,21 @@
 from __future__ import annotations
 
+import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+import shiboken6
+from PySide6.QtCore import QMimeData, QPointF, Qt, QThreadPool, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
 from pytestqt.qtbot import QtBot
 
 from referral_desk.db.engine import Database
 from referral_desk.domain.documents import DocumentStatus
 from referral_desk.domain.enums import CaseStatus
-from referral_desk.services import cases
+from referral_desk.services import cases, documents, files
 from referral_desk.ui.case_window import CaseWindow
 from referral_desk.ui.documents_panel import ChooseTypeDialog, DocumentsPanel
 from referral_desk.ui.main_window import MainWindow
@@ -226,3 +230,141 @@ def test_a_new_cancer_type_brings_its_checklist_to_the_documents_tab(
     wanted = {d.document_type: d.required for d in case_window.documents.records.documents}
     assert wanted["molecular_report"] is True  # lung needs EGFR, ALK, PD-L1
     assert "6 missing" in case_window.tabs.tabText(1)
+
+
+def test_several_files_dropped_at_once_keep_the_details_form_saveable(
+    qtbot: QtBot, case_window: CaseWindow, tmp_path: Path
+) -> None:
+    case_window.form.stage.clear()
+    qtbot.keyClicks(case_window.form.stage, "IIB")  # an edit in progress
+    panel = case_window.documents
+    panel.select_document("imaging_report")
+    first, second = _pdf(tmp_path, "ct.pdf", "ct"), _pdf(tmp_path, "mri.pdf", "mri")
+    panel.add_files([first, second, first])  # the last one is already attached: kept once
+    _wait_for_files(qtbot, panel)
+    assert [f.name for f in panel.records.documents[_row_of(panel, "imaging_report")].files] == [
+        "ct.pdf",
+        "mri.pdf",
+    ]
+    try:
+        assert not case_window.conflict.isVisible()
+        assert case_window.save()
+    finally:
+        case_window.reload()  # nothing unsaved left to ask about when the test closes
+    assert case_window.detail.case.stage == "IIB"
+
+
+def _blocking_file(folder: Path, name: str) -> Path:
+    """A named pipe: reading it waits until the test writes, so a task can be caught mid-way."""
+    path = folder / name
+    os.mkfifo(path)
+    return path
+
+
+def _release(pipe: Path, after: float = 0.0) -> None:
+    """Soon, from another thread: the reader then sees an empty file and refuses it.
+
+    A daemon thread: if the task was cancelled before it opened the pipe, nothing waits on it.
+    """
+
+    def write() -> None:
+        time.sleep(after)
+        with pipe.open("wb"):
+            pass
+
+    threading.Thread(target=write, daemon=True).start()
+
+
+needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+
+
+@needs_fifo
+def test_cancelling_an_import_keeps_the_files_already_added_and_the_form_saveable(
+    qtbot: QtBot, case_window: CaseWindow, tmp_path: Path, db: Database
+) -> None:
+    case_window.form.stage.clear()
+    qtbot.keyClicks(case_window.form.stage, "IIB")  # an edit in progress
+    panel = case_window.documents
+    panel.select_document("imaging_report")
+    pipe = _blocking_file(tmp_path, "scan.pdf")
+    try:
+        panel.add_files([_pdf(tmp_path, "ct.pdf", "ct"), pipe, _pdf(tmp_path, "mri.pdf", "mri")])
+        qtbot.waitUntil(
+            lambda: any(
+                d.active_files
+                for d in documents.case_records(db, case_window.detail.id).documents
+                if d.document_type == "imaging_report"
+            )
+        )
+        qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
+        _release(pipe)
+        _wait_for_files(qtbot, panel)
+        imaging = panel.records.documents[_row_of(panel, "imaging_report")]
+        assert [f.name for f in imaging.files] == ["ct.pdf"]
+        assert "'ct.pdf' was added" in panel.message.text()
+        assert "cancelled" in panel.message.text()
+        assert not case_window.conflict.isVisible()
+        assert case_window.save()
+    finally:
+        case_window.reload()  # nothing unsaved left to ask about when the test closes
+    assert case_window.detail.case.stage == "IIB"
+
+
+@needs_fifo
+def test_closing_the_case_while_files_are_added_lets_the_import_end_cleanly(
+    qtbot: QtBot, case_window: CaseWindow, tmp_path: Path, db: Database
+) -> None:
+    panel = case_window.documents
+    panel.select_document("imaging_report")
+    pipe = _blocking_file(tmp_path, "scan.pdf")
+    task = panel.add_files([pipe, _pdf(tmp_path, "ct.pdf", "ct")])
+    assert task is not None
+    case_id = case_window.detail.id
+    _release(pipe, after=0.3)  # the import is still reading on close
+    assert case_window.close()
+    qtbot.waitUntil(lambda: not shiboken6.isValid(case_window))
+    QThreadPool.globalInstance().waitForDone()
+    qtbot.wait(50)  # anything the worker sent is delivered (or dropped) now
+    imaging = next(
+        d
+        for d in documents.case_records(db, case_id).documents
+        if d.document_type == "imaging_report"
+    )
+    assert not imaging.files  # cancelled before the second file: nothing half-stored
+
+
+@needs_fifo
+def test_the_text_of_a_pdf_added_just_before_the_case_closed_becomes_searchable(
+    qtbot: QtBot, case_window: CaseWindow, tmp_path: Path, db: Database
+) -> None:
+    panel = case_window.documents
+    panel.select_document("pathology_report")
+    pipe = _blocking_file(tmp_path, "scan.pdf")
+    panel.add_files([_pdf(tmp_path, "histology.pdf", "her2"), pipe])
+    qtbot.waitUntil(lambda: files.pending_text(db) != [])  # the first one is stored
+    _release(pipe, after=0.3)
+    assert case_window.close()
+    qtbot.waitUntil(lambda: files.pending_text(db) == [])  # read in the background all the same
+
+
+def test_save_a_copy_suggests_a_name_that_opens_as_what_the_file_really_is(
+    qtbot: QtBot, case_window: CaseWindow, tmp_path: Path
+) -> None:
+    """A text file sent as 'results.bat' must not be saved, by default, as a runnable script."""
+    panel = case_window.documents
+    panel.select_document("referral_letter")
+    script = tmp_path / "results.bat"
+    script.write_bytes(b"del /q C:\\*\r\n")
+    panel.add_files([script])
+    _wait_for_files(qtbot, panel)
+    panel.files_table.selectRow(0)
+    suggested: list[str] = []
+
+    def look(dialog: QWidget) -> None:
+        assert isinstance(dialog, QFileDialog)
+        suggested.extend(Path(f).name for f in dialog.selectedFiles())
+        dialog.reject()
+
+    when_modal(qtbot, look)
+    assert panel.save_selected_copy() is None
+    assert suggested == ["results.bat.txt"]

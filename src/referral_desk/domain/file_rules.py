@@ -86,7 +86,9 @@ def _looks_like_text(head: bytes) -> bool:
     return True
 
 
-_CONTROL_OR_RESERVED = re.compile(r'[\x00-\x1f\x7f<>:"|?*]')
+# C0 and C1 controls, characters Windows reserves, and the bidi embeddings, overrides and
+# isolates that make "invoice\u202efdp.txt" show as "invoicetxt.pdf".
+_CONTROL_OR_RESERVED = re.compile(r'[\x00-\x1f\x7f-\x9f<>:"|?*\u202a-\u202e\u2066-\u2069]')
 
 
 def clean_file_name(name: str) -> str:

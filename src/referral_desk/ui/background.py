@@ -24,11 +24,18 @@ class Task(QObject):
         super().__init__(parent)
         self._work = work
         self._cancel = threading.Event()
+        self._done = threading.Event()
+        self._done.set()
         self.running = False
 
     def start(self) -> None:
         self.running = True
+        self._done.clear()
         QThreadPool.globalInstance().start(_Runner(self))
+
+    def wait(self) -> None:
+        """Block until the work has returned and said so (at once if it is not running)."""
+        self._done.wait()
 
     def cancel(self) -> None:
         self._cancel.set()
@@ -45,13 +52,16 @@ class Task(QObject):
 
     def _run(self) -> None:
         try:
-            result = self._work(self)
-        except BaseException as exc:  # handed to the GUI thread, which decides what to show
-            self.running = False
-            self.failed.emit(exc)
-        else:
-            self.running = False
-            self.finished.emit(result)
+            try:
+                result = self._work(self)
+            except BaseException as exc:  # handed to the GUI thread, which decides what to show
+                self.running = False
+                self.failed.emit(exc)
+            else:
+                self.running = False
+                self.finished.emit(result)
+        finally:
+            self._done.set()  # after the last signal: the owner may now delete this object
 
 
 class _Runner(QRunnable):

@@ -52,7 +52,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("Time left", SortKey.DUE, lambda r: clock_text(r.clock)),
     Column("Last change", SortKey.UPDATED, lambda r: local_time(r.updated_at)),
 )
-TIME_LEFT_COLUMN = 7
+TIME_LEFT_COLUMN = next(i for i, c in enumerate(COLUMNS) if c.title == "Time left")
 DEFAULT_SORT_COLUMN = next(i for i, c in enumerate(COLUMNS) if c.title == "Due")
 
 

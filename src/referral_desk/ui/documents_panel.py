@@ -7,6 +7,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from functools import cache
+from itertools import pairwise
 from pathlib import Path
 
 from PySide6.QtCore import QPoint, Qt, QUrl, Signal
@@ -65,6 +66,19 @@ def viewing_folder() -> Path:
     folder = Path(tempfile.mkdtemp(prefix="referral-desk-view-"))
     atexit.register(shutil.rmtree, folder, True)
     return folder
+
+
+def combined_change(changes: list[RecordsChange]) -> RecordsChange:
+    """One change for files added one after another: it started from the first one's version
+    when each began where the one before ended (nobody else's change in between)."""
+    made = [c for c in changes if c.version_before is not None]  # not "already attached"
+    if not made:
+        return changes[-1]
+    start = made[0].version_before
+    if any(b.version_before != a.case_version for a, b in pairwise(made)):
+        start = None
+    moved_to = next((c.moved_to for c in reversed(made) if c.moved_to is not None), None)
+    return RecordsChange(made[-1].case_version, moved_to, "", start)
 
 
 def _size(size: int) -> str:
@@ -502,27 +516,30 @@ class DocumentsPanel(QWidget):
             return None
         db, case_id, actor = self._db, self._case_id, self._actor
 
-        def work(task: Task) -> tuple[list[FileAdded], list[str]]:
+        def work(task: Task) -> tuple[list[FileAdded], list[str], bool]:
             added: list[FileAdded] = []
             refused: list[str] = []
-            for index, path in enumerate(paths):
-                task.report(index, len(paths))
-                try:
-                    added.append(
-                        files.add_file(
-                            db,
-                            case_id,
-                            document_type,
-                            path,
-                            actor=actor,
-                            progress=lambda done, total, i=index: task.report(
-                                i * 1000 + done * 1000 // max(total, 1), len(paths) * 1000
-                            ),
+            try:
+                for index, path in enumerate(paths):
+                    task.report(index, len(paths))
+                    try:
+                        added.append(
+                            files.add_file(
+                                db,
+                                case_id,
+                                document_type,
+                                path,
+                                actor=actor,
+                                progress=lambda done, total, i=index: task.report(
+                                    i * 1000 + done * 1000 // max(total, 1), len(paths) * 1000
+                                ),
+                            )
                         )
-                    )
-                except ServiceError as exc:
-                    refused.append(str(exc))
-            return added, refused
+                    except ServiceError as exc:
+                        refused.append(str(exc))
+            except Cancelled:  # the files added before it are stored: the screen must know
+                return added, refused, True
+            return added, refused, False
 
         task = Task(work, self)
         task.progress.connect(self._show_progress)
@@ -552,22 +569,27 @@ class DocumentsPanel(QWidget):
         self.progress_box.hide()
         self.add_button.setEnabled(True)
 
-    def _files_done(self, document_type: str, added: list[FileAdded], refused: list[str]) -> None:
+    def _files_done(
+        self,
+        document_type: str,
+        added: list[FileAdded],
+        refused: list[str],
+        cancelled: bool = False,
+    ) -> None:
         self._finish_task()
         self.reload()
         self.select_document(document_type)
         lines = [a.message for a in added] + refused
+        if cancelled:
+            lines.append("Adding files was cancelled; the files already added are kept.")
         self.say("\n".join(lines), problem=bool(refused))
         if added:
-            self.changed.emit(added[-1].change)
+            self.changed.emit(combined_change([a.change for a in added]))
             self.files_added.emit()
 
     def _files_failed(self, exc: BaseException) -> None:
         self._finish_task()
         self.reload()
-        if isinstance(exc, Cancelled):
-            self.say("Adding files was cancelled; the files already added are kept.")
-            return
         raise exc  # an unexpected error: the exception hook reports it
 
     def _cancel_task(self) -> None:
@@ -576,8 +598,9 @@ class DocumentsPanel(QWidget):
 
     def wait_for_task(self) -> None:
         """For closing: a running import ends cleanly before the window goes."""
-        if self._task is not None and self._task.running:
+        if self._task is not None:
             self._task.cancel()
+            self._task.wait()  # stops at the next chunk; the task must not outlive the panel
 
     def open_selected_file(self) -> Path | None:
         file_id = self.selected_file_id()
@@ -596,7 +619,10 @@ class DocumentsPanel(QWidget):
         if file_id is None or doc is None:
             return None
         if target is None:
-            name = next((f.name for f in doc.files if f.id == file_id), "file")
+            info = next((f for f in doc.files if f.id == file_id), None)
+            # Suggested with the extension of what the bytes are: "results.bat" holding text
+            # is offered as "results.bat.txt", so a double-click never runs it.
+            name = files.viewer_name(info.name, info.mime) if info else "file"
             chosen, _ = QFileDialog.getSaveFileName(self, "Save a copy", str(Path.home() / name))
             if not chosen:
                 return None

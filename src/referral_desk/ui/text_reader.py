@@ -17,6 +17,7 @@ class TextReader(QObject):
         self._db = db
         self._task: Task | None = None
         self._again = False
+        self._stopped = False
 
     @property
     def busy(self) -> bool:
@@ -24,6 +25,8 @@ class TextReader(QObject):
 
     def start(self) -> None:
         """Read whatever is waiting; called again while busy, it runs once more afterwards."""
+        if self._stopped:
+            return
         if self.busy:
             self._again = True
             return
@@ -36,6 +39,8 @@ class TextReader(QObject):
         task.start()
 
     def _finished(self, count: int) -> None:
+        if self._stopped:  # the window closed meanwhile: nobody is left to tell
+            return
         self.done.emit(count)
         if self._again:
             self.start()
@@ -44,5 +49,7 @@ class TextReader(QObject):
         raise exc  # a bug, not a bad PDF (those are noted on the file): let the hook report it
 
     def stop(self) -> None:
+        """For good: a result still on its way is dropped and no new round starts."""
+        self._stopped = True
         if self._task is not None:
             self._task.cancel()
