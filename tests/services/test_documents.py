@@ -645,3 +645,16 @@ def test_marking_nothing_or_a_vanished_document_chased_is_refused(db: Database) 
     with pytest.raises(NotFoundError, match="refresh the list"):
         documents.mark_chased(db, [pathology.id, 999], actor="m", now=NOW)
     assert _doc(db, case_id, "pathology_report") == pathology  # not even the one that exists
+
+
+def test_a_document_received_elsewhere_since_the_list_was_shown_is_not_chased(
+    db: Database,
+) -> None:
+    case_id = _new_case(db)
+    pathology = _doc(db, case_id, "pathology_report").id
+    imaging = _doc(db, case_id, "imaging_report").id
+    documents.set_document_status(db, pathology, DocumentStatus.RECEIVED, actor="other seat")
+    assert documents.mark_chased(db, [pathology, imaging], actor="m", now=NOW) == 1
+    assert _doc(db, case_id, "pathology_report").chase_count == 0
+    with pytest.raises(ValidationError, match="no longer missing"):
+        documents.mark_chased(db, [pathology], actor="m", now=NOW)

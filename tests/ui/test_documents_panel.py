@@ -368,3 +368,50 @@ def test_save_a_copy_suggests_a_name_that_opens_as_what_the_file_really_is(
     when_modal(qtbot, look)
     assert panel.save_selected_copy() is None
     assert suggested == ["results.bat.txt"]
+
+
+def test_the_save_a_copy_button_writes_the_file_where_the_user_chose(
+    qtbot: QtBot, case_window: CaseWindow, tmp_path: Path
+) -> None:
+    panel = case_window.documents
+    panel.select_document("referral_letter")
+    source = _pdf(tmp_path, "letter.pdf", "letter")
+    panel.add_files([source])
+    _wait_for_files(qtbot, panel)
+    target = tmp_path / "for the GP.pdf"
+
+    def choose(dialog: QWidget) -> None:
+        assert isinstance(dialog, QFileDialog)
+        dialog.selectFile(str(target))
+        dialog.accept()
+
+    when_modal(qtbot, choose)
+    qtbot.mouseClick(panel.save_copy_button, Qt.MouseButton.LeftButton)
+    assert target.read_bytes() == source.read_bytes()
+    assert f"Saved a copy as {target}" in panel.message.text()
+
+
+def test_removing_the_last_file_of_a_received_document_says_it_is_still_received(
+    qtbot: QtBot, case_window: CaseWindow, tmp_path: Path
+) -> None:
+    panel = case_window.documents
+    panel.select_document("imaging_report")
+    panel.add_files([_pdf(tmp_path, "ct.pdf", "ct")])
+    _wait_for_files(qtbot, panel)
+    when_modal(qtbot, lambda dialog: dialog.accept())  # type: ignore[attr-defined]
+    qtbot.mouseClick(panel.remove_button, Qt.MouseButton.LeftButton)
+    assert "still marked received" in panel.message.text()
+    panel.select_document("referral_letter")
+    assert panel.message.isHidden()  # the note was about another document
+
+
+def test_a_file_no_program_can_open_is_explained(
+    qtbot: QtBot, case_window: CaseWindow, tmp_path: Path
+) -> None:
+    panel = case_window.documents
+    panel.select_document("imaging_report")
+    panel.add_files([_pdf(tmp_path, "ct.pdf", "ct")])
+    _wait_for_files(qtbot, panel)
+    panel.open_in_viewer = lambda _path: False  # what QDesktopServices says with no viewer
+    assert panel.open_selected_file() is not None
+    assert "No program on this computer opens 'ct.pdf'" in panel.message.text()

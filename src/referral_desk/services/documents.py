@@ -470,6 +470,12 @@ def mark_chased(
         documents = session.scalars(select(CaseDocument).where(CaseDocument.id.in_(ids))).all()
         if len(documents) != len(ids):
             raise NotFoundError("Some of those documents no longer exist; refresh the list.")
+        # Another seat may have received or waived one since the list was shown.
+        documents = [d for d in documents if not DocumentStatus(d.status).settles_requirement]
+        if not documents:
+            raise ValidationError(
+                {"documents": "Those documents are no longer missing; refresh the list."}
+            )
         for document in documents:
             document.chased_at = now
             document.chase_count += 1
@@ -481,7 +487,7 @@ def mark_chased(
                 detail=note.strip() or f"Chase number {document.chase_count}",
             )
         session.commit()
-    return len(ids)
+    return len(documents)
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,7 @@ class DocumentsPanel(QWidget):
         super().__init__(parent)
         self._db, self._case_id, self._actor = db, case_id, actor
         self._records: CaseRecords | None = None
+        self._shown_document: int | None = None
         self._task: Task | None = None
         # How a file is shown: the system viewer (tests put something else here).
         self.open_in_viewer: Callable[[Path], object] = lambda path: QDesktopServices.openUrl(
@@ -187,7 +188,8 @@ class DocumentsPanel(QWidget):
         self.open_button = QPushButton("Open", objectName="open_file")
         self.open_button.clicked.connect(self.open_selected_file)
         self.save_copy_button = QPushButton("Save a copy…", objectName="save_copy")
-        self.save_copy_button.clicked.connect(self.save_selected_copy)
+        # A lambda: clicked(bool) would otherwise arrive as the target path.
+        self.save_copy_button.clicked.connect(lambda: self.save_selected_copy())
         self.remove_button = QPushButton("Remove…", objectName="remove_file")
         self.remove_button.clicked.connect(self.remove_selected_file)
         file_buttons = QHBoxLayout()
@@ -301,6 +303,10 @@ class DocumentsPanel(QWidget):
 
     def _show_selected(self) -> None:
         doc = self.selected_document()
+        shown = doc.id if doc else None
+        if shown != self._shown_document:  # a message about another document would mislead
+            self.say("")
+        self._shown_document = shown
         for button in self.buttons.values():
             button.setEnabled(doc is not None)
         if doc is not None:
@@ -611,7 +617,12 @@ class DocumentsPanel(QWidget):
         except ServiceError as exc:
             self.say(str(exc), problem=True)
             return None
-        self.open_in_viewer(path)
+        if self.open_in_viewer(path) is False:
+            self.say(
+                f"No program on this computer opens '{path.name}'. Use Save a copy… and open it "
+                "with the program you use for such files.",
+                problem=True,
+            )
         return path
 
     def save_selected_copy(self, target: Path | None = None) -> Path | None:
@@ -647,6 +658,12 @@ class DocumentsPanel(QWidget):
             except ServiceError as exc:
                 return str(exc)
             self._after(change)
+            if doc.status is DocumentStatus.RECEIVED and len(doc.active_files) == 1:
+                self.say(
+                    f"{doc.label} has no file now but is still marked received. If it is still "
+                    "needed, use Request again.",
+                    problem=True,
+                )
             return None
 
         dialog = ReasonDialog(

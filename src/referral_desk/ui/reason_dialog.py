@@ -59,5 +59,6 @@ class ReasonDialog(QDialog):
         if refusal:
             self.message.setText(refusal)
             self.message.show()
+            self.adjustSize()  # room for the message below the text box
             return
         super().accept()

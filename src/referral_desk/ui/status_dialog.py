@@ -65,5 +65,6 @@ class StatusDialog(QDialog):
         if refusal:
             self.message.setText(refusal)
             self.message.show()
+            self.adjustSize()  # room for the message below the text box
             return
         super().accept()
