@@ -153,6 +153,28 @@ def test_a_cancer_type_change_that_adds_a_document_sends_a_ready_case_back(db: D
     assert "cancer type changed" in last.reason
 
 
+def test_a_cancer_type_corrected_after_the_opinion_requests_nothing(db: Database) -> None:
+    case_id = _new_case(db)
+    _settle_all(db, case_id)
+    for target in (S.UNDER_REVIEW, S.OPINION_RECEIVED):
+        cases.change_status(db, case_id, target, actor="m", now=NOW + 9 * HOUR)
+    opened = cases.get_case(db, case_id, now=NOW + 9 * HOUR)
+    cases.update_case(
+        db,
+        case_id,
+        expected_version=opened.version,
+        patient=None,
+        case=case(cancer_type="lung"),
+        actor="ines",
+        now=NOW + 10 * HOUR,
+    )
+    detail = cases.get_case(db, case_id, now=NOW + 10 * HOUR)
+    assert detail.status is S.OPINION_RECEIVED and detail.missing_documents == 0
+    kinds = {d.document_type for d in documents.case_records(db, case_id).documents}
+    assert "molecular_report" not in kinds
+    assert all(r.case_id != case_id for r in documents.chase_list(db))
+
+
 def test_editing_a_checklist_does_not_change_existing_cases(db: Database) -> None:
     before = _new_case(db)
     checklists.save_checklist(

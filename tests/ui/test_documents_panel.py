@@ -9,7 +9,7 @@ import pytest
 import shiboken6
 from PySide6.QtCore import QMimeData, QPointF, Qt, QThreadPool, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from referral_desk.db.engine import Database
@@ -415,3 +415,27 @@ def test_a_file_no_program_can_open_is_explained(
     panel.open_in_viewer = lambda _path: False  # what QDesktopServices says with no viewer
     assert panel.open_selected_file() is not None
     assert "No program on this computer opens 'ct.pdf'" in panel.message.text()
+
+
+def test_changing_the_cancer_type_of_a_case_under_review_asks_first(
+    qtbot: QtBot, case_window: CaseWindow
+) -> None:
+    panel = case_window.documents
+    for row in range(len(panel.records.documents)):
+        panel.table.selectRow(row)
+        qtbot.mouseClick(panel.buttons["received"], Qt.MouseButton.LeftButton)
+    assert case_window.status_label.text() == "Ready for review"
+    form = case_window.form
+    form.cancer_type.setCurrentIndex(form.cancer_type.findData("lung"))
+    asked: list[str] = []
+
+    def decline(box: QWidget) -> None:
+        assert isinstance(box, QMessageBox)
+        asked.append(box.text())
+        box.button(QMessageBox.StandardButton.No).click()
+
+    when_modal(qtbot, decline)
+    assert not case_window.save()
+    assert "clock stops" in asked[0]
+    assert case_window.status_label.text() == "Ready for review"
+    assert case_window.detail.case.cancer_type == "breast"

@@ -160,6 +160,19 @@ def missing(documents: Iterable[CaseDocumentState]) -> list[str]:
     ]
 
 
+# Until the opinion is in, a new cancer type brings its checklist. Afterwards the records
+# the opinion was based on are what counts: nothing more is requested by itself.
+CHECKLIST_FOLLOWS_CANCER_TYPE = frozenset(
+    {
+        CaseStatus.NEW,
+        CaseStatus.AWAITING_RECORDS,
+        CaseStatus.READY_FOR_REVIEW,
+        CaseStatus.UNDER_REVIEW,
+        CaseStatus.ON_HOLD,
+    }
+)
+
+
 def status_after_records_change(status: CaseStatus, complete: bool) -> CaseStatus | None:
     """Where the case moves when its records become complete or incomplete, or None to stay.
 

@@ -12,6 +12,7 @@ from referral_desk.db.engine import Database
 from referral_desk.db.models import Case, CaseReason, Patient, Referrer, StatusChange
 from referral_desk.domain import clock, workflow
 from referral_desk.domain.clock import ClockPolicy, ClockReading
+from referral_desk.domain.documents import CHECKLIST_FOLLOWS_CANCER_TYPE
 from referral_desk.domain.enums import CaseStatus, Reason, Sex, Urgency
 from referral_desk.domain.intake import CaseDraft, PatientDraft, validate_case, validate_patient
 from referral_desk.domain.text import fold, full_name
@@ -227,7 +228,10 @@ def update_case(
         _apply_case(session, record, case, now)
         record.updated_by = actor
         case_state.refresh_clock(record)
-        if record.cancer_type != cancer_type_before:
+        if (
+            record.cancer_type != cancer_type_before
+            and CaseStatus(record.status) in CHECKLIST_FOLLOWS_CANCER_TYPE
+        ):
             records.apply_checklist(session, record, actor=actor, now=now)
             records.sync_completeness(record, actor=actor, now=now, cause="the cancer type changed")
         session.flush()

@@ -272,6 +272,8 @@ class CaseWindow(QWidget):
         if errors:
             self.form.show_errors(errors)
             return False
+        if not self._confirm_cancer_type_change(case.cancer_type):
+            return False
         try:
             cases.update_case(
                 self._db,
@@ -293,6 +295,23 @@ class CaseWindow(QWidget):
         self.documents.reload()  # a new cancer type brings its checklist
         self._on_saved()
         return True
+
+    def _confirm_cancer_type_change(self, cancer_type: str) -> bool:
+        """A running clock may stop: the new type's checklist can ask for more records."""
+        detail = self._detail
+        if cancer_type == detail.case.cancer_type or detail.status not in (
+            CaseStatus.READY_FOR_REVIEW,
+            CaseStatus.UNDER_REVIEW,
+        ):
+            return True
+        answer = QMessageBox.question(
+            self,
+            "Change the cancer type",
+            f"{detail.reference} is {detail.status.label.lower()}. The new cancer type's "
+            "checklist is added to its documents; if any of them is missing, the case goes back "
+            "to Awaiting records and its clock stops. Save the change?",
+        )
+        return answer == QMessageBox.StandardButton.Yes
 
     def change_status(self, target: CaseStatus) -> bool:
         before = self._detail.version

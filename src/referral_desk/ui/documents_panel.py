@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from functools import cache
 from itertools import pairwise
@@ -60,10 +61,21 @@ TEXT_STATES = {
 }
 
 
+VIEW_PREFIX = "referral-desk-view-"
+STALE_VIEW_SECONDS = 24 * 3600  # older than any session that could still be showing them
+
+
 @cache
 def viewing_folder() -> Path:
     """Private copies for the system viewer, removed when the program ends."""
-    folder = Path(tempfile.mkdtemp(prefix="referral-desk-view-"))
+    # Copies left by a session that crashed are patients' records: clear them out.
+    for stale in Path(tempfile.gettempdir()).glob(f"{VIEW_PREFIX}*"):
+        try:
+            if time.time() - stale.stat().st_mtime > STALE_VIEW_SECONDS:
+                shutil.rmtree(stale, ignore_errors=True)
+        except OSError:
+            pass
+    folder = Path(tempfile.mkdtemp(prefix=VIEW_PREFIX))
     atexit.register(shutil.rmtree, folder, True)
     return folder
 
