@@ -26,6 +26,7 @@ class ReasonDialog(QDialog):
         required: bool,
         ok_text: str,
         text: str = "",
+        hint: str = "",
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -35,6 +36,11 @@ class ReasonDialog(QDialog):
         heading = QLabel(question)
         heading.setWordWrap(True)
         layout.addWidget(heading)
+        if hint:  # a warning to read before typing, e.g. documents still missing
+            warning = QLabel(hint, objectName="reason_hint")
+            warning.setWordWrap(True)
+            warning.setStyleSheet(ERROR_STYLE)
+            layout.addWidget(warning)
         layout.addWidget(QLabel("Reason (required):" if required else "Note (optional):"))
         self.text = QPlainTextEdit(text, objectName="reason_text")
         self.text.setTabChangesFocus(True)
