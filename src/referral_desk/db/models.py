@@ -112,6 +112,10 @@ class Case(Base):
     clock_sort: Mapped[int] = mapped_column(Integer)
     # Required documents not yet received or waived; kept by the services for the list.
     missing_documents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The current primary reviewer and whether the opinion changed the first one a lot:
+    # kept by the services so the list filters and highlights in SQL.
+    specialist_id: Mapped[int | None] = mapped_column(ForeignKey("specialists.id"), index=True)
+    major_change: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(100))
@@ -281,6 +285,95 @@ class CaseFile(Base):
     removal_reason: Mapped[str] = mapped_column(Text, default="")
 
     blob: Mapped[Blob] = relationship()
+
+
+class Specialist(Base):
+    __tablename__ = "specialists"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_folded: Mapped[str] = mapped_column(String(200), index=True)
+    title: Mapped[str] = mapped_column(String(200), default="")  # e.g. "Prof. Dr. med., FRCP"
+    discipline: Mapped[str] = mapped_column(String(30))
+    phone: Mapped[str] = mapped_column(String(60), default="")
+    email: Mapped[str] = mapped_column(String(200), default="")
+    fee_minor: Mapped[int] = mapped_column(Integer, default=0)  # consultation fee, minor units
+    capacity: Mapped[int] = mapped_column(Integer)  # active cases at once
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer)
+
+    cancer_types: Mapped[list[SpecialistCancerType]] = relationship(
+        cascade="all, delete-orphan", order_by="SpecialistCancerType.cancer_type"
+    )
+    absences: Mapped[list[SpecialistAbsence]] = relationship(
+        cascade="all, delete-orphan", order_by="SpecialistAbsence.first_day"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class SpecialistCancerType(Base):
+    __tablename__ = "specialist_cancer_types"
+
+    specialist_id: Mapped[int] = mapped_column(
+        ForeignKey("specialists.id", ondelete="CASCADE"), primary_key=True
+    )
+    cancer_type: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
+
+
+class SpecialistAbsence(Base):
+    __tablename__ = "specialist_absences"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    specialist_id: Mapped[int] = mapped_column(
+        ForeignKey("specialists.id", ondelete="CASCADE"), index=True
+    )
+    first_day: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date] = mapped_column(Date)  # inclusive
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Assignment(Base):
+    """A specialist asked to review a case in a role; never deleted, so reassignment shows."""
+
+    __tablename__ = "assignments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    specialist_id: Mapped[int] = mapped_column(ForeignKey("specialists.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    assigned_by: Mapped[str] = mapped_column(String(100))
+    override_reason: Mapped[str] = mapped_column(Text, default="")  # absent/inactive/full
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_by: Mapped[str | None] = mapped_column(String(100))
+    decline_reason: Mapped[str] = mapped_column(Text, default="")
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str] = mapped_column(Text, default="")  # why reassigned
+
+    specialist: Mapped[Specialist] = relationship()
+
+
+class Opinion(Base):
+    """The second opinion as it came back; one per case, amendable until the letter goes."""
+
+    __tablename__ = "opinions"
+
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
+    )
+    specialist_id: Mapped[int | None] = mapped_column(ForeignKey("specialists.id"))
+    patient_summary: Mapped[str] = mapped_column(Text)
+    recommendation: Mapped[str] = mapped_column(Text)
+    referrer_notes: Mapped[str] = mapped_column(Text, default="")
+    diagnosis_concordance: Mapped[str] = mapped_column(String(20))
+    treatment_concordance: Mapped[str] = mapped_column(String(20))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_by: Mapped[str] = mapped_column(String(100))
 
 
 # The FTS5 index lives outside the ORM metadata (virtual table made by the migration).
