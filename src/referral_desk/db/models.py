@@ -125,6 +125,7 @@ class Case(Base):
 
     patient: Mapped[Patient] = relationship(back_populates="cases")
     referrer: Mapped[Referrer | None] = relationship()
+    specialist: Mapped[Specialist | None] = relationship()
     reasons: Mapped[list[CaseReason]] = relationship(
         cascade="all, delete-orphan", order_by="CaseReason.reason"
     )

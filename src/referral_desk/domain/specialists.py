@@ -98,9 +98,7 @@ def check_absence(first_day: date | None, last_day: date | None) -> None:
     if first_day is None or last_day is None:
         raise SpecialistRuleError("Give the first and the last day of the absence.")
     if last_day < first_day:
-        raise SpecialistRuleError(
-            f"The absence ends ({last_day}) before it starts ({first_day})."
-        )
+        raise SpecialistRuleError(f"The absence ends ({last_day}) before it starts ({first_day}).")
 
 
 def check_capacity(capacity: int) -> None:

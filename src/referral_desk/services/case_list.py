@@ -28,7 +28,7 @@ from sqlalchemy.sql import Select
 from sqlalchemy.sql.expression import type_coerce
 
 from referral_desk.db.engine import Database
-from referral_desk.db.models import Case, Patient, Referrer
+from referral_desk.db.models import Case, Patient, Referrer, Specialist
 from referral_desk.db.types import to_storage
 from referral_desk.domain import clock
 from referral_desk.domain.clock import ClockFacts, ClockPolicy, ClockReading, ClockState
@@ -50,6 +50,7 @@ class SortKey(StrEnum):
     DUE = "due"  # also "time left" and the default: running clocks first, overdue at the top
     UPDATED = "updated"
     MISSING = "missing"  # required documents still missing
+    SPECIALIST = "specialist"
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,8 @@ class CaseQuery:
     urgencies: frozenset[Urgency] = field(default_factory=frozenset)
     overdue_only: bool = False
     incomplete_only: bool = False  # required documents still missing
+    specialist_id: int | None = None  # the current primary reviewer
+    major_change_only: bool = False
     received_from: datetime | None = None  # inclusive, UTC
     received_before: datetime | None = None  # exclusive, UTC
     sort: SortKey = SortKey.DUE
@@ -80,6 +83,8 @@ class CaseRow:
     updated_at: datetime
     updated_by: str
     missing_documents: int
+    specialist: str
+    major_change: bool
     clock_facts: ClockFacts
     read_at: datetime
     policy: ClockPolicy
@@ -128,6 +133,7 @@ def _sort_columns(key: SortKey) -> tuple[ColumnElement[Any], ...]:
         SortKey.DUE: [Case.clock_sort, raw_due],
         SortKey.UPDATED: [type_coerce(Case.updated_at, String)],
         SortKey.MISSING: [Case.missing_documents],
+        SortKey.SPECIALIST: [func.coalesce(Specialist.name_folded, "")],
     }
     return (*columns[key], type_coerce(Case.id, Integer))
 
@@ -147,6 +153,10 @@ def _filtered(statement: Select[Any], query: CaseQuery, now: datetime) -> Select
             Case.missing_documents > 0,
             Case.status.not_in(sorted(s.value for s in CLOSED_STATUSES)),
         )
+    if query.specialist_id is not None:
+        statement = statement.where(Case.specialist_id == query.specialist_id)
+    if query.major_change_only:
+        statement = statement.where(Case.major_change.is_(True))
     if query.received_from is not None:
         statement = statement.where(Case.received_at >= query.received_from)
     if query.received_before is not None:
@@ -199,10 +209,13 @@ def fetch_page(
             Case.updated_at,
             Case.updated_by,
             Case.missing_documents,
+            Specialist.name,
+            Case.major_change,
             *(column.label(f"sort_{i}") for i, column in enumerate(sort_columns)),
         )
         .join(Patient, Patient.id == Case.patient_id)
         .outerjoin(Referrer, Referrer.id == Case.referrer_id)
+        .outerjoin(Specialist, Specialist.id == Case.specialist_id)
     )
     statement = _filtered(statement, query, now)
     if after is not None:
@@ -236,6 +249,8 @@ def _row(r: Sequence[Any], now: datetime, policy: ClockPolicy, zone: tzinfo | No
         updated_at=r[15],
         updated_by=r[16],
         missing_documents=r[17],
+        specialist=r[18] or "",
+        major_change=bool(r[19]),
         clock_facts=ClockFacts(status, urgency, r[10], r[11], r[12], r[13]),
         read_at=now,
         policy=policy,

@@ -58,6 +58,8 @@ class CaseDetail:
     treatment_risk: str | None
     allowed_targets: tuple[CaseStatus, ...]
     missing_documents: int  # required documents not yet received or waived
+    specialist_name: str | None  # the current primary reviewer
+    major_change: bool  # the opinion changed the diagnosis or treatment a lot
     history: tuple[StatusEntry, ...]
     created_by: str
     updated_at: datetime
@@ -314,6 +316,8 @@ def get_case(
             ),
             allowed_targets=tuple(workflow.allowed_targets(facts.status, held_from)),
             missing_documents=record.missing_documents,
+            specialist_name=record.specialist.name if record.specialist else None,
+            major_change=record.major_change,
             history=tuple(
                 StatusEntry(
                     h.at,
