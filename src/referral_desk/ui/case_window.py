@@ -37,6 +37,7 @@ from referral_desk.services.errors import ConflictError, ValidationError
 from referral_desk.ui.case_form import CaseForm
 from referral_desk.ui.documents_panel import DocumentsPanel
 from referral_desk.ui.formatting import PACE_COLOURS, clock_text, local_time
+from referral_desk.ui.review_panel import MAJOR_STYLE, CaseChange, ReviewPanel
 from referral_desk.ui.status_dialog import StatusDialog
 from referral_desk.ui.window_state import WindowState
 
@@ -78,6 +79,10 @@ class CaseWindow(QWidget):
         self.risk = QLabel(objectName="risk_banner")
         self.risk.setStyleSheet(RISK_STYLE)
         self.risk.setWordWrap(True)
+        self.major = QLabel(objectName="major_change_banner")
+        self.major.setStyleSheet(MAJOR_STYLE)
+        self.major.setWordWrap(True)
+        self.major.hide()
         self.conflict = QLabel(objectName="conflict_banner")
         self.conflict.setStyleSheet(CONFLICT_STYLE)
         self.conflict.setWordWrap(True)
@@ -105,6 +110,9 @@ class CaseWindow(QWidget):
         self.tabs = QTabWidget(objectName="case_tabs")
         self.tabs.addTab(details, "&Details")
         self.tabs.addTab(self.documents, "D&ocuments")
+        self.review = ReviewPanel(db, case_id, actor)
+        self.review.changed.connect(self._records_changed)
+        self.tabs.addTab(self.review, "Re&view")
         left = self.tabs
         # Files dropped anywhere on the case go to its documents.
         self.setAcceptDrops(True)
@@ -156,6 +164,7 @@ class CaseWindow(QWidget):
         header.addWidget(self.subtitle, 1)
         layout.addLayout(header)
         layout.addWidget(self.risk)
+        layout.addWidget(self.major)
         layout.addWidget(self.conflict)
         layout.addWidget(self.splitter, 1)
 
@@ -204,6 +213,16 @@ class CaseWindow(QWidget):
         self._show_history(detail)
         missing = detail.missing_documents
         self.tabs.setTabText(1, f"D&ocuments ({missing} missing)" if missing else "D&ocuments")
+        self.major.setText(
+            "Major change: the second opinion differs substantially from the first. Phrase the "
+            "letter with care and make sure the treating physician knows."
+            if detail.major_change
+            else ""
+        )
+        self.major.setVisible(detail.major_change)
+        reviewer = f" · {detail.specialist_name}" if detail.specialist_name else ""
+        self.tabs.setTabText(2, f"Re&view{reviewer}")
+        self.review.show_case(detail.reference, detail.status)
 
     def _show_status(self, detail: CaseDetail) -> None:
         self.status_label.setText(detail.status.label)
@@ -351,7 +370,7 @@ class CaseWindow(QWidget):
         self.reload(keep_edits=self._dirty)
         self.documents.reload()
 
-    def _records_changed(self, change: RecordsChange) -> None:
+    def _records_changed(self, change: RecordsChange | CaseChange) -> None:
         if self._edit_version == change.version_before:  # nobody else's change in between
             self._edit_version = change.case_version
         self.reload(keep_edits=self._dirty)
