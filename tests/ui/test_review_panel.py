@@ -141,7 +141,7 @@ def test_an_opinion_with_a_major_change_stops_the_clock_and_is_flagged(
     qtbot.mouseClick(review.opinion_button, Qt.MouseButton.LeftButton)
     assert ready_case.status_label.text() == "Opinion received"
     assert ready_case.major.isVisible() and "Major change" in ready_case.major.text()
-    assert "Treatment:</b> Major change" in review.opinion_text.text()
+    assert "Major change</span>" in review.opinion_text.text()
     detail = cases.get_case(db, ready_case.detail.id)
     assert detail.status is CaseStatus.OPINION_RECEIVED and detail.opinion_at == received
     assert detail.clock.answered_margin is not None  # the clock stopped at the answer

@@ -229,6 +229,7 @@ class CaseWindow(QWidget):
         while self.status_buttons.count():
             item = self.status_buttons.takeAt(0)
             if item.widget():
+                item.widget().hide()  # gone at once, not when the event loop gets to it
                 item.widget().deleteLater()
         if not detail.allowed_targets:
             self.status_buttons.addWidget(QLabel("No further status changes."))

@@ -40,6 +40,9 @@ from referral_desk.ui.formatting import local_time
 from referral_desk.ui.reason_dialog import ReasonDialog
 
 ASSIGNMENT_COLUMNS = ("Role", "Specialist", "Status", "Assigned", "Answer", "Reason")
+MAJOR_BOX_STYLE = (
+    "background: #fdecea; border: 1px solid #e57373; border-radius: 4px; padding: 6px;"
+)
 MAJOR_STYLE = (
     "background: #fdecea; color: #8e1b10; border: 1px solid #e57373; border-radius: 4px;"
     "padding: 6px; font-weight: bold;"
@@ -170,12 +173,12 @@ class ReviewPanel(QWidget):
             self.opinion_text.setText(
                 f"<p><b>Received{by}:</b> {local_time(d.received_at)}"
                 f" (recorded by {opinion.recorded_by})</p>"
-                f"<p><b>Diagnosis:</b> {d.diagnosis_concordance.label} · "
-                f"<b>Treatment:</b> {d.treatment_concordance.label}</p>"
+                f"<p><b>Diagnosis:</b> {_concordance(d.diagnosis_concordance)} · "
+                f"<b>Treatment:</b> {_concordance(d.treatment_concordance)}</p>"
                 f"<p><b>For the patient:</b> {_html(d.patient_summary)}</p>"
                 f"<p><b>Recommendation:</b> {_html(d.recommendation)}</p>{notes}"
             )
-            self.opinion_text.setStyleSheet(MAJOR_STYLE if opinion.major_change else "")
+            self.opinion_text.setStyleSheet(MAJOR_BOX_STYLE if opinion.major_change else "")
         self.opinion_button.setText("Amend opinion…" if opinion else "Record opinion…")
         self.opinion_button.setEnabled(
             self._status is CaseStatus.UNDER_REVIEW
@@ -290,6 +293,12 @@ class ReviewPanel(QWidget):
 
         dialog.apply = apply
         return dialog.exec() == QDialog.DialogCode.Accepted
+
+
+def _concordance(value: Concordance) -> str:
+    if value is Concordance.MAJOR_CHANGE:
+        return f'<span style="color: #8e1b10; font-weight: bold;">{value.label}</span>'
+    return value.label
 
 
 def _html(text: str) -> str:
