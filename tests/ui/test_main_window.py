@@ -1,20 +1,28 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QMessageBox, QToolBar, QWidget
 from pytestqt.qtbot import QtBot
 
 from referral_desk.db.engine import Database
+from referral_desk.domain.clock import Pace
 from referral_desk.domain.enums import CaseStatus
+from referral_desk.domain.specialists import Concordance, Discipline
 from referral_desk.paths import AppPaths
-from referral_desk.services import cases, demo
+from referral_desk.services import cases, demo, opinions, specialists
+from referral_desk.services.opinions import OpinionDraft
+from referral_desk.services.specialists import SpecialistDraft
 from referral_desk.ui.case_window import CaseWindow
 from referral_desk.ui.changes import ChangeBus
+from referral_desk.ui.formatting import PACE_COLOURS
 from referral_desk.ui.main_window import MainWindow
+from referral_desk.ui.specialists_window import SpecialistsWindow
 from referral_desk.ui.status_dialog import StatusDialog
 from referral_desk.ui.window_state import WindowState
-from tests.conftest import NOW, case, patient
+from tests.conftest import NOW, case, patient, without_checklists
 from tests.ui.conftest import when_modal
 
 
@@ -183,3 +191,131 @@ def test_a_case_screen_does_not_undo_patient_details_saved_from_another_case(
     assert two.save()
     assert cases.get_case(db, second.id).patient.phone == "+49 30 1234"
     assert cases.get_case(db, second.id).case.stage == "IV"
+
+
+def _specialist(db: Database, name: str, *, capacity: int = 5, active: bool = True) -> int:
+    draft = SpecialistDraft(
+        name=name, discipline=Discipline.MEDICAL_ONCOLOGY, capacity=capacity, active=active
+    )
+    return specialists.create_specialist(db, draft)
+
+
+def _assigned(db: Database, specialist_id: int, family_name: str, ready_since: datetime) -> int:
+    """A case ready for review since then, given to the specialist (so it is under review)."""
+    created = cases.create_case(
+        db,
+        case(treatment_start=None),
+        patient=patient(family_name=family_name),
+        actor="t",
+        now=ready_since,
+    )
+    cases.change_status(db, created.id, CaseStatus.READY_FOR_REVIEW, actor="t", now=ready_since)
+    specialists.assign(db, created.id, specialist_id, actor="t", now=ready_since)
+    return created.id
+
+
+def _shown_ids(window: MainWindow) -> set[int]:
+    return {window.model.case_id(r) for r in range(window.model.rowCount())}
+
+
+def test_the_specialist_column_and_filter_narrow_the_list(
+    qtbot: QtBot, main_window: MainWindow, db: Database
+) -> None:
+    without_checklists(db)
+    recently = datetime.now(UTC) - timedelta(hours=2)
+    okafor = _specialist(db, "Dr. Amara Okafor")
+    chen = _specialist(db, "Dr. Mei Chen")
+    retired = _specialist(db, "Dr. Jonas Weber", active=False)
+    hers = _assigned(db, okafor, "Adams", recently)
+    theirs = _assigned(db, chen, "Brown", recently)
+    unassigned = cases.create_case(db, case(), patient=patient(), actor="t").id
+    main_window.refresh()
+    assert _shown_ids(main_window) == {hers, theirs, unassigned}
+    column = next(
+        c
+        for c in range(main_window.model.columnCount())
+        if main_window.model.headerData(c, Qt.Orientation.Horizontal) == "Specialist"
+    )
+    row = main_window.model.row_for_case(hers)
+    assert main_window.model.index(row, column).data() == "Dr. Amara Okafor"
+
+    combo = main_window.specialist
+    names = [combo.itemText(i) for i in range(combo.count())]
+    assert names[:3] == ["Any specialist", "Dr. Amara Okafor", "Dr. Mei Chen"]
+    assert names[-1] == "Dr. Jonas Weber (inactive)"  # past cases can still be found
+    combo.setCurrentIndex(combo.findData(chen))
+    assert _shown_ids(main_window) == {theirs}
+    assert "1 shown" in main_window.counts_label.text()
+    combo.setCurrentIndex(combo.findData(retired))
+    assert _shown_ids(main_window) == set()
+    combo.setCurrentIndex(0)
+    assert _shown_ids(main_window) == {hers, theirs, unassigned}
+
+
+def test_the_workload_panel_shows_each_active_specialist_and_filters_on_a_click(
+    qtbot: QtBot, main_window: MainWindow, db: Database
+) -> None:
+    without_checklists(db)
+    now = datetime.now(UTC)
+    okafor = _specialist(db, "Dr. Amara Okafor", capacity=3)
+    chen = _specialist(db, "Dr. Mei Chen", capacity=2)
+    _specialist(db, "Dr. Jonas Weber", active=False)
+    late = _assigned(db, okafor, "Adams", now - timedelta(days=3))  # 48 h promise: overdue
+    soon = _assigned(db, okafor, "Brown", now - timedelta(hours=42))  # 6 h left: due soon
+    fresh = _assigned(db, okafor, "Clark", now - timedelta(hours=1))
+    _assigned(db, chen, "Davis", now - timedelta(hours=1))
+    main_window.refresh()
+
+    panel = main_window.workload_list
+    assert panel.isVisible()
+    texts = [panel.item(r).text() for r in range(panel.count())]
+    assert texts == [
+        "Dr. Amara Okafor\n3/3 · 1 due soon · 1 overdue",
+        "Dr. Mei Chen\n1/2 · 0 due soon · 0 overdue",
+    ]  # the inactive one carries no load
+    assert panel.item(0).background().color() == PACE_COLOURS[Pace.OVERDUE][1]
+    assert panel.item(0).font().bold()  # full
+    assert "full" in panel.item(0).toolTip()
+
+    rect = panel.visualItemRect(panel.item(0))
+    qtbot.mouseClick(panel.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert main_window.specialist.currentData() == okafor
+    assert _shown_ids(main_window) == {late, soon, fresh}
+
+    main_window.specialist.setCurrentIndex(0)  # back to everyone: the panel follows
+    assert panel.selectedItems() == []
+
+
+def test_the_major_change_filter_and_the_specialists_screen_from_the_menu(
+    qtbot: QtBot, main_window: MainWindow, db: Database
+) -> None:
+    without_checklists(db)
+    now = datetime.now(UTC)
+    okafor = _specialist(db, "Dr. Amara Okafor")
+    changed = _assigned(db, okafor, "Adams", now - timedelta(hours=5))
+    _assigned(db, okafor, "Brown", now - timedelta(hours=5))
+    draft = OpinionDraft(
+        patient_summary="Summary for the patient",
+        recommendation="No chemotherapy",
+        diagnosis_concordance=Concordance.CONFIRMED,
+        treatment_concordance=Concordance.MAJOR_CHANGE,
+        received_at=now - timedelta(hours=1),
+    )
+    opinions.record_opinion(db, changed, draft, actor="t")
+    main_window.refresh()
+    assert len(_shown_ids(main_window)) == 2
+    main_window.major_change.setChecked(True)
+    assert _shown_ids(main_window) == {changed}
+    index = main_window.model.index(0, 0)
+    assert "changed the first one a lot" in index.data(Qt.ItemDataRole.ToolTipRole)
+
+    main_window.activateWindow()
+    qtbot.keyClick(
+        main_window,
+        Qt.Key.Key_S,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
+    window = main_window.findChild(SpecialistsWindow) or main_window._specialists_window
+    assert isinstance(window, SpecialistsWindow) and window.isVisible()
+    assert window.model.rows[0].name == "Dr. Amara Okafor"
+    assert main_window.specialists_action in main_window.findChild(QToolBar).actions()

@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any, NamedTuple
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QColor, QFont
 
 from referral_desk.domain.enums import Urgency, cancer_type_label
 from referral_desk.services.case_list import CaseQuery, CaseRow, Page, SortKey
@@ -28,6 +28,11 @@ AnyIndex = QModelIndex | QPersistentModelIndex
 CASE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 # The timed refresh reloads at most this many rows; scrolling further fetches the rest again.
 REFRESH_ROW_CAP = 2_048
+# A second opinion that changed the first one a lot: its own colour, apart from the red of
+# a treatment at risk and the pace colours of the clock.
+MAJOR_CHANGE_BACKGROUND = QColor("#ede4f7")
+MAJOR_CHANGE_TEXT = QColor("#4a148c")
+MAJOR_CHANGE_TIP = "The second opinion changed the first one a lot (major change)."
 
 
 class Column(NamedTuple):
@@ -42,6 +47,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("Cancer type", SortKey.CANCER_TYPE, lambda r: cancer_type_label(r.cancer_type)),
     Column("Urgency", SortKey.URGENCY, lambda r: r.urgency.label),
     Column("Status", SortKey.STATUS, lambda r: r.status.label),
+    Column("Specialist", SortKey.SPECIALIST, lambda r: r.specialist),
     Column(
         "Missing",
         SortKey.MISSING,
@@ -143,7 +149,10 @@ class CaseTableModel(QAbstractTableModel):
         if role == CASE_ID_ROLE:
             return row.id
         if role == Qt.ItemDataRole.ToolTipRole:
-            return row.treatment_risk
+            tips = [row.treatment_risk] if row.treatment_risk else []
+            if row.major_change:
+                tips.append(MAJOR_CHANGE_TIP)
+            return "\n".join(tips) or None
         if column == TIME_LEFT_COLUMN and row.clock.pace in PACE_COLOURS:
             foreground, background = PACE_COLOURS[row.clock.pace]
             if role == Qt.ItemDataRole.ForegroundRole:
@@ -155,6 +164,11 @@ class CaseTableModel(QAbstractTableModel):
                 return RISK_BACKGROUND
             if role == Qt.ItemDataRole.ForegroundRole:
                 return RISK_TEXT
+        elif row.major_change:
+            if role == Qt.ItemDataRole.BackgroundRole:
+                return MAJOR_CHANGE_BACKGROUND
+            if role == Qt.ItemDataRole.ForegroundRole:
+                return MAJOR_CHANGE_TEXT
         if role == Qt.ItemDataRole.FontRole and row.urgency is Urgency.URGENT:
             return self._bold
         return None

@@ -5,10 +5,21 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QThreadPool, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeyEvent, QKeySequence
+from PySide6.QtCore import (
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QRect,
+    QSize,
+    Qt,
+    QThreadPool,
+    QTimer,
+)
+from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeyEvent, QKeySequence, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -22,6 +33,9 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QSplitter,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableView,
     QToolBar,
     QVBoxLayout,
@@ -30,16 +44,20 @@ from PySide6.QtWidgets import (
 
 from referral_desk import APP_NAME, __version__
 from referral_desk.db.engine import Database
+from referral_desk.domain.clock import Pace
 from referral_desk.domain.enums import CaseStatus, Urgency
 from referral_desk.domain.workflow import CLOSED_STATUSES
-from referral_desk.services import case_list
+from referral_desk.services import case_list, specialists
 from referral_desk.services.case_list import CaseQuery, Page
+from referral_desk.services.specialists import SpecialistInfo
 from referral_desk.ui.case_table_model import COLUMNS, DEFAULT_SORT_COLUMN, CaseTableModel
 from referral_desk.ui.case_window import CaseWindow
 from referral_desk.ui.changes import ChangeBus
 from referral_desk.ui.chase_window import ChaseWindow
 from referral_desk.ui.checklist_dialog import ChecklistDialog
+from referral_desk.ui.formatting import PACE_COLOURS
 from referral_desk.ui.intake_dialog import IntakeDialog
+from referral_desk.ui.specialists_window import SpecialistsWindow
 from referral_desk.ui.text_reader import TextReader
 from referral_desk.ui.window_state import WindowState
 
@@ -49,6 +67,67 @@ CLOCK_TICK_MS = 60_000
 HEADER_STATE_KEY = f"case_table_header_{len(COLUMNS)}"
 OPEN_CASES = "open"
 ALL_CASES = "all"
+COLUMN_WIDTHS = {
+    "Reference": 118,
+    "Patient": 190,
+    "Cancer type": 135,
+    "Urgency": 72,
+    "Status": 130,
+    "Specialist": 150,
+    "Missing": 82,
+    "Received": 132,
+    "Due": 132,
+    "Time left": 130,
+    "Last change": 132,
+}
+MAJOR_CHANGE_TIP = "Only cases whose second opinion changed the first one a lot"
+
+
+def workload_text(info: SpecialistInfo) -> str:
+    """One specialist's load at a glance: active of capacity, due soon, overdue."""
+    return (
+        f"{info.name}\n{info.active_cases}/{info.draft.capacity} · "
+        f"{info.due_soon} due soon · {info.overdue} overdue"
+    )
+
+
+class TwoLineDelegate(QStyledItemDelegate):
+    """Draws "first line\nsecond line" as two lines, each laid out on its own.
+
+    One two-line text is a single bidi paragraph (an Arabic name would reorder the figures
+    under it) and is sized by the main font (a CJK fallback font got it cut short).
+    """
+
+    def sizeHint(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
+        size = super().sizeHint(option, index)
+        return QSize(size.width(), 2 * option.fontMetrics.lineSpacing() + 12)
+
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        lines = str(index.data(Qt.ItemDataRole.DisplayRole) or "").split("\n", 1)
+        opt.text = ""  # background, selection and focus only: the lines come next
+        style = opt.widget.style() if opt.widget else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+        area = opt.rect.adjusted(4, 3, -4, -3)
+        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
+        role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
+        painter.save()
+        painter.setFont(opt.font)
+        painter.setPen(opt.palette.color(role))
+        half = area.height() // 2
+        for i, line in enumerate(lines):
+            rect = QRect(area.left(), area.top() + i * half, area.width(), half)
+            text = opt.fontMetrics.elidedText(line, Qt.TextElideMode.ElideRight, rect.width())
+            painter.drawText(rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
+        painter.restore()
 
 
 class MainWindow(QMainWindow):
@@ -80,6 +159,15 @@ class MainWindow(QMainWindow):
         self.overdue = QCheckBox("Overdue only", objectName="overdue_filter")
         self.incomplete = QCheckBox("Records incomplete", objectName="incomplete_filter")
         self.incomplete.setToolTip("Only cases with required documents still missing")
+        self.specialist = QComboBox(objectName="specialist_filter")
+        self.specialist.addItem("Any specialist", None)
+        self.specialist.setToolTip("Only the cases of one primary reviewer")
+        self.specialist.setMinimumContentsLength(16)
+        self.specialist.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.major_change = QCheckBox("Major change", objectName="major_change_filter")
+        self.major_change.setToolTip(MAJOR_CHANGE_TIP)
 
         self.new_case_action = QAction("&New case…", self)
         self.new_case_action.setShortcut(QKeySequence.StandardKey.New)
@@ -96,6 +184,10 @@ class MainWindow(QMainWindow):
         self.chase_action = QAction("Documents to &chase…", self)
         self.chase_action.setShortcut("Ctrl+Shift+D")
         self.chase_action.triggered.connect(self.show_chase_list)
+        self.specialists_action = QAction("&Specialists…", self)
+        self.specialists_action.setShortcut("Ctrl+Shift+S")
+        self.specialists_action.setToolTip("The roster: load, details and absences (Ctrl+Shift+S)")
+        self.specialists_action.triggered.connect(self.show_specialists)
         self.checklists_action = QAction("Document types and &checklists…", self)
         self.checklists_action.triggered.connect(self.edit_checklists)
         about = QAction("&About Referral Desk", self)
@@ -111,6 +203,7 @@ class MainWindow(QMainWindow):
         view_menu.addAction(refresh)
         view_menu.addSeparator()
         view_menu.addAction(self.chase_action)
+        view_menu.addAction(self.specialists_action)
         menu.addMenu("&Settings").addAction(self.checklists_action)
         menu.addMenu("&Help").addAction(about)
 
@@ -122,8 +215,11 @@ class MainWindow(QMainWindow):
         toolbar.addWidget(self.urgency)
         toolbar.addWidget(self.overdue)
         toolbar.addWidget(self.incomplete)
+        toolbar.addWidget(self.specialist)
+        toolbar.addWidget(self.major_change)
         toolbar.addSeparator()
         toolbar.addAction(self.chase_action)
+        toolbar.addAction(self.specialists_action)
         self.addToolBar(toolbar)
 
         # Side panel: counts per status, also a filter
@@ -138,6 +234,31 @@ class MainWindow(QMainWindow):
             item.setData(Qt.ItemDataRole.UserRole, status.value)
             self.status_list.addItem(item)
         self.status_list.setCurrentRow(0)
+        # Under it: each active specialist's load, also a filter
+        self.workload_label = QLabel("Specialists' workload", objectName="workload_label")
+        self.workload_label.setStyleSheet("font-weight: bold; padding-top: 6px;")
+        self.workload_label.setToolTip(
+            "Active cases of capacity · due soon · overdue. Click one to show their cases."
+        )
+        self.workload_list = QListWidget(objectName="workload_list")
+        self.workload_list.setSpacing(1)
+        self.workload_list.setItemDelegate(TwoLineDelegate(self.workload_list))
+        self.workload_list.itemClicked.connect(self._workload_chosen)
+        self.workload_list.itemActivated.connect(self._workload_chosen)
+        side = QWidget(objectName="side_panel")
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 0)
+        # The status list is as tall as its rows; the workload takes the rest.
+        self.status_list.setMaximumHeight(
+            self.status_list.sizeHintForRow(0) * self.status_list.count()
+            + 2 * self.status_list.frameWidth()
+            + 4
+        )
+        side_layout.addWidget(self.status_list, 1)
+        side_layout.addWidget(self.workload_label)
+        side_layout.addWidget(self.workload_list, 2)
+        self._bold = QFont()
+        self._bold.setBold(True)
 
         # The list
         self.model = CaseTableModel(self._fetch)
@@ -157,8 +278,8 @@ class MainWindow(QMainWindow):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for column, width in enumerate((118, 190, 135, 72, 130, 82, 132, 132, 130, 132)):
-            header.resizeSection(column, width)
+        for column, spec in enumerate(COLUMNS):
+            header.resizeSection(column, COLUMN_WIDTHS.get(spec.title, 120))
         self.table.setSortingEnabled(True)
         header.setSortIndicator(DEFAULT_SORT_COLUMN, Qt.SortOrder.AscendingOrder)
         self.table.activated.connect(self._open_index)
@@ -181,10 +302,10 @@ class MainWindow(QMainWindow):
         centre_layout.addWidget(self.empty_banner)
         centre_layout.addWidget(self.table)
         self.splitter = QSplitter(objectName="main_splitter")
-        self.splitter.addWidget(self.status_list)
+        self.splitter.addWidget(side)
         self.splitter.addWidget(centre)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([200, 1100])
+        self.splitter.setSizes([220, 1100])
         self.setCentralWidget(self.splitter)
         self.counts_label = QLabel(objectName="counts")
         self.statusBar().addPermanentWidget(self.counts_label)
@@ -196,12 +317,16 @@ class MainWindow(QMainWindow):
         self.urgency.currentIndexChanged.connect(self.apply_filters)
         self.overdue.toggled.connect(self.apply_filters)
         self.incomplete.toggled.connect(self.apply_filters)
+        self.specialist.currentIndexChanged.connect(self.apply_filters)
+        self.major_change.toggled.connect(self.apply_filters)
         self.status_list.currentRowChanged.connect(self.apply_filters)
         changes.cases_changed.connect(self.refresh)
         self._tick = QTimer(self, interval=CLOCK_TICK_MS)  # time left moves on by itself
         self._tick.timeout.connect(self.refresh)
         self._tick.start()
         self._chase_window: ChaseWindow | None = None
+        self._specialists_window: SpecialistsWindow | None = None
+        self._specialist_choices: list[tuple[int, str, bool]] = []
         # PDFs stored since the last run (or by another seat) become searchable.
         self.text_reader = TextReader(db, self)
         self.text_reader.done.connect(lambda n: self._changes.notify() if n else None)
@@ -235,11 +360,14 @@ class MainWindow(QMainWindow):
             urgencies=frozenset({urgency}) if urgency else frozenset(),
             overdue_only=self.overdue.isChecked(),
             incomplete_only=self.incomplete.isChecked(),
+            specialist_id=self.specialist.currentData(),
+            major_change_only=self.major_change.isChecked(),
         )
 
     def apply_filters(self) -> None:
         self.model.set_query(self._build_query())
         self._show_shown_count()  # office counts do not change while typing
+        self._mark_chosen_specialist()
 
     def refresh(self) -> None:
         """Reload what is shown, keeping the user's place: selection and scroll position."""
@@ -272,7 +400,95 @@ class MainWindow(QMainWindow):
                 item.setText(f"{status.label} ({counts.by_status[status]:,})")
         self.overdue.setText(f"Overdue only ({counts.overdue:,})")
         self.empty_banner.setVisible(counts.total == 0)
+        self._refresh_specialists()
         self._show_shown_count()
+
+    def _refresh_specialists(self) -> None:
+        """The specialist filter and the workload panel, from the roster and its load now."""
+        roster = specialists.list_specialists(self._db)
+        active = [s for s in roster if s.draft.active]
+        inactive = [s for s in roster if not s.draft.active]
+        choices = [(s.id, s.name, s.draft.active) for s in roster]
+        if choices != self._specialist_choices:  # rebuild only on change: the popup may be open
+            self._fill_specialist_filter(active, inactive)
+            self._specialist_choices = choices
+        self._show_workload(active)
+
+    def _fill_specialist_filter(
+        self, active: list[SpecialistInfo], inactive: list[SpecialistInfo]
+    ) -> None:
+        chosen = self.specialist.currentData()
+        self.specialist.blockSignals(True)  # rebuilding is not choosing
+        try:
+            self.specialist.clear()
+            self.specialist.addItem("Any specialist", None)
+            for info in active:
+                self.specialist.addItem(info.name, info.id)
+            if inactive:  # their past cases can still be looked up
+                self.specialist.insertSeparator(self.specialist.count())
+                for info in inactive:
+                    self.specialist.addItem(f"{info.name} (inactive)", info.id)
+            found = self.specialist.findData(chosen) if chosen is not None else 0
+            self.specialist.setCurrentIndex(max(found, 0))
+        finally:
+            self.specialist.blockSignals(False)
+        if chosen is not None and found < 0:  # the chosen one is gone: show everyone's cases
+            self.model.set_query(self._build_query())
+
+    def _show_workload(self, active: list[SpecialistInfo]) -> None:
+        scroll = self.workload_list.verticalScrollBar().value()
+        self.workload_list.clear()
+        for info in active:
+            item = QListWidgetItem(workload_text(info))
+            item.setData(Qt.ItemDataRole.UserRole, info.id)
+            full = info.active_cases >= info.draft.capacity
+            item.setToolTip(
+                f"{info.name}: {info.active_cases} of {info.draft.capacity} slots used"
+                + (" (full)" if full else "")
+                + f", {info.due_soon} due soon, {info.overdue} overdue. "
+                "Click to show their cases."
+            )
+            pace = Pace.OVERDUE if info.overdue else Pace.DUE_SOON if info.due_soon else None
+            if pace is not None:
+                foreground, background = PACE_COLOURS[pace]
+                item.setForeground(foreground)
+                item.setBackground(background)
+            if full:
+                item.setFont(self._bold)
+            self.workload_list.addItem(item)
+        self.workload_label.setVisible(bool(active))
+        self.workload_list.setVisible(bool(active))
+        self._mark_chosen_specialist()
+        self.workload_list.verticalScrollBar().setValue(scroll)
+
+    def _mark_chosen_specialist(self) -> None:
+        """The workload panel shows which specialist the list is filtered on."""
+        chosen = self.specialist.currentData()
+        self.workload_list.blockSignals(True)
+        try:
+            self.workload_list.clearSelection()
+            for row in range(self.workload_list.count()):
+                item = self.workload_list.item(row)
+                if chosen is not None and item.data(Qt.ItemDataRole.UserRole) == chosen:
+                    self.workload_list.setCurrentItem(item)
+                    break
+            else:
+                self.workload_list.setCurrentRow(-1)
+        finally:
+            self.workload_list.blockSignals(False)
+
+    def _workload_chosen(self, item: QListWidgetItem) -> None:
+        self.filter_by_specialist(int(item.data(Qt.ItemDataRole.UserRole)))
+
+    def filter_by_specialist(self, specialist_id: int | None) -> None:
+        """Show only this specialist's cases (None: every specialist's)."""
+        index = self.specialist.findData(specialist_id) if specialist_id is not None else 0
+        if index < 0:  # added since the last refresh
+            self._refresh_specialists()
+            index = self.specialist.findData(specialist_id)
+        if index >= 0 and index != self.specialist.currentIndex():
+            self.specialist.setCurrentIndex(index)  # applies the filter
+        self._mark_chosen_specialist()
 
     def _show_shown_count(self) -> None:
         counts = self._office_counts
@@ -339,6 +555,27 @@ class MainWindow(QMainWindow):
         self._chase_window.activateWindow()
         return self._chase_window
 
+    def show_specialists(self) -> SpecialistsWindow:
+        if self._specialists_window is None:
+            self._specialists_window = SpecialistsWindow(
+                self._db, self.show_specialist_cases, self._state
+            )
+            self._specialists_window.changed.connect(self._changes.notify)
+            self._changes.cases_changed.connect(self._specialists_window.refresh)
+        else:
+            self._specialists_window.refresh()
+        self._specialists_window.show()
+        self._specialists_window.raise_()
+        self._specialists_window.activateWindow()
+        return self._specialists_window
+
+    def show_specialist_cases(self, specialist_id: int) -> None:
+        """From the Specialists screen: the case list, filtered on that specialist."""
+        self.filter_by_specialist(specialist_id)
+        self.show()
+        self.raise_()
+        self.activateWindow()
+
     def edit_checklists(self) -> None:
         ChecklistDialog(self._db, self).exec()
 
@@ -355,6 +592,9 @@ class MainWindow(QMainWindow):
             if not window.close():
                 event.ignore()
                 return
+        if self._specialists_window is not None and not self._specialists_window.close():
+            event.ignore()  # unsaved specialist details, and the user chose to stay
+            return
         self._state.save("main_window", self)
         self._state.save("main_splitter", self.splitter)
         self._state.save(HEADER_STATE_KEY, self.table.horizontalHeader())

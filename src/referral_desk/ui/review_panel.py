@@ -40,11 +40,12 @@ from referral_desk.ui.formatting import local_time
 from referral_desk.ui.reason_dialog import ReasonDialog
 
 ASSIGNMENT_COLUMNS = ("Role", "Specialist", "Status", "Assigned", "Answer", "Reason")
+# The list's colours for a major change (purple), kept apart from treatment-risk red.
 MAJOR_BOX_STYLE = (
-    "background: #fdecea; border: 1px solid #e57373; border-radius: 4px; padding: 6px;"
+    "background: #ede4f7; border: 1px solid #9575cd; border-radius: 4px; padding: 6px;"
 )
 MAJOR_STYLE = (
-    "background: #fdecea; color: #8e1b10; border: 1px solid #e57373; border-radius: 4px;"
+    "background: #ede4f7; color: #4a148c; border: 1px solid #9575cd; border-radius: 4px;"
     "padding: 6px; font-weight: bold;"
 )
 
@@ -297,7 +298,7 @@ class ReviewPanel(QWidget):
 
 def _concordance(value: Concordance) -> str:
     if value is Concordance.MAJOR_CHANGE:
-        return f'<span style="color: #8e1b10; font-weight: bold;">{value.label}</span>'
+        return f'<span style="color: #4a148c; font-weight: bold;">{value.label}</span>'
     return value.label
 
 
