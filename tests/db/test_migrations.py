@@ -249,3 +249,102 @@ def test_downgrading_the_documents_schema_keeps_the_cases(tmp_path: Path) -> Non
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
     conn.close()
     assert "case_documents" not in tables and "blobs" not in tables
+
+
+def _sqlite(path: Path, sql: str, *args: object) -> list[tuple[object, ...]]:
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute(sql, args).fetchall()
+    conn.close()
+    return rows
+
+
+def test_cases_from_the_previous_version_survive_the_specialists_upgrade(tmp_path: Path) -> None:
+    from referral_desk.domain.specialists import Concordance, Discipline
+    from referral_desk.services import opinions, specialists
+    from referral_desk.services.opinions import OpinionDraft
+    from referral_desk.services.specialists import SpecialistDraft
+
+    path = tmp_path / "office.sqlite"
+    _at_revision(path, "0002").dispose()
+    _insert_0001_case(path, "RD-2026-00007", "ready_for_review", _T)
+    _insert_0001_case(path, "RD-2026-00008", "new", None)
+
+    db = open_database_file(path, tmp_path / "backups")
+    try:
+        assert migrate.current_revision(db) == migrate.head_revision()
+        assert len(list((tmp_path / "backups").glob("before-upgrade-from-0002-*.sqlite"))) == 1
+        assert _sqlite(path, "SELECT reference, specialist_id, major_change FROM cases") == [
+            ("RD-2026-00007", None, 0),
+            ("RD-2026-00008", None, 0),
+        ]
+        # Added in place, not by copying the table: the list's expression index is still there.
+        [(index_sql,)] = _sqlite(
+            path, "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'ix_cases_clock'"
+        )
+        assert "coalesce(due_at, '')" in index_sql
+        assert ("specialists", "specialist_id", "id") in [
+            (r[2], r[3], r[4]) for r in _sqlite(path, "PRAGMA foreign_key_list(cases)")
+        ]
+        assert _sqlite(path, "PRAGMA foreign_key_check") == []
+        assert _sqlite(path, "PRAGMA integrity_check") == [("ok",)]
+
+        now = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+        old = {r.reference: r for r in case_list.fetch_page(db, CaseQuery(), now=now).rows}
+        assert old["RD-2026-00007"].specialist == "" and not old["RD-2026-00007"].major_change
+
+        # The office assigns the old case and records its opinion like any new one.
+        ana = specialists.create_specialist(
+            db,
+            SpecialistDraft(
+                "Dr. Ana Lima", Discipline.MEDICAL_ONCOLOGY, 3, cancer_types=frozenset({"breast"})
+            ),
+            now=now,
+        )
+        [suggestion] = specialists.suggestions(db, 1, now=now, local_zone=UTC)
+        assert suggestion.available and "matches the cancer type" in suggestion.reasons
+        change = specialists.assign(db, 1, ana, actor="ines", now=now, local_zone=UTC)
+        assert change.moved_to is CaseStatus.UNDER_REVIEW
+        opinions.record_opinion(
+            db,
+            1,
+            OpinionDraft(
+                "Not the diagnosis that was given.",
+                "Repeat the biopsy.",
+                Concordance.MAJOR_CHANGE,
+                Concordance.NOT_ASSESSED,
+                now,
+            ),
+            actor="ines",
+            now=now,
+        )
+        flagged = case_list.fetch_page(db, CaseQuery(major_change_only=True), now=now).rows
+        assert [(r.reference, r.specialist) for r in flagged] == [("RD-2026-00007", "Dr. Ana Lima")]
+        assert cases.get_case(db, 1, now=now).status is CaseStatus.OPINION_RECEIVED
+        assert _sqlite(path, "PRAGMA foreign_key_check") == []
+    finally:
+        db.dispose()
+
+
+def test_downgrading_the_specialists_schema_keeps_the_cases_and_their_index(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "office.sqlite"
+    _at_revision(path, "0002").dispose()
+    _insert_0001_case(path, "RD-2026-00007", "new", None)
+    db = open_database_file(path)
+    config = migrate.alembic_config()
+    with db.engine.connect() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0002")
+    db.dispose()
+    assert _sqlite(path, "SELECT reference, missing_documents FROM cases") == [("RD-2026-00007", 0)]
+    columns = {r[1] for r in _sqlite(path, "PRAGMA table_info(cases)")}
+    assert "specialist_id" not in columns and "major_change" not in columns
+    tables = {r[0] for r in _sqlite(path, "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert not tables & {"specialists", "assignments", "opinions", "specialist_absences"}
+    _at_revision(tmp_path / "fresh.sqlite", "0002").dispose()
+    indexes = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'cases'"
+    assert sorted(_sqlite(path, indexes)) == sorted(_sqlite(tmp_path / "fresh.sqlite", indexes))
+    assert "ix_cases_clock" in {name for name, _sql in _sqlite(path, indexes)}
+    assert _sqlite(path, "SELECT version_num FROM alembic_version") == [("0002",)]
+    assert _sqlite(path, "PRAGMA integrity_check") == [("ok",)]

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
+from referral_desk.domain.text import fold
+
 
 class Discipline(StrEnum):
     MEDICAL_ONCOLOGY = "medical_oncology"
@@ -176,7 +178,7 @@ def suggest(
         else:
             reasons.append(f"{c.active_cases} of {c.capacity} slots used")
         load = c.active_cases / c.capacity if c.capacity else 1.0
-        key = (bool(ruled_out), not matches, load, c.active_cases, c.name.casefold(), c.id)
+        key = (bool(ruled_out), not matches, load, c.active_cases, fold(c.name), c.id)
         ranked.append(
             Suggestion(
                 c.id,

@@ -101,7 +101,8 @@ def record_opinion(
             )
         status = CaseStatus(record.status)
         existing = session.get(Opinion, case_id)
-        amending = existing is not None and status is CaseStatus.OPINION_RECEIVED
+        # A case moved to Opinion received by hand may get its opinion written down later.
+        amending = status is CaseStatus.OPINION_RECEIVED
         if status is not CaseStatus.UNDER_REVIEW and not amending:
             raise ValidationError(
                 {

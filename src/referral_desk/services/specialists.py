@@ -112,6 +112,7 @@ def validate(draft: SpecialistDraft) -> dict[str, str]:
 
 
 def _apply(record: Specialist, draft: SpecialistDraft, now: datetime) -> None:
+    held = list(record.cancer_types)  # loaded first: a lazy load mid-edit would autoflush
     record.name = " ".join(draft.name.split())
     record.name_folded = fold(record.name)
     record.title = draft.title.strip()
@@ -122,9 +123,8 @@ def _apply(record: Specialist, draft: SpecialistDraft, now: datetime) -> None:
     record.capacity = draft.capacity
     record.active = draft.active
     wanted = set(draft.cancer_types)
-    record.cancer_types = [c for c in record.cancer_types if c.cancer_type in wanted] + [
-        SpecialistCancerType(cancer_type=t)
-        for t in sorted(wanted - {c.cancer_type for c in record.cancer_types})
+    record.cancer_types = [c for c in held if c.cancer_type in wanted] + [
+        SpecialistCancerType(cancer_type=t) for t in sorted(wanted - {c.cancer_type for c in held})
     ]
     record.updated_at = now
 
@@ -226,6 +226,7 @@ def _active_case_rows(session: Session) -> list[tuple[int, Case]]:
         .where(
             Assignment.status.in_([s.value for s in AssignmentStatus if s.current]),
             Case.status.in_([s.value for s in OPEN_FOR_REVIEW]),
+            Case.opinion_at.is_(None),  # on hold after the opinion: answered already
         )
     ).all()
     return [(specialist_id, case) for specialist_id, case in rows]
@@ -447,7 +448,7 @@ def assign(
         if record is None:
             raise NotFoundError(f"There is no case number {case_id}.")
         status = CaseStatus(record.status)
-        if status not in OPEN_FOR_REVIEW:
+        if status not in OPEN_FOR_REVIEW or record.opinion_at is not None:
             raise ValidationError(
                 {"case": f"{record.reference} is {status.label.lower()}: it is past review."}
             )
@@ -463,16 +464,17 @@ def assign(
                     f" cannot be the {role.label.lower()}."
                 }
             )
+        current = _current(session, case_id, role)
+        # Before the override: this very case may be what fills their last slot.
+        if current is not None and current.specialist_id == specialist_id:
+            raise ValidationError(
+                {"specialist": f"{specialist.name} is already the {role.label.lower()}."}
+            )
         try:
             check_override(chosen, override_reason)
         except SpecialistRuleError as exc:
             raise ValidationError({"override_reason": str(exc)}) from exc
-        current = _current(session, case_id, role)
         if current is not None:
-            if current.specialist_id == specialist_id:
-                raise ValidationError(
-                    {"specialist": f"{specialist.name} is already the {role.label.lower()}."}
-                )
             if not reassign_reason.strip():
                 raise ValidationError(
                     {
@@ -509,6 +511,8 @@ def assign(
                     actor=actor,
                     now=now,
                 )
+            elif status is CaseStatus.ON_HOLD and record.held_from == CaseStatus.READY_FOR_REVIEW:
+                record.held_from = CaseStatus.UNDER_REVIEW.value  # resumes with its reviewer
         record.updated_at = now
         record.updated_by = actor
         session.flush()
@@ -585,6 +589,11 @@ def decline(
                     actor=actor,
                     now=now,
                 )
+            elif (
+                CaseStatus(record.status) is CaseStatus.ON_HOLD
+                and record.held_from == CaseStatus.UNDER_REVIEW
+            ):
+                record.held_from = CaseStatus.READY_FOR_REVIEW.value  # resumes without a reviewer
         record.updated_at = now
         record.updated_by = actor
         session.flush()

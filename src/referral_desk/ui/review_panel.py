@@ -183,7 +183,7 @@ class ReviewPanel(QWidget):
         self.opinion_button.setText("Amend opinion…" if opinion else "Record opinion…")
         self.opinion_button.setEnabled(
             self._status is CaseStatus.UNDER_REVIEW
-            or (opinion is not None and self._status is CaseStatus.OPINION_RECEIVED)
+            or self._status is CaseStatus.OPINION_RECEIVED
         )
 
     def _selected(self) -> AssignmentInfo | None:
