@@ -16,11 +16,13 @@ from typing import TYPE_CHECKING, Any
 from referral_desk import __version__
 from referral_desk.db.integrity import wal_reset_affected
 from referral_desk.domain.enums import CaseStatus
+from referral_desk.domain.specialists import Role
 from referral_desk.paths import DATA_DIR_ENV, AppPaths, resolve_paths
 
 if TYPE_CHECKING:
     from referral_desk.db.engine import Database
     from referral_desk.services.documents import ChaseRow
+    from referral_desk.services.specialists import SpecialistInfo
 
 EXIT_OK, EXIT_BAD = 0, 1
 
@@ -139,6 +141,55 @@ def build_parser() -> argparse.ArgumentParser:
         help="re-hash every stored file (exit 1 when any is damaged)",
     )
 
+    roster = commands.add_parser(
+        "specialists", parents=[data_dir], help="the roster of specialists and their workload"
+    )
+    roster_commands = roster.add_subparsers(
+        dest="specialists_command", metavar="ACTION", required=True
+    )
+    roster_list = roster_commands.add_parser(
+        "list",
+        parents=[data_dir],
+        help="specialists with their cases (active, due soon, overdue) and next absence",
+    )
+    roster_list.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    roster_list.add_argument(
+        "--all",
+        action="store_true",
+        help="include inactive specialists (active ones only by default)",
+    )
+
+    assigning = commands.add_parser(
+        "assign",
+        parents=[data_dir],
+        help="ask a specialist to review a case (a case ready for review goes under review)",
+    )
+    assigning.add_argument("reference", metavar="REF", help="case reference, e.g. RD-2026-00042")
+    assigning.add_argument(
+        "specialist",
+        metavar="SPECIALIST",
+        help="the specialist's name, or a part of it only one name has (case and accents "
+        "do not matter)",
+    )
+    assigning.add_argument(
+        "--role",
+        choices=[r.value for r in Role],
+        default=Role.PRIMARY.value,
+        help="primary reviewer (the default), or pathology or radiology re-review",
+    )
+    assigning.add_argument(
+        "--override",
+        metavar="REASON",
+        default="",
+        help="why to assign someone ruled out (away, inactive or full) all the same",
+    )
+    assigning.add_argument(
+        "--reassign",
+        metavar="REASON",
+        default="",
+        help="why the case goes to this specialist instead of its current one in the role",
+    )
+
     commands.add_parser(
         "check",
         parents=[data_dir],
@@ -177,6 +228,10 @@ def _main(argv: Sequence[str] | None) -> int:
             return _demo(db, args.cases, args.seed)
         if args.command == "documents":
             return _documents(db, args)
+        if args.command == "specialists":
+            return _list_specialists(db, show_inactive=args.all, output=args.format)
+        if args.command == "assign":
+            return _assign(db, args)
         return _list_cases(db, args)
     finally:
         db.dispose()
@@ -204,7 +259,8 @@ def _demo(db: Database, count: int, seed: int) -> int:
     print(file=sys.stderr)
     print(
         f"Added {result.cases:,} demo cases for {result.patients:,} new patients, "
-        f"with {result.documents:,} documents and {result.files:,} attached files."
+        f"with {result.documents:,} documents, {result.files:,} attached files, "
+        f"{result.assignments:,} specialist assignments and {result.opinions:,} opinions."
     )
     return EXIT_OK
 
@@ -438,6 +494,186 @@ def _verify_files(db: Database) -> int:
         file=sys.stderr,
     )
     return EXIT_BAD
+
+
+SPECIALIST_COLUMNS = (
+    "name",
+    "title",
+    "discipline",
+    "sub_specialties",
+    "phone",
+    "email",
+    "fee",
+    "capacity",
+    "active_cases",
+    "due_soon",
+    "overdue",
+    "status",
+    "next_absence_from",
+    "next_absence_to",
+    "next_absence_note",
+)
+
+
+def _money(minor: int) -> str:
+    """Minor units as major with two decimals: 45000 -> '450.00' (one office currency)."""
+    major, cents = divmod(abs(minor), 100)
+    return f"{'-' if minor < 0 else ''}{major}.{cents:02d}"
+
+
+def _specialist_record(info: SpecialistInfo, today: date) -> dict[str, Any]:
+    from referral_desk.domain.enums import CANCER_TYPES, cancer_type_label
+
+    draft = info.draft
+    # In the office's order of cancer types, not alphabetically by code.
+    types = [c for c in CANCER_TYPES if c in draft.cancer_types]
+    types += sorted(draft.cancer_types - set(types))
+    upcoming = next((a for a in info.absences if a.last_day >= today), None)
+    return {
+        "name": draft.name,
+        "title": draft.title,
+        "discipline": draft.discipline.label,
+        "sub_specialties": [cancer_type_label(c) for c in types],
+        "phone": draft.phone,
+        "email": draft.email,
+        "fee": _money(draft.fee_minor),
+        "capacity": draft.capacity,
+        "active_cases": info.active_cases,
+        "due_soon": info.due_soon,
+        "overdue": info.overdue,
+        "status": "active" if draft.active else "inactive",
+        "next_absence_from": upcoming.first_day.isoformat() if upcoming else "",
+        "next_absence_to": upcoming.last_day.isoformat() if upcoming else "",
+        "next_absence_note": upcoming.note if upcoming else "",
+    }
+
+
+def _absence_cell(rec: dict[str, Any], today: date) -> str:
+    first, last, note = rec["next_absence_from"], rec["next_absence_to"], rec["next_absence_note"]
+    if not first:
+        return ""
+    if first <= today.isoformat():
+        text = f"away until {last}"
+    elif first == last:
+        text = first
+    else:
+        text = f"{first} to {last}"
+    return f"{text} ({note})" if note else text
+
+
+def _fitted_list(labels: list[str], width: int) -> str:
+    """As many labels as fit the width, then how many more: 'Breast, Lung, +3'."""
+    for shown in range(len(labels), 0, -1):
+        more = len(labels) - shown
+        text = ", ".join(labels[:shown]) + (f", +{more}" if more else "")
+        if _width(text) <= width:
+            return text
+    return f"+{len(labels)}" if labels else ""
+
+
+def _list_specialists(db: Database, *, show_inactive: bool, output: str) -> int:
+    from referral_desk.services import specialists
+    from referral_desk.services.case_export import neutralise
+
+    today = datetime.now().astimezone().date()
+    roster = specialists.list_specialists(db)
+    hidden = 0 if show_inactive else sum(not s.draft.active for s in roster)
+    records = [_specialist_record(s, today) for s in roster if show_inactive or s.draft.active]
+    out = sys.stdout
+    if output == "json":
+        out.write("[")
+        for i, rec in enumerate(records):
+            out.write(("," if i else "") + "\n  " + json.dumps(rec, ensure_ascii=False))
+        out.write("\n]\n")
+    elif output == "csv":
+        writer = csv.DictWriter(out, fieldnames=SPECIALIST_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for rec in records:
+            flat = {**rec, "sub_specialties": "; ".join(rec["sub_specialties"])}
+            writer.writerow({k: neutralise(str(v)) for k, v in flat.items()})
+    else:
+        widths = {
+            "name": 26,
+            "title": 15,
+            "discipline": 18,
+            "sub-specialties": 32,
+            "cases": 8,
+            "due soon": 8,
+            "overdue": 7,
+            "status": 8,
+            "next absence": 40,
+            "fee": 10,
+            "phone": 18,
+        }
+        header = [*(_cell(c.upper(), width) for c, width in widths.items()), "EMAIL"]
+        out.write("  ".join(header) + "\n")
+        for rec in records:
+            cells = {
+                "name": rec["name"],
+                "title": rec["title"],
+                "discipline": rec["discipline"],
+                "sub-specialties": _fitted_list(rec["sub_specialties"], widths["sub-specialties"]),
+                "cases": f"{rec['active_cases']} of {rec['capacity']}",
+                "due soon": str(rec["due_soon"] or ""),
+                "overdue": str(rec["overdue"] or ""),
+                "status": rec["status"],
+                "next absence": _absence_cell(rec, today),
+                "fee": rec["fee"],
+                "phone": rec["phone"],
+            }
+            line = [*(_cell(cells[c], w) for c, w in widths.items()), rec["email"]]
+            out.write("  ".join(line).rstrip() + "\n")
+        n = len(records)
+        footer = f"{n:,} {'active ' if not show_inactive else ''}specialist{'s' if n != 1 else ''}"
+        if hidden:
+            footer += f" ({hidden:,} inactive not shown: add --all)"
+        out.write(footer + "\n")
+    return EXIT_OK
+
+
+def _assign(db: Database, args: argparse.Namespace) -> int:
+    from referral_desk import identity
+    from referral_desk.services import specialists
+    from referral_desk.services.errors import NotFoundError, ServiceError, ValidationError
+    from referral_desk.services.lookup import case_id_for_reference
+
+    if not args.specialist.strip():
+        print("referral-desk: give the specialist's name.", file=sys.stderr)
+        return EXIT_BAD
+    try:
+        case_id = case_id_for_reference(db, args.reference)
+        try:
+            specialist_id = specialists.find_specialist(db, args.specialist)
+        except NotFoundError as exc:
+            print(f"referral-desk: {exc}", file=sys.stderr)
+            print(
+                "referral-desk: `referral-desk specialists list --all` shows every name.",
+                file=sys.stderr,
+            )
+            return EXIT_BAD
+        change = specialists.assign(
+            db,
+            case_id,
+            specialist_id,
+            Role(args.role),
+            actor=identity.current_user(),
+            override_reason=args.override,
+            reassign_reason=args.reassign,
+        )
+    except ServiceError as exc:
+        print(f"referral-desk: {exc}", file=sys.stderr)
+        errors = exc.errors if isinstance(exc, ValidationError) else {}
+        if "override_reason" in errors and not args.override.strip():
+            print("referral-desk: give the reason with --override REASON.", file=sys.stderr)
+        if "reassign_reason" in errors:
+            print("referral-desk: give the reason with --reassign REASON.", file=sys.stderr)
+        return EXIT_BAD
+    print(change.message)
+    return EXIT_OK
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
 def _cell(text: str, width: int) -> str:

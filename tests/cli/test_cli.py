@@ -4,7 +4,7 @@ import csv
 import io
 import json
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -465,3 +465,341 @@ def test_list_incomplete_shows_only_cases_with_documents_missing(
     )[0][0]
     assert len(rows) == expected > 0
     assert all(int(r["missing_documents"]) > 0 for r in rows)
+
+
+# --- specialists and assignment ----------------------------------------------------------------
+
+
+def _roster(db: Any) -> dict[str, int]:
+    """A small hand-built roster: two breast oncologists, a pathologist, one away, one inactive."""
+    from referral_desk.domain.specialists import Discipline
+    from referral_desk.services import specialists
+    from referral_desk.services.specialists import SpecialistDraft
+
+    today = date.today()
+    ids = {
+        "zoe": specialists.create_specialist(
+            db,
+            SpecialistDraft(
+                name="Zoë Lindqvist",
+                discipline=Discipline.MEDICAL_ONCOLOGY,
+                capacity=4,
+                title="Prof. Dr. med.",
+                cancer_types=frozenset({"breast", "ovarian", "other"}),
+                phone="+44 20 7946 0001",
+                email="z.lindqvist@clinic.example",
+                fee_minor=45050,
+            ),
+        ),
+        "asa": specialists.create_specialist(
+            db,
+            SpecialistDraft(
+                name="Åsa Lindgren",
+                discipline=Discipline.MEDICAL_ONCOLOGY,
+                capacity=3,
+                cancer_types=frozenset({"breast"}),
+            ),
+        ),
+        "away": specialists.create_specialist(
+            db,
+            SpecialistDraft(
+                name="Jonas Weber",
+                discipline=Discipline.RADIATION_ONCOLOGY,
+                capacity=5,
+                cancer_types=frozenset({"breast"}),
+            ),
+        ),
+        "pathologist": specialists.create_specialist(
+            db,
+            SpecialistDraft(
+                name="=HYPERLINK(evil)",
+                discipline=Discipline.PATHOLOGY,
+                capacity=8,
+                cancer_types=frozenset({"breast"}),
+                fee_minor=30000,
+            ),
+        ),
+        "retired": specialists.create_specialist(
+            db,
+            SpecialistDraft(
+                name="Heinrich Vogt",
+                discipline=Discipline.MEDICAL_ONCOLOGY,
+                capacity=5,
+                active=False,
+            ),
+        ),
+    }
+    specialists.add_absence(
+        db, ids["away"], today - timedelta(days=1), today + timedelta(days=6), "Annual leave"
+    )
+    specialists.add_absence(
+        db, ids["away"], today + timedelta(days=30), today + timedelta(days=32), "Congress"
+    )
+    specialists.add_absence(db, ids["zoe"], today - timedelta(days=20), today - timedelta(days=10))
+    specialists.add_absence(db, ids["zoe"], today + timedelta(days=9), today + timedelta(days=9))
+    return ids
+
+
+@pytest.fixture
+def office(tmp_path: Path) -> tuple[str, str, dict[str, int]]:
+    """(data folder, the reference of a breast case ready for review, the roster's ids)."""
+    folder = str(tmp_path / "office")
+    db = open_database(resolve_paths(folder))
+    ids = _roster(db)
+    created = cases.create_case(db, case(), patient=patient(), actor="t")
+    cases.change_status(
+        db, created.id, CaseStatus.READY_FOR_REVIEW, reason="Reviewing on what we have", actor="t"
+    )
+    db.dispose()
+    return folder, created.reference, ids
+
+
+def _assignments(data_dir: str, reference: str) -> list[tuple[Any, ...]]:
+    return _sql(
+        data_dir,
+        "SELECT s.name, a.role, a.status, a.override_reason, a.end_reason FROM assignments a "
+        "JOIN specialists s ON s.id = a.specialist_id JOIN cases c ON c.id = a.case_id "
+        f"WHERE c.reference = '{reference}' ORDER BY a.id",
+    )
+
+
+def test_specialists_list_as_json_and_csv(
+    capsys: pytest.CaptureFixture[str], office: tuple[str, str, dict[str, int]]
+) -> None:
+    folder, _, _ = office
+    today = date.today()
+    code, out, err = run(capsys, "specialists", "list", "--format", "json", "--data-dir", folder)
+    assert code == 0 and err == ""
+    records = {r["name"]: r for r in json.loads(out)}
+    assert sorted(records) == sorted(
+        ["=HYPERLINK(evil)", "Jonas Weber", "Zoë Lindqvist", "Åsa Lindgren"]
+    )  # active only
+    zoe = records["Zoë Lindqvist"]
+    assert zoe == {
+        "name": "Zoë Lindqvist",
+        "title": "Prof. Dr. med.",
+        "discipline": "Medical oncology",
+        # The office's order of cancer types, by their labels.
+        "sub_specialties": ["Breast", "Ovarian", "Other / unknown primary"],
+        "phone": "+44 20 7946 0001",
+        "email": "z.lindqvist@clinic.example",
+        "fee": "450.50",
+        "capacity": 4,
+        "active_cases": 0,
+        "due_soon": 0,
+        "overdue": 0,
+        "status": "active",
+        # The past absence is over: the next one is shown.
+        "next_absence_from": (today + timedelta(days=9)).isoformat(),
+        "next_absence_to": (today + timedelta(days=9)).isoformat(),
+        "next_absence_note": "",
+    }
+    away = records["Jonas Weber"]
+    assert away["next_absence_from"] == (today - timedelta(days=1)).isoformat()
+    assert away["next_absence_note"] == "Annual leave"
+    assert records["Åsa Lindgren"]["fee"] == "0.00"
+    assert records["Åsa Lindgren"]["next_absence_from"] == ""
+
+    code, out, _ = run(
+        capsys, "specialists", "list", "--all", "--format", "csv", "--data-dir", folder
+    )
+    rows = {r["email"] or r["name"]: r for r in csv.DictReader(io.StringIO(out))}
+    assert code == 0 and len(rows) == 5
+    assert rows["'=HYPERLINK(evil)"]["discipline"] == "Pathology"  # no formula in a spreadsheet
+    assert rows["z.lindqvist@clinic.example"]["phone"] == "'+44 20 7946 0001"
+    assert rows["z.lindqvist@clinic.example"]["sub_specialties"] == (
+        "Breast; Ovarian; Other / unknown primary"
+    )
+    assert rows["Heinrich Vogt"]["status"] == "inactive"
+
+
+def test_specialists_list_as_a_table_shows_load_and_absence(
+    capsys: pytest.CaptureFixture[str], office: tuple[str, str, dict[str, int]]
+) -> None:
+    folder, reference, _ = office
+    assert run(capsys, "assign", reference, "zoë", "--data-dir", folder)[0] == 0
+    code, out, _ = run(capsys, "specialists", "list", "--data-dir", folder)
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].startswith("NAME") and "NEXT ABSENCE" in lines[0] and "EMAIL" in lines[0]
+    assert lines[-1] == "4 active specialists (1 inactive not shown: add --all)"
+    zoe = next(line for line in lines if line.startswith("Zoë Lindqvist"))
+    assert "1 of 4" in zoe and "450.50" in zoe and zoe.endswith("z.lindqvist@clinic.example")
+    weber = next(line for line in lines if line.startswith("Jonas Weber"))
+    until = (date.today() + timedelta(days=6)).isoformat()
+    assert f"away until {until} (Annual leave)" in weber
+    assert not any(line.startswith("Heinrich Vogt") for line in lines)
+
+    code, out, _ = run(capsys, "specialists", "list", "--all", "--data-dir", folder)
+    lines = out.splitlines()
+    assert lines[-1] == "5 specialists"
+    assert "inactive" in next(line for line in lines if line.startswith("Heinrich Vogt"))
+
+
+def test_specialists_list_in_an_empty_office(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out, _ = run(capsys, "specialists", "list", "--data-dir", str(tmp_path))
+    assert code == 0 and out.splitlines()[-1] == "0 active specialists"
+    code, out, _ = run(
+        capsys, "specialists", "list", "--format", "json", "--data-dir", str(tmp_path)
+    )
+    assert code == 0 and json.loads(out) == []
+
+
+def test_specialists_list_on_the_demo_office(
+    capsys: pytest.CaptureFixture[str], data_dir: str
+) -> None:
+    code, out, _ = run(capsys, "specialists", "list", "--format", "json", "--data-dir", data_dir)
+    active = json.loads(out)
+    code_all, out_all, _ = run(
+        capsys, "specialists", "list", "--all", "--format", "json", "--data-dir", data_dir
+    )
+    everyone = json.loads(out_all)
+    assert code == code_all == 0
+    assert 10 <= len(active) < len(everyone)
+    assert {r["status"] for r in active} == {"active"}
+    assert all(r["sub_specialties"] and r["email"].endswith(".example") for r in everyone)
+    assert sum(r["active_cases"] for r in everyone) > 0
+
+
+def test_assign_moves_a_ready_case_under_review(
+    capsys: pytest.CaptureFixture[str], office: tuple[str, str, dict[str, int]]
+) -> None:
+    folder, reference, ids = office
+    code, out, err = run(capsys, "assign", reference.lower(), "ZOE LINDQVIST", "--data-dir", folder)
+    assert (code, err) == (0, "")
+    assert out == (
+        f"Zoë Lindqvist is asked to be the primary reviewer of {reference}. "
+        "The case is now under review.\n"
+    )
+    assert _sql(
+        folder, f"SELECT status, specialist_id FROM cases WHERE reference = '{reference}'"
+    ) == [("under_review", ids["zoe"])]
+    # A re-review alongside: the primary reviewer stays.
+    code, out, _ = run(
+        capsys, "assign", reference, "hyperlink", "--role", "pathology", "--data-dir", folder
+    )
+    assert code == 0 and "pathology" in out and "now under review" not in out
+    assert _assignments(folder, reference) == [
+        ("Zoë Lindqvist", "primary", "proposed", "", ""),
+        ("=HYPERLINK(evil)", "pathology", "proposed", "", ""),
+    ]
+
+
+def test_assign_reassigning_asks_for_a_reason(
+    capsys: pytest.CaptureFixture[str], office: tuple[str, str, dict[str, int]]
+) -> None:
+    folder, reference, ids = office
+    assert run(capsys, "assign", reference, "Zoë", "--data-dir", folder)[0] == 0
+    code, out, err = run(capsys, "assign", reference, "Åsa Lindgren", "--data-dir", folder)
+    assert code == 1 and out == ""
+    assert err == (
+        f"referral-desk: {reference} already has a primary reviewer. Say why it goes to "
+        "Åsa Lindgren instead.\nreferral-desk: give the reason with --reassign REASON.\n"
+    )
+    code, out, err = run(
+        capsys,
+        "assign",
+        reference,
+        "asa",
+        "--reassign",
+        "Zoë is at a congress",
+        "--data-dir",
+        folder,
+    )
+    assert code == 0 and err == ""
+    assert out.startswith("Åsa Lindgren is asked to be the primary reviewer")
+    assert _assignments(folder, reference) == [
+        ("Zoë Lindqvist", "primary", "replaced", "", "Zoë is at a congress"),
+        ("Åsa Lindgren", "primary", "proposed", "", ""),
+    ]
+    assert _sql(folder, f"SELECT specialist_id FROM cases WHERE reference = '{reference}'") == [
+        (ids["asa"],)
+    ]
+    code, _, err = run(
+        capsys, "assign", reference, "asa", "--reassign", "again", "--data-dir", folder
+    )
+    assert code == 1 and err == "referral-desk: Åsa Lindgren is already the primary reviewer.\n"
+
+
+def test_assign_someone_ruled_out_needs_an_override_reason(
+    capsys: pytest.CaptureFixture[str], office: tuple[str, str, dict[str, int]]
+) -> None:
+    folder, reference, _ = office
+    for override in ([], ["--override", "   "]):
+        code, out, err = run(capsys, "assign", reference, "weber", *override, "--data-dir", folder)
+        assert code == 1 and out == ""
+        lines = err.splitlines()
+        assert lines[0].startswith("referral-desk: Jonas Weber is ruled out (away ")
+        assert "(Annual leave)" in lines[0]
+        assert lines[1] == "referral-desk: give the reason with --override REASON."
+    code, _, err = run(capsys, "assign", reference, "vogt", "--data-dir", folder)
+    assert code == 1 and "Heinrich Vogt is ruled out (inactive)" in err
+    assert _assignments(folder, reference) == []
+    assert _sql(folder, f"SELECT status FROM cases WHERE reference = '{reference}'") == [
+        ("ready_for_review",)
+    ]
+    code, out, err = run(
+        capsys,
+        "assign",
+        reference,
+        "weber",
+        "--override",
+        "Reviews from home this week",
+        "--data-dir",
+        folder,
+    )
+    assert code == 0 and err == "" and "Jonas Weber is asked" in out
+    assert _assignments(folder, reference) == [
+        ("Jonas Weber", "primary", "proposed", "Reviews from home this week", "")
+    ]
+
+
+def test_assign_says_which_case_specialist_or_role_is_wrong(
+    capsys: pytest.CaptureFixture[str], office: tuple[str, str, dict[str, int]]
+) -> None:
+    folder, reference, _ = office
+    code, out, err = run(capsys, "assign", "RD-1999-00001", "zoe", "--data-dir", folder)
+    assert (code, out) == (1, "")
+    assert err == "referral-desk: There is no case RD-1999-00001.\n"
+    code, out, err = run(capsys, "assign", reference, "Nobody", "--data-dir", folder)
+    assert (code, out) == (1, "")
+    assert err.splitlines() == [
+        "referral-desk: There is no specialist called 'Nobody'.",
+        "referral-desk: `referral-desk specialists list --all` shows every name.",
+    ]
+    code, out, err = run(capsys, "assign", reference, "lind", "--data-dir", folder)
+    assert (code, out) == (1, "")
+    assert err == (
+        "referral-desk: 'lind' could be several specialists: Zoë Lindqvist, Åsa Lindgren.\n"
+    )
+    code, _, err = run(capsys, "assign", reference, "  ", "--data-dir", folder)
+    assert code == 1 and err == "referral-desk: give the specialist's name.\n"
+    code, _, err = run(
+        capsys, "assign", reference, "Zoë", "--role", "pathology", "--data-dir", folder
+    )
+    assert code == 1
+    assert err == (
+        "referral-desk: Zoë Lindqvist (Medical oncology) cannot be the pathology re-review.\n"
+    )
+    with pytest.raises(SystemExit) as exit_info:
+        main(["assign", reference, "Zoë", "--role", "surgeon", "--data-dir", folder])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'surgeon'" in capsys.readouterr().err
+    assert _assignments(folder, reference) == []
+
+
+def test_assign_refuses_a_case_past_review(
+    capsys: pytest.CaptureFixture[str], data_dir: str
+) -> None:
+    closed = _sql(data_dir, "SELECT reference FROM cases WHERE status = 'closed' LIMIT 1")[0][0]
+    before = _sql(data_dir, "SELECT count(*) FROM assignments")
+    name = _sql(
+        data_dir,
+        "SELECT name FROM specialists WHERE active AND discipline = 'medical_oncology' LIMIT 1",
+    )[0][0]
+    code, out, err = run(capsys, "assign", closed, name, "--data-dir", data_dir)
+    assert (code, out) == (1, "")
+    assert err == f"referral-desk: {closed} is closed: it is past review.\n"
+    assert _sql(data_dir, "SELECT count(*) FROM assignments") == before

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import itertools
 import sqlite3
 import unicodedata
+from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -11,8 +13,9 @@ from sqlalchemy import text
 
 from referral_desk.db.engine import Database
 from referral_desk.db.types import to_storage
-from referral_desk.domain.enums import CaseStatus
-from referral_desk.services import demo, documents, files, search_index
+from referral_desk.domain.enums import CANCER_TYPES, CaseStatus
+from referral_desk.domain.specialists import ROLE_DISCIPLINES, Concordance, Discipline, Role
+from referral_desk.services import demo, documents, files, opinions, search_index, specialists
 from referral_desk.services.case_list import CaseQuery, fetch_page
 from referral_desk.services.database import open_database_file
 from tests.conftest import NOW
@@ -266,3 +269,212 @@ def test_a_second_demo_reuses_the_stored_files_and_keeps_real_contacts(tmp_path:
 )
 def test_bulk_written_times_are_stored_like_every_other_time(moment: datetime) -> None:
     assert demo._stamp(moment) == to_storage(moment)
+
+
+# --- Specialists, assignments and opinions ---------------------------------------------------
+
+OPINION = {S.OPINION_RECEIVED, S.LETTER_SENT, S.CLOSED}
+CURRENT = ("proposed", "accepted")
+
+
+def _by_case(rows: list[sqlite3.Row]) -> dict[int, list[sqlite3.Row]]:
+    grouped: dict[int, list[sqlite3.Row]] = {}
+    for row in rows:
+        grouped.setdefault(row["case_id"], []).append(row)
+    return grouped
+
+
+def test_the_demo_roster_covers_every_discipline_and_cancer_type(office: Database) -> None:
+    roster = specialists.list_specialists(office, now=NOW)
+    assert 12 <= len(roster) <= 16
+    assert {s.draft.discipline for s in roster} == set(Discipline)
+    assert all(3 <= s.draft.capacity <= 8 for s in roster)
+    assert sum(not s.draft.active for s in roster) == 2
+    assert all(s.draft.fee_minor > 0 and s.draft.email.endswith(".example") for s in roster)
+    assert all(s.draft.phone for s in roster)
+    scripts = {unicodedata.name(s.name[0]).split()[0] for s in roster}
+    assert {"LATIN", "GREEK", "CYRILLIC", "ARABIC", "DEVANAGARI", "CJK", "HANGUL"} <= scripts
+    reviewers = [
+        s for s in roster if s.draft.active and s.draft.discipline in ROLE_DISCIPLINES[Role.PRIMARY]
+    ]
+    assert set().union(*(s.draft.cancer_types for s in reviewers)) == set(CANCER_TYPES)
+    today = NOW.date()
+    absences = [a for s in roster for a in s.absences]
+    assert any(a.first_day <= today <= a.last_day for a in absences)  # away now
+    assert any(a.first_day > today for a in absences)  # and later
+
+
+def test_assignments_fit_each_case_status(office: Database) -> None:
+    cases = _rows(office, "SELECT * FROM cases")
+    assignments = _by_case(_rows(office, "SELECT * FROM assignments ORDER BY id"))
+    opinions = {o["case_id"]: o for o in _rows(office, "SELECT * FROM opinions")}
+    history = _by_case(_rows(office, "SELECT * FROM status_changes ORDER BY id"))
+    expertise: dict[int, set[str]] = {}
+    for row in _rows(office, "SELECT * FROM specialist_cancer_types"):
+        expertise.setdefault(row["specialist_id"], set()).add(row["cancer_type"])
+    matching = primaries = 0
+    for case in cases:
+        status = CaseStatus(case["status"])
+        rows = assignments.get(case["id"], [])
+        for role in ("primary", "pathology", "radiology"):
+            current = [a for a in rows if a["role"] == role and a["status"] in CURRENT]
+            assert len(current) <= 1, case["reference"]
+        current = [a for a in rows if a["role"] == "primary" and a["status"] in CURRENT]
+        assert case["specialist_id"] == (current[0]["specialist_id"] if current else None)
+        if status is S.UNDER_REVIEW:
+            assert len(current) == 1, case["reference"]
+        if status in OPINION:
+            assert [a["status"] for a in current] == ["accepted"], case["reference"]
+            opinion = opinions[case["id"]]
+            assert opinion["received_at"] == case["opinion_at"]
+            assert opinion["specialist_id"] == case["specialist_id"]
+            concordance = {opinion["diagnosis_concordance"], opinion["treatment_concordance"]}
+            assert bool(case["major_change"]) == ("major_change" in concordance)
+            assert opinion["patient_summary"] and opinion["recommendation"]
+            assert opinion["referrer_notes"]
+        else:
+            assert case["id"] not in opinions and not case["major_change"]
+        if status in (S.NEW, S.AWAITING_RECORDS, S.READY_FOR_REVIEW):
+            assert all(a["status"] == "proposed" for a in rows), case["reference"]
+        for a in rows:
+            moments = [m for m in (a["assigned_at"], a["answered_at"], a["ended_at"]) if m]
+            assert case["received_at"] <= a["assigned_at"] == min(moments)
+            assert max(moments) <= (case["opinion_at"] or case["updated_at"])
+            assert max(moments) <= case["updated_at"]
+            assert (a["answered_at"] is None) == (a["answered_by"] is None)
+            if a["status"] in ("proposed", "accepted", "declined"):
+                assert (a["answered_at"] is None) == (a["status"] == "proposed")
+            if a["status"] == "declined":
+                assert a["decline_reason"] and a["answered_at"]
+            if a["status"] == "replaced":
+                assert a["end_reason"] and a["ended_at"]
+            if a["role"] == "primary":
+                primaries += 1
+                matching += case["cancer_type"] in expertise[a["specialist_id"]]
+        # The history still reads as one path, declines sending the case back included.
+        steps = history[case["id"]]
+        assert all(b["from_status"] == a["to_status"] for a, b in itertools.pairwise(steps))
+        assert [s["at"] for s in steps] == sorted(s["at"] for s in steps)
+        assert steps[-1]["to_status"] == case["status"]
+    assert 0.8 < matching / primaries < 1  # mostly the cancer type's sub-specialists
+    statuses = {(a["role"], a["status"]) for rows in assignments.values() for a in rows}
+    assert {"proposed", "accepted", "declined", "replaced"} == {s for _, s in statuses}
+    assert {"pathology", "radiology"} <= {role for role, _ in statuses}
+    declined = [h for rows in history.values() for h in rows if "declined: " in h["reason"]]
+    assert declined and all(h["to_status"] == "ready_for_review" for h in declined)
+
+
+def test_opinions_are_mostly_confirmed_and_sometimes_a_major_change(office: Database) -> None:
+    opinions = _rows(office, "SELECT * FROM opinions")
+    assert len(opinions) > 1000
+    counts = Counter(
+        c for o in opinions for c in (o["diagnosis_concordance"], o["treatment_concordance"])
+    )
+    assert set(counts) == {c.value for c in Concordance}
+    assert counts["confirmed"] > counts["minor_change"] > counts["major_change"]
+    major = [
+        o
+        for o in opinions
+        if "major_change" in (o["diagnosis_concordance"], o["treatment_concordance"])
+    ]
+    assert 0.04 < len(major) / len(opinions) < 0.12
+    flagged = fetch_page(office, CaseQuery(major_change_only=True), limit=1000, now=NOW).rows
+    assert {r.reference for r in flagged} == {
+        r["reference"] for r in _rows(office, "SELECT reference FROM cases WHERE major_change")
+    }
+    assert flagged and all(r.major_change and r.specialist for r in flagged)
+
+
+def test_the_specialists_workload_on_demo_data(office: Database) -> None:
+    roster = specialists.list_specialists(office, now=NOW)
+    expected = Counter(
+        r["specialist_id"]
+        for r in _rows(
+            office,
+            "SELECT a.specialist_id FROM assignments a JOIN cases c ON c.id = a.case_id "
+            "WHERE a.status IN ('proposed', 'accepted') AND c.status IN ('new', "
+            "'awaiting_records', 'ready_for_review', 'under_review', 'on_hold')",
+        )
+    )
+    assert {s.id: s.active_cases for s in roster if s.active_cases} == dict(expected)
+    assert sum(s.active_cases for s in roster) > 0
+    for s in roster:
+        assert s.due_soon + s.overdue <= s.active_cases
+        assert s.active_cases <= s.draft.capacity, s.name  # a 1,500-case office has room
+        if not s.draft.active:
+            assert s.active_cases == 0
+
+
+def test_a_demo_case_is_assigned_from_the_suggestions_and_gets_its_opinion(
+    tmp_path: Path,
+) -> None:
+    db = open_database_file(tmp_path / "demo.sqlite")
+    demo.generate(db, 300, seed=1, now=NOW)
+    ready = _rows(
+        db,
+        "SELECT id FROM cases WHERE status = 'ready_for_review' AND specialist_id IS NULL",
+    )[0]["id"]
+    later = NOW + timedelta(minutes=5)
+    best = specialists.suggestions(db, ready, now=later)[0]
+    assert best.available and best.rank == 1
+    change = specialists.assign(db, ready, best.specialist_id, actor="t", now=later)
+    assert change.moved_to is S.UNDER_REVIEW
+    assignment = specialists.case_assignments(db, ready)[-1]
+    specialists.accept(db, assignment.id, actor="t", now=later)
+    draft = opinions.OpinionDraft(
+        patient_summary="A different treatment is better for you.",
+        recommendation="Surgery first.",
+        diagnosis_concordance=Concordance.CONFIRMED,
+        treatment_concordance=Concordance.MAJOR_CHANGE,
+        received_at=later + timedelta(minutes=1),
+    )
+    opinions.record_opinion(db, ready, draft, actor="t", now=later + timedelta(minutes=2))
+    flagged = fetch_page(db, CaseQuery(major_change_only=True), limit=500, now=later).rows
+    assert ready in {r.id for r in flagged}
+    db.dispose()
+
+
+def _reviews_dump(path: Path) -> list[list[tuple[object, ...]]]:
+    with sqlite3.connect(path) as conn:
+        dumps = [
+            conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()
+            for table in ("specialists", "specialist_cancer_types", "specialist_absences")
+        ]
+        dumps.append(conn.execute("SELECT * FROM assignments ORDER BY id").fetchall())
+        dumps.append(conn.execute("SELECT * FROM opinions ORDER BY case_id").fetchall())
+        dumps.append(
+            conn.execute("SELECT id, specialist_id, major_change FROM cases ORDER BY id").fetchall()
+        )
+        dumps.append(conn.execute("SELECT * FROM status_changes ORDER BY id").fetchall())
+    conn.close()
+    return dumps
+
+
+def test_demo_reviews_are_the_same_for_the_same_seed(tmp_path: Path) -> None:
+    dumps = []
+    for name in ("a", "b"):
+        db = open_database_file(tmp_path / f"{name}.sqlite")
+        demo.generate(db, 400, seed=7, now=NOW)
+        db.dispose()
+        dumps.append(_reviews_dump(tmp_path / f"{name}.sqlite"))
+    assert dumps[0] == dumps[1]
+    assert dumps[0][3] and dumps[0][4]  # assignments and opinions were made
+
+
+def test_a_second_demo_keeps_one_roster_and_counts_its_open_cases(tmp_path: Path) -> None:
+    db = open_database_file(tmp_path / "demo.sqlite")
+    first = demo.generate(db, 300, seed=1, now=NOW)
+    roster = _rows(db, "SELECT id, name FROM specialists ORDER BY id")
+    absences = _rows(db, "SELECT * FROM specialist_absences ORDER BY id")
+    second = demo.generate(db, 300, seed=2, now=NOW + timedelta(days=1))
+    assert first.assignments > 0 and first.opinions > 0 and second.opinions > 0
+    assert [tuple(r) for r in _rows(db, "SELECT id, name FROM specialists ORDER BY id")] == [
+        tuple(r) for r in roster
+    ]
+    assert [tuple(r) for r in _rows(db, "SELECT * FROM specialist_absences ORDER BY id")] == [
+        tuple(r) for r in absences
+    ]
+    assert _rows(db, "SELECT count(*) AS n FROM opinions")[0]["n"] == (
+        first.opinions + second.opinions
+    )
+    db.dispose()

@@ -2,12 +2,15 @@
 
 Each case has the documents its cancer type's checklist asks for, in states that fit its
 status, and open cases carry a few real files (stored once, shared) whose text is searchable.
+A roster of specialists (made once per database) reviews them: assignments and opinions fit
+each case's status, with a few declines, reassignments and major changes.
 Written with bulk inserts so that 100,000 cases take seconds, not minutes.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import random
@@ -15,16 +18,18 @@ import re
 import sqlite3
 import struct
 import zlib
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from referral_desk.db.engine import Database
 from referral_desk.db.models import (
+    Assignment,
     Blob,
     BlobText,
     Case,
@@ -33,6 +38,9 @@ from referral_desk.db.models import (
     Patient,
     ReferenceCounter,
     Referrer,
+    Specialist,
+    SpecialistAbsence,
+    SpecialistCancerType,
     StatusChange,
 )
 from referral_desk.domain import clock
@@ -40,12 +48,21 @@ from referral_desk.domain.clock import ClockFacts
 from referral_desk.domain.documents import DocumentStatus
 from referral_desk.domain.enums import CaseStatus, Reason, Sex, Urgency
 from referral_desk.domain.file_rules import SNIFF_BYTES, classify
+from referral_desk.domain.specialists import (
+    ROLE_DISCIPLINES,
+    AssignmentStatus,
+    Concordance,
+    Discipline,
+    Role,
+    is_major_change,
+)
 from referral_desk.domain.text import fold, full_name
 from referral_desk.domain.workflow import CLOSED_STATUSES
 from referral_desk.pdf.report import render_report
 from referral_desk.resource_files import resource_path
 from referral_desk.services import pdf_text, search_index
 from referral_desk.services.references import format_reference
+from referral_desk.services.specialists import OPEN_FOR_REVIEW
 
 S = CaseStatus
 DEMO_ACTORS = ("maria.intake", "tom.office", "lena.coord")
@@ -164,6 +181,8 @@ class DemoResult:
     patients: int
     documents: int = 0
     files: int = 0
+    assignments: int = 0
+    opinions: int = 0
 
 
 def _load_names() -> dict[str, Any]:
@@ -268,6 +287,8 @@ def generate(
     rng = random.Random(seed)
     # Documents draw from their own stream: the cases of a seed stay what they always were.
     doc_rng = random.Random(f"documents-{seed}")
+    # So do the reviewers and their opinions.
+    review_rng = random.Random(f"reviews-{seed}")
     builder = _Builder(rng, now)
     span = timedelta(days=548)
     received = sorted(now - span * rng.random() ** 1.15 for _ in range(count))
@@ -293,6 +314,7 @@ def generate(
             _store_samples(session, now),
             next_document_id=(last_document or 0) + 1,
         )
+        reviews = _Reviews(review_rng, now, _ensure_roster(session, now), _open_load(session))
         counters = {c.year: c.last_number for c in session.scalars(select(ReferenceCounter))}
         next_case_id = (session.scalar(text("SELECT coalesce(max(id), 0) FROM cases")) or 0) + 1
         next_patient_id = (
@@ -343,6 +365,15 @@ def generate(
                 row["missing_documents"] = missing
                 if last_change is not None and last_change > row["updated_at"]:
                     row["updated_at"] = last_change  # a document arrived or was chased since
+                reviews.add(
+                    case_id,
+                    cancer_type,
+                    urgency,
+                    row,
+                    history,
+                    actor,
+                    (diagnosis, stage, treatment),
+                )
                 referrer_id = rng.choice(referrer_ids)
                 start_days = rng.choice([None, 2, 3, 5, 10, 14, 21])
                 case_rows.append(
@@ -390,6 +421,7 @@ def generate(
             session.execute(insert(CaseReason.__table__), reason_rows)
             session.execute(insert(StatusChange.__table__), history_rows)
             records.flush(raw)
+            reviews.flush(raw)
             search_index.insert_documents(session, docs)
             done += len(chunk)
             if progress:
@@ -403,7 +435,14 @@ def generate(
                 {"y": year, "n": last},
             )
         session.commit()
-    return DemoResult(count, patients_made, records.documents_made, records.files_made)
+    return DemoResult(
+        count,
+        patients_made,
+        records.documents_made,
+        records.files_made,
+        reviews.assignments_made,
+        reviews.opinions_made,
+    )
 
 
 def _timeline(
@@ -846,3 +885,609 @@ class _Records:
         self.document_rows.clear()
         self.event_rows.clear()
         self.file_rows.clear()
+
+
+# --- Specialists, assignments and opinions --------------------------------------------------
+
+R = Role
+A = AssignmentStatus
+C = Concordance
+# Status values as the rows hold them (plain strings: compared a few hundred thousand times).
+_OPINION_STATUSES = frozenset(s.value for s in (S.OPINION_RECEIVED, S.LETTER_SENT, S.CLOSED))
+_EARLY_STATUSES = frozenset(s.value for s in (S.NEW, S.AWAITING_RECORDS, S.READY_FOR_REVIEW))
+_REVIEW_SLOTS = frozenset(s.value for s in OPEN_FOR_REVIEW)  # cases that take a slot
+_UNDER_REVIEW, _READY = S.UNDER_REVIEW.value, S.READY_FOR_REVIEW.value
+_TARGETS = {Urgency.URGENT: timedelta(hours=24), Urgency.ROUTINE: timedelta(hours=48)}
+_HOUR = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class _RosterEntry:
+    name: str
+    title: str
+    discipline: Discipline
+    cancer_types: tuple[str, ...]
+    capacity: int
+    fee_minor: int
+    phone: str
+    email: str
+    absences: tuple[tuple[int, int, str], ...] = ()  # first and last day from today, note
+    inactive_days: int | None = None  # stopped taking cases this many days ago
+
+
+MO, HA, RO, SO = (
+    Discipline.MEDICAL_ONCOLOGY,
+    Discipline.HAEMATOLOGY,
+    Discipline.RADIATION_ONCOLOGY,
+    Discipline.SURGICAL_ONCOLOGY,
+)
+# One specialist a line: name, title, discipline, sub-specialties, capacity, fee (minor units),
+# phone (Ofcom's drama ranges), e-mail; absences are days from the demo's today.
+# fmt: off
+_ROSTER = (
+    _RosterEntry("Margaret O'Connell", "Dr., FRCP", MO, ("breast", "ovarian", "cervical_uterine", "other"), 6, 48000, "+44 20 7946 0118", "m.oconnell@northbridge-cancer.example"),
+    _RosterEntry("Jonas Bergström", "Prof. Dr. med.", MO, ("lung", "head_neck", "melanoma", "thyroid", "brain"), 5, 60000, "+44 20 7946 0342", "j.bergstrom@nordic-oncology.example", absences=((-3, 4, "Annual leave"),)),
+    _RosterEntry("Αικατερίνη Παπαδοπούλου", "Dr., PhD", MO, ("colorectal", "gastric", "pancreatic", "liver"), 7, 45000, "+44 20 7946 0577", "a.papadopoulou@hellenic-oncology.example", absences=((5, 5, "Teaching day"),)),
+    _RosterEntry("Дмитрий Соколов", "Prof.", HA, ("acute_leukaemia", "chronic_leukaemia", "myeloma"), 4, 52000, "+44 20 7946 0623", "d.sokolov@haematology-centre.example", absences=((12, 16, "Haematology congress"),)),
+    _RosterEntry("李文华", "Dr.", HA, ("lymphoma", "acute_leukaemia", "chronic_leukaemia", "myeloma", "paediatric"), 5, 48000, "+44 20 7946 0781", "w.li@eastgate-hospital.example"),
+    _RosterEntry("Ana Lucía Fernández", "Dra.", RO, ("breast", "prostate", "head_neck", "brain", "cervical_uterine"), 6, 40000, "+44 161 496 0245", "a.fernandez@clinica-sur.example"),
+    _RosterEntry("राजेश अय्यर", "Dr., DNB", RO, ("lung", "prostate", "bladder_kidney", "other"), 5, 42000, "+44 161 496 0410", "r.iyer@city-cancer.example", absences=((-1, 1, "Conference"),)),
+    _RosterEntry("佐藤健", "Prof.", SO, ("gastric", "liver", "pancreatic", "colorectal"), 4, 55000, "+44 161 496 0532", "k.sato@minato-surgical.example"),
+    _RosterEntry("김서연", "Dr.", SO, ("breast", "thyroid", "sarcoma", "melanoma"), 3, 50000, "+44 161 496 0698", "s.kim@hangang-oncology.example", absences=((-60, -46, "Annual leave"), (40, 130, "Parental leave"))),
+    _RosterEntry("فاطمة المنصور", "Dr., FRCPath", Discipline.PATHOLOGY, ("breast", "lung", "colorectal", "gastric", "prostate", "ovarian", "cervical_uterine", "other"), 8, 30000, "+44 113 496 0157", "f.almansour@gulf-pathology.example", absences=((9, 10, "Course"),)),
+    _RosterEntry("Henrik Lindqvist", "Dr. med.", Discipline.PATHOLOGY, ("lymphoma", "acute_leukaemia", "chronic_leukaemia", "myeloma", "sarcoma", "brain", "paediatric"), 6, 32000, "+44 113 496 0288", "h.lindqvist@nordic-oncology.example"),
+    _RosterEntry("Chloé Lefèvre", "Dr., FRCR", Discipline.RADIOLOGY, ("lung", "liver", "pancreatic", "brain", "head_neck", "sarcoma", "bladder_kidney", "colorectal"), 8, 25000, "+44 113 496 0399", "c.lefevre@imagerie-ouest.example", absences=((20, 27, "Annual leave"),)),
+    _RosterEntry("Heinrich Vogt", "Prof. Dr. med.", MO, ("lung", "breast", "colorectal"), 5, 60000, "+44 20 7946 0904", "h.vogt@klinikum-mitte.example", inactive_days=120),
+    _RosterEntry("Σοφία Νικολάου", "Dr.", Discipline.RADIOLOGY, ("breast", "prostate", "ovarian", "cervical_uterine", "melanoma", "thyroid"), 4, 24000, "+44 113 496 0466", "s.nikolaou@hellenic-oncology.example", inactive_days=40),
+)
+# fmt: on
+
+_DECLINE_REASONS = [
+    "Away at a conference that week",
+    "Conflict of interest: treated the patient's relative",
+    "Too many urgent cases this week",
+    "Outside my sub-specialty",
+]
+_REPLACE_REASONS = [
+    "Fell ill; the case cannot wait",
+    "Patient asked for a reviewer who speaks their language",
+    "Needs a different sub-specialist after all",
+    "Could not meet the due time",
+]
+_OVERRIDE_FULL = [
+    "Agreed by phone to take one more case",
+    "Only one with this expertise; the manager approved the extra case",
+]
+# Concordance without a major change: confirmed, minor change, not assessed (cumulative odds).
+_USUAL = (Concordance.CONFIRMED, Concordance.MINOR_CHANGE, Concordance.NOT_ASSESSED)
+_DIAGNOSIS_ODDS = (80, 92, 100)
+_TREATMENT_ODDS = (64, 94, 100)
+_OVERRIDE_AWAY = "Nobody else free before the due time; agreed to review while away"
+_MINOR_CHANGES = [
+    "a scan after two cycles instead of three, to see early whether it works",
+    "a lower starting dose, raised if it is well tolerated",
+    "a medicine against nausea before every cycle",
+    "a heart check (echocardiogram) before starting",
+    "a dental check first, as the treatment can affect the jaw bone",
+    "genetic counselling, as the result may matter for the family",
+]
+_MINOR_TESTS = [
+    "one more marker test on the existing sample",
+    "an additional genetic test on the existing sample",
+    "a second look at the scans by a radiologist",
+    "a PET-CT to complete the staging",
+]
+# (for the patient, for the referring doctor)
+_MAJOR_TREATMENTS = [
+    (
+        "A different approach is recommended: surgery first, then further treatment decided on what is found.",
+        "Recommend primary surgery; adjuvant therapy to be decided on the final pathology.",
+    ),
+    (
+        "Chemotherapy is not needed now: careful monitoring with regular scans is safe.",
+        "Low-risk features: active surveillance is appropriate; chemotherapy can be deferred.",
+    ),
+    (
+        "A targeted medicine suits this tumour better than standard chemotherapy.",
+        "Molecular profile supports first-line targeted therapy in place of chemotherapy.",
+    ),
+    (
+        "A clinical trial open to the patient may be the better option; the treating team can refer.",
+        "Eligible for an open phase III trial; suggest referral before starting standard treatment.",
+    ),
+]
+_MAJOR_DIAGNOSES = [
+    (
+        "The specialist reads the samples differently: a new biopsy is needed to be sure of the diagnosis before any treatment.",
+        "Morphology and immunoprofile do not support the reported diagnosis; recommend a repeat biopsy.",
+    ),
+    (
+        "The specialist believes the cancer is of a different type than first reported, which changes the choice of treatment.",
+        "Features favour a different histological subtype; treatment should follow the revised diagnosis.",
+    ),
+]
+
+
+@dataclass(eq=False)  # compared by identity: one object per specialist
+class _Reviewer:
+    id: int
+    name: str
+    discipline: Discipline
+    cancer_types: frozenset[str]
+    capacity: int
+    absences: tuple[tuple[int, int], ...]  # first and last day (ordinals)
+    inactive_from: int | None  # first day no longer taking cases (ordinal)
+
+
+def _ensure_roster(session: Session, now: datetime) -> list[_Reviewer]:
+    """The demo roster, made once: a second demo finds the specialists by name."""
+    today = now.date()
+    reviewers = []
+    for entry in _ROSTER:
+        folded = fold(entry.name)
+        record = session.scalar(
+            select(Specialist)
+            .where(Specialist.name_folded == folded)
+            .order_by(Specialist.id)
+            .limit(1)
+        )
+        if record is None:
+            record = Specialist(
+                name=entry.name,
+                name_folded=folded,
+                title=entry.title,
+                discipline=entry.discipline.value,
+                phone=entry.phone,
+                email=entry.email,
+                fee_minor=entry.fee_minor,
+                capacity=entry.capacity,
+                active=entry.inactive_days is None,
+                created_at=now,
+                updated_at=now,
+                cancer_types=[SpecialistCancerType(cancer_type=c) for c in entry.cancer_types],
+                absences=[
+                    SpecialistAbsence(
+                        first_day=today + timedelta(days=first),
+                        last_day=today + timedelta(days=last),
+                        note=note,
+                    )
+                    for first, last, note in entry.absences
+                ],
+            )
+            session.add(record)
+            session.flush()
+        # As the office has them now (someone may have edited a demo specialist).
+        inactive_from = None
+        if not record.active:
+            inactive_from = today.toordinal() - (entry.inactive_days or 0)
+        reviewers.append(
+            _Reviewer(
+                id=record.id,
+                name=record.name,
+                discipline=Discipline(record.discipline),
+                cancer_types=frozenset(c.cancer_type for c in record.cancer_types),
+                capacity=max(record.capacity, 1),
+                absences=tuple(
+                    (a.first_day.toordinal(), a.last_day.toordinal()) for a in record.absences
+                ),
+                inactive_from=inactive_from,
+            )
+        )
+    return reviewers
+
+
+def _open_load(session: Session) -> Counter[int]:
+    """Cases already on each specialist's desk (an earlier demo, or the office's own)."""
+    rows = session.execute(
+        select(Assignment.specialist_id, func.count())
+        .join(Case, Case.id == Assignment.case_id)
+        .where(
+            Assignment.status.in_([s.value for s in AssignmentStatus if s.current]),
+            Case.status.in_(sorted(_REVIEW_SLOTS)),
+        )
+        .group_by(Assignment.specialist_id)
+    )
+    return Counter({specialist_id: count for specialist_id, count in rows})
+
+
+def _sentence_case(text: str) -> str:
+    """'Lumpectomy, then ...' -> 'lumpectomy, then ...'; 'R-CHOP' and 'FOLFOX' stay."""
+    if len(text) > 1 and text[1].islower():
+        return text[0].lower() + text[1:]
+    return text
+
+
+@dataclass
+class _Reviews:
+    """Assigns each case's reviewers and writes the opinions, in rows that fit its status.
+
+    The choices follow the office's rules: the right discipline for the role, mostly the
+    cancer type's sub-specialists, nobody away or inactive over the review, and for cases
+    still on someone's desk, free slots first (an override reason when someone is full).
+    """
+
+    rng: random.Random
+    now: datetime
+    reviewers: list[_Reviewer]
+    load: Counter[int]
+    assignments_made: int = 0
+    opinions_made: int = 0
+    assignment_rows: list[tuple[Any, ...]] = field(default_factory=list)
+    opinion_rows: list[tuple[Any, ...]] = field(default_factory=list)
+    by_role: dict[Role, list[_Reviewer]] = field(init=False)
+    _blocked: dict[tuple[int, int], frozenset[int]] = field(default_factory=dict)
+    _pool_cache: dict[tuple[Any, ...], tuple[Any, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.by_role = {
+            role: [r for r in self.reviewers if r.discipline in ROLE_DISCIPLINES[role]]
+            for role in Role
+        }
+
+    def add(
+        self,
+        case_id: int,
+        cancer_type: str,
+        urgency: Urgency,
+        row: dict[str, Any],
+        history: list[dict[str, Any]],
+        actor: str,
+        first_opinion: tuple[str, str, str],
+    ) -> None:
+        """Assignments (and the opinion) of one case; sets its specialist and major change."""
+        row["specialist_id"] = None
+        row["major_change"] = False
+        status = row["status"]
+        target = _TARGETS[urgency]
+        review = next((i for i, h in enumerate(history) if h["to_status"] == _UNDER_REVIEW), None)
+        if review is None:
+            if status in _EARLY_STATUSES and self.rng.random() < 0.06:
+                self._early_proposal(case_id, cancer_type, target, row, history, actor)
+            return
+        if not self.by_role[R.PRIMARY]:
+            return
+        rng = self.rng
+        t0 = history[review]["at"]
+        ends = history[review + 1]["at"] if review + 1 < len(history) else self.now
+        due = row["records_complete_at"] + target
+        with_opinion = status in _OPINION_STATUSES
+        on_desk = status in _REVIEW_SLOTS  # under review, or on hold from it
+        span = ends - t0
+        variant = rng.random() if span > _HOUR else 1.0
+        if variant < 0.09:  # someone else was asked first
+            first, _ = self._choose(R.PRIMARY, cancer_type, t0, due, on_desk=False)
+            if variant < 0.05:  # they said no, and the case went back to ready for review
+                answered = t0 + span * rng.uniform(0.05, 0.3)
+                reason = rng.choice(_DECLINE_REASONS)
+                self._row(
+                    case_id,
+                    first,
+                    R.PRIMARY,
+                    A.DECLINED,
+                    t0,
+                    actor,
+                    answered=answered,
+                    decline_reason=reason,
+                )
+                start = answered + span * rng.uniform(0.02, 0.15)
+            else:  # reassigned with a reason; the status stays
+                answered = t0 + span * rng.uniform(0.01, 0.1) if rng.random() < 0.5 else None
+                start = t0 + span * rng.uniform(0.15, 0.4)
+                self._row(
+                    case_id,
+                    first,
+                    R.PRIMARY,
+                    A.REPLACED,
+                    t0,
+                    actor,
+                    answered=answered,
+                    ended=start,
+                    end_reason=rng.choice(_REPLACE_REASONS),
+                )
+            primary, override = self._choose(
+                R.PRIMARY, cancer_type, start, due, on_desk=on_desk, exclude=first.id
+            )
+        else:
+            start = t0
+            primary, override = self._choose(R.PRIMARY, cancer_type, t0, due, on_desk=on_desk)
+            first = primary
+        history[review]["reason"] = f"Assigned to {first.name}"
+        if variant < 0.05:
+            history[review + 1 : review + 1] = [
+                {
+                    **history[review],
+                    "from_status": _UNDER_REVIEW,
+                    "to_status": _READY,
+                    "at": answered,
+                    "reason": f"{first.name} declined: {reason}",
+                },
+                {
+                    **history[review],
+                    "from_status": _READY,
+                    "to_status": _UNDER_REVIEW,
+                    "at": start,
+                    "reason": f"Assigned to {primary.name}",
+                },
+            ]
+        latest = self._current(
+            case_id, primary, R.PRIMARY, start, ends, actor, override, with_opinion
+        )
+        row["specialist_id"] = primary.id
+        # A second look at the slides or the scans for some.
+        for role, share in ((R.PATHOLOGY, 0.12), (R.RADIOLOGY, 0.06)):
+            if rng.random() < share and self.by_role[role]:
+                asked = start + (ends - start) * rng.uniform(0.05, 0.5)
+                reviewer, override = self._choose(role, cancer_type, asked, due, on_desk=on_desk)
+                answered_at = self._current(
+                    case_id, reviewer, role, asked, ends, actor, override, with_opinion
+                )
+                latest = max(latest, answered_at)
+        if with_opinion:
+            self._opinion(case_id, primary, row, history, actor, first_opinion)
+        elif latest > row["updated_at"]:
+            row["updated_at"] = latest  # accepted since the last change of status
+
+    def _early_proposal(
+        self,
+        case_id: int,
+        cancer_type: str,
+        target: timedelta,
+        row: dict[str, Any],
+        history: list[dict[str, Any]],
+        actor: str,
+    ) -> None:
+        """Asked early, while the records were still coming in; no answer yet."""
+        at = {S(h["to_status"]): h["at"] for h in history}
+        start = at.get(S.AWAITING_RECORDS, row["received_at"])
+        end = at.get(S.READY_FOR_REVIEW, self.now)
+        asked = start + (end - start) * self.rng.uniform(0.1, 0.9)
+        if not self.by_role[R.PRIMARY]:
+            return
+        reviewer, override = self._choose(
+            R.PRIMARY, cancer_type, asked, asked + target, on_desk=True
+        )
+        self._row(case_id, reviewer, R.PRIMARY, A.PROPOSED, asked, actor, override=override)
+        row["specialist_id"] = reviewer.id
+        row["updated_at"] = max(row["updated_at"], asked)
+
+    def _current(
+        self,
+        case_id: int,
+        reviewer: _Reviewer,
+        role: Role,
+        asked: datetime,
+        ends: datetime,
+        actor: str,
+        override: str,
+        with_opinion: bool,
+    ) -> datetime:
+        """The assignment that stands: accepted before the opinion, or maybe not yet answered."""
+        rng = self.rng
+        if with_opinion or rng.random() < 0.7:
+            answered = asked + (ends - asked) * rng.uniform(0.02, 0.4)
+            self._row(
+                case_id,
+                reviewer,
+                role,
+                A.ACCEPTED,
+                asked,
+                actor,
+                answered=answered,
+                override=override,
+            )
+            return answered
+        self._row(case_id, reviewer, role, A.PROPOSED, asked, actor, override=override)
+        return asked
+
+    def _choose(
+        self,
+        role: Role,
+        cancer_type: str,
+        start: datetime,
+        due: datetime,
+        *,
+        on_desk: bool,
+        exclude: int | None = None,
+    ) -> tuple[_Reviewer, str]:
+        """Who takes the role, and the override reason their assignment needed ("" if none)."""
+        rng = self.rng
+        everyone, free, matching, free_weights, matching_weights = self._pools(
+            role, cancer_type, start.toordinal(), max(due, start).toordinal(), exclude
+        )
+        if not free:  # everyone away: somebody reviews anyway, and the reason says why
+            return self._took(rng.choice(everyone), on_desk), _OVERRIDE_AWAY
+        expert = bool(matching) and rng.random() >= 0.08  # mostly the sub-specialists
+        pool = matching if expert else free
+        if not on_desk:
+            return rng.choices(pool, cum_weights=matching_weights if expert else free_weights)[
+                0
+            ], ""
+        # Still on someone's desk: free slots first, expertise before load, as the ranking does.
+        for candidates in (pool, free):
+            room = [r for r in candidates if self.load[r.id] < r.capacity]
+            if room:
+                chosen = rng.choices(room, [r.capacity - self.load[r.id] for r in room])[0]
+                return self._took(chosen, on_desk), ""
+        chosen = min(pool, key=lambda r: (self.load[r.id] / r.capacity, r.id))
+        return self._took(chosen, on_desk), rng.choice(_OVERRIDE_FULL)
+
+    def _pools(
+        self, role: Role, cancer_type: str, first: int, last: int, exclude: int | None
+    ) -> tuple[list[_Reviewer], list[_Reviewer], list[_Reviewer], list[int], list[int]]:
+        """(everyone in the role, those free from day `first` to `last`, the free experts in
+        the cancer type, and the cumulative capacities of both): a handful of distinct
+        answers, asked for a hundred thousand cases."""
+        blocked = self._blocked.get((first, last))
+        if blocked is None:
+            blocked = frozenset(
+                r.id
+                for r in self.reviewers
+                if (r.inactive_from is not None and first >= r.inactive_from)
+                or any(a <= last and b >= first for a, b in r.absences)
+            )
+            self._blocked[first, last] = blocked
+        key = (role, cancer_type, blocked, exclude)
+        pools = self._pool_cache.get(key)
+        if pools is None:
+            everyone = [r for r in self.by_role[role] if r.id != exclude] or self.by_role[role]
+            free = [r for r in everyone if r.id not in blocked]
+            matching = [r for r in free if cancer_type in r.cancer_types]
+            pools = (
+                everyone,
+                free,
+                matching,
+                list(itertools.accumulate(r.capacity for r in free)),
+                list(itertools.accumulate(r.capacity for r in matching)),
+            )
+            self._pool_cache[key] = pools
+        return pools
+
+    def _took(self, reviewer: _Reviewer, on_desk: bool) -> _Reviewer:
+        if on_desk:
+            self.load[reviewer.id] += 1
+        return reviewer
+
+    def _row(
+        self,
+        case_id: int,
+        reviewer: _Reviewer,
+        role: Role,
+        status: AssignmentStatus,
+        asked: datetime,
+        actor: str,
+        *,
+        answered: datetime | None = None,
+        override: str = "",
+        decline_reason: str = "",
+        ended: datetime | None = None,
+        end_reason: str = "",
+    ) -> None:
+        self.assignment_rows.append(
+            (
+                case_id,
+                reviewer.id,
+                role,  # StrEnum members: sqlite3 stores them as their text
+                status,
+                _stamp(asked),
+                actor,
+                override,
+                _stamp(answered) if answered else None,
+                actor if answered else None,
+                decline_reason,
+                _stamp(ended) if ended else None,
+                end_reason,
+            )
+        )
+        self.assignments_made += 1
+
+    def _opinion(
+        self,
+        case_id: int,
+        reviewer: _Reviewer,
+        row: dict[str, Any],
+        history: list[dict[str, Any]],
+        actor: str,
+        first_opinion: tuple[str, str, str],
+    ) -> None:
+        rng = self.rng
+        if rng.random() < 0.08:
+            kind = rng.random()
+            if kind < 0.7:
+                diagnosis = C.CONFIRMED if rng.random() < 0.8 else C.MINOR_CHANGE
+                treatment = C.MAJOR_CHANGE
+            else:  # another diagnosis: usually another treatment too
+                diagnosis = C.MAJOR_CHANGE
+                treatment = C.MAJOR_CHANGE if kind < 0.9 else C.NOT_ASSESSED
+        else:
+            diagnosis = rng.choices(_USUAL, cum_weights=_DIAGNOSIS_ODDS)[0]
+            treatment = rng.choices(_USUAL, cum_weights=_TREATMENT_ODDS)[0]
+            if diagnosis is C.NOT_ASSESSED and treatment is C.NOT_ASSESSED:
+                treatment = C.CONFIRMED
+        summary, recommendation, notes = self._texts(diagnosis, treatment, first_opinion)
+        received = row["opinion_at"]
+        stamp = _stamp(received)
+        self.opinion_rows.append(
+            (
+                case_id,
+                reviewer.id,
+                summary,
+                recommendation,
+                notes,
+                diagnosis,
+                treatment,
+                stamp,
+                stamp,
+                actor,
+            )
+        )
+        self.opinions_made += 1
+        row["major_change"] = is_major_change([diagnosis, treatment])
+        for change in history:
+            if change["to_status"] == S.OPINION_RECEIVED:
+                change["reason"] = "Opinion recorded"  # as services.opinions says it
+
+    def _texts(
+        self, diagnosis: Concordance, treatment: Concordance, first_opinion: tuple[str, str, str]
+    ) -> tuple[str, str, str]:
+        """(summary for the patient, recommendation, notes for the referring doctor)."""
+        rng = self.rng
+        first_diagnosis, stage, plan = first_opinion
+        named, planned = _sentence_case(first_diagnosis), _sentence_case(plan)
+        staged = f" Staging: {stage}." if stage else ""
+        if diagnosis is C.CONFIRMED:
+            to_patient = (
+                f"The specialist has read all the records and agrees with the diagnosis: {named}."
+            )
+            to_doctor = f"Diagnosis confirmed on the pathology and imaging.{staged}"
+        elif diagnosis is C.MINOR_CHANGE:
+            test = rng.choice(_MINOR_TESTS)
+            to_patient = f"The diagnosis of {named} is right; {test} would make one detail clearer."
+            to_doctor = f"Diagnosis stands; suggest {test}."
+        elif diagnosis is C.MAJOR_CHANGE:
+            to_patient, to_doctor = rng.choice(_MAJOR_DIAGNOSES)
+        else:
+            to_patient = "The specialist did not re-examine the diagnosis; the question was about the treatment."
+            to_doctor = "Diagnosis not re-assessed (no slides sent)."
+        if treatment is C.CONFIRMED:
+            to_patient += f" The planned treatment ({planned}) is a good choice."
+            recommendation = f"Go ahead with {planned} as planned."
+            to_doctor += " Proposed treatment is appropriate."
+        elif treatment is C.MINOR_CHANGE:
+            change = rng.choice(_MINOR_CHANGES)
+            to_patient += f" The plan is right, with one addition: {change}."
+            recommendation = f"Go ahead with {planned}, adding {change}."
+            to_doctor += f" Agree with the plan; suggest {change}."
+        elif treatment is C.MAJOR_CHANGE:
+            for_patient, for_doctor = rng.choice(_MAJOR_TREATMENTS)
+            to_patient += " " + for_patient
+            recommendation = (
+                for_patient + " Please talk it over with the treating oncologist before starting."
+            )
+            to_doctor += " " + for_doctor
+        elif diagnosis is C.MAJOR_CHANGE:
+            to_patient += " The treatment can be chosen once the diagnosis is settled."
+            recommendation = (
+                "Settle the diagnosis first, then decide on treatment with the treating oncologist."
+            )
+            to_doctor += " Treatment not assessed pending the revised diagnosis."
+        else:
+            to_patient += " The treatment was not part of the question; the treating team plans it."
+            recommendation = "Plan the treatment with the treating oncologist as intended."
+            to_doctor += " Treatment not assessed: the question was about the diagnosis."
+        return to_patient, recommendation, to_doctor + " Happy to discuss by phone."
+
+    def flush(self, raw: sqlite3.Connection) -> None:
+        raw.executemany(
+            "INSERT INTO assignments (case_id, specialist_id, role, status, assigned_at, "
+            "assigned_by, override_reason, answered_at, answered_by, decline_reason, ended_at, "
+            "end_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self.assignment_rows,
+        )
+        raw.executemany(
+            "INSERT INTO opinions (case_id, specialist_id, patient_summary, recommendation, "
+            "referrer_notes, diagnosis_concordance, treatment_concordance, received_at, "
+            "recorded_at, recorded_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self.opinion_rows,
+        )
+        self.assignment_rows.clear()
+        self.opinion_rows.clear()
