@@ -781,7 +781,7 @@ def test_assign_says_which_case_specialist_or_role_is_wrong(
     )
     assert code == 1
     assert err == (
-        "referral-desk: Zoë Lindqvist (Medical oncology) cannot be the pathology re-review.\n"
+        "referral-desk: Zoë Lindqvist (Medical oncology) cannot be the pathology re-reviewer.\n"
     )
     with pytest.raises(SystemExit) as exit_info:
         main(["assign", reference, "Zoë", "--role", "surgeon", "--data-dir", folder])

@@ -228,9 +228,13 @@ def test_the_chase_list_shows_what_the_demo_office_is_missing(office: Database) 
 def test_a_demo_case_is_completed_by_attaching_files(tmp_path: Path) -> None:
     db = open_database_file(tmp_path / "demo.sqlite")
     demo.generate(db, 300, seed=1, now=NOW)
-    waiting = next(r for r in _rows(db, "SELECT id FROM cases WHERE status = 'awaiting_records'"))[
-        "id"
-    ]
+    waiting = next(
+        r
+        for r in _rows(
+            db,
+            "SELECT id FROM cases WHERE status = 'awaiting_records' AND specialist_id IS NULL",
+        )
+    )["id"]
     scan = tmp_path / "scan.pdf"
     scan.write_bytes(b"%PDF-1.4\n% a scan\n%%EOF\n")
     later = NOW + timedelta(hours=2)

@@ -577,7 +577,7 @@ def test_a_re_review_neither_moves_the_case_nor_becomes_its_reviewer(db: Databas
     change = _assign(db, case_id, pathologist, Role.PATHOLOGY)
     assert change.moved_to is None
     assert change.message == (
-        "Dr. Pia Path is asked to be the pathology re-review of RD-2026-00001."
+        "Dr. Pia Path is asked to be the pathology re-reviewer of RD-2026-00001."
     )
     detail = cases.get_case(db, case_id, now=LATER)
     assert detail.status is S.READY_FOR_REVIEW and detail.specialist_name is None
@@ -766,3 +766,29 @@ def test_the_case_list_shows_filters_and_sorts_by_specialist(db: Database) -> No
             break
         after = result.next_cursor
     assert seen == [unassigned, second, third, first]
+
+
+def test_a_reviewer_lined_up_early_starts_when_the_records_are_complete(db: Database) -> None:
+    lima = _specialist(db)
+    case_id = _new_case(db)
+    _assign(db, case_id, lima, now=NOW + HOUR)
+    assert cases.get_case(db, case_id, now=NOW + HOUR).status is S.AWAITING_RECORDS
+    for d in documents.case_records(db, case_id).documents:
+        documents.set_document_status(
+            db, d.id, DocumentStatus.RECEIVED, actor="maria", now=NOW + 3 * HOUR
+        )
+    detail = cases.get_case(db, case_id, now=NOW + 3 * HOUR)
+    assert detail.status is S.UNDER_REVIEW
+    assert detail.records_complete_at == NOW + 3 * HOUR  # the clock started at completion
+    assert [h.reason for h in detail.history[-2:]] == [
+        "All required records received or waived",
+        "Already assigned to Dr. Ana Lima",
+    ]
+
+
+def test_an_override_reason_is_kept_only_when_it_overrode_something(db: Database) -> None:
+    lima = _specialist(db)
+    case_id = _ready_case(db)
+    _assign(db, case_id, lima, override_reason="Agreed by phone")
+    [assignment] = specialists.case_assignments(db, case_id)
+    assert assignment.override_reason == ""

@@ -39,6 +39,15 @@ class Role(StrEnum):
             Role.RADIOLOGY: "Radiology re-review",
         }[self]
 
+    @property
+    def person(self) -> str:
+        """The one who takes the role, for sentences: "asked to be the pathology re-reviewer"."""
+        return {
+            Role.PRIMARY: "primary reviewer",
+            Role.PATHOLOGY: "pathology re-reviewer",
+            Role.RADIOLOGY: "radiology re-reviewer",
+        }[self]
+
 
 # Which disciplines may take each role.
 ROLE_DISCIPLINES: dict[Role, frozenset[Discipline]] = {

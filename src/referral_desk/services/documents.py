@@ -244,6 +244,11 @@ def _moved_message(record: Case, moved_from: CaseStatus, moved_to: CaseStatus | 
         return f"All required records are in: {record.reference} is ready for review."
     if moved_to is CaseStatus.AWAITING_RECORDS and moved_from is CaseStatus.NEW:
         return f"{record.reference} is now awaiting records."  # it never had them all
+    if moved_to is CaseStatus.UNDER_REVIEW and record.specialist is not None:
+        return (
+            f"All required records are in: {record.reference} is under review by "
+            f"{record.specialist.name}."
+        )
     if moved_to is CaseStatus.AWAITING_RECORDS:
         return f"{record.reference} is awaiting records again."
     return ""

@@ -127,4 +127,14 @@ def sync_completeness(
     else:
         reason = f"Records incomplete again{': ' + cause if cause else ''}"
     case_state.move(record, target, reason=reason, actor=actor, now=now)
+    if target is CaseStatus.READY_FOR_REVIEW and record.specialist is not None:
+        # A reviewer lined up while records came in starts at once.
+        target = CaseStatus.UNDER_REVIEW
+        case_state.move(
+            record,
+            target,
+            reason=f"Already assigned to {record.specialist.name}",
+            actor=actor,
+            now=now,
+        )
     return target

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
@@ -284,12 +285,22 @@ def get_specialist(db: Database, specialist_id: int) -> SpecialistInfo:
 
 
 def find_specialist(db: Database, name: str) -> int:
-    """By name, ignoring case and accents; a unique start of the name is enough."""
+    """By name, ignoring case and accents; a unique start of the name or of a word is enough."""
     wanted = fold(" ".join(name.split()))
     with db.read() as session:
         rows = session.execute(select(Specialist.id, Specialist.name, Specialist.name_folded)).all()
     exact = [r for r in rows if r.name_folded == wanted]
-    matches = exact or [r for r in rows if wanted and wanted in r.name_folded]
+    # The start of the name or of one of its words: "mul" finds "Dr. Zoë Müller", "li" does
+    # not pick "Henrik Lindqvist" by the middle of "Carolina".
+    matches = exact or [
+        r
+        for r in rows
+        if wanted
+        and (
+            r.name_folded.startswith(wanted)
+            or any(word.startswith(wanted) for word in re.findall(r"\w+", r.name_folded))
+        )
+    ]
     if len(matches) == 1:
         return int(matches[0].id)
     if not matches:
@@ -461,14 +472,14 @@ def assign(
             raise ValidationError(
                 {
                     "specialist": f"{specialist.name} ({Discipline(specialist.discipline).label})"
-                    f" cannot be the {role.label.lower()}."
+                    f" cannot be the {role.person}."
                 }
             )
         current = _current(session, case_id, role)
         # Before the override: this very case may be what fills their last slot.
         if current is not None and current.specialist_id == specialist_id:
             raise ValidationError(
-                {"specialist": f"{specialist.name} is already the {role.label.lower()}."}
+                {"specialist": f"{specialist.name} is already the {role.person}."}
             )
         try:
             check_override(chosen, override_reason)
@@ -479,7 +490,7 @@ def assign(
                 raise ValidationError(
                     {
                         "reassign_reason": f"{record.reference} already has a "
-                        f"{role.label.lower()}. Say why it goes to {specialist.name} instead."
+                        f"{role.person}. Say why it goes to {specialist.name} instead."
                     }
                 )
             current.status = AssignmentStatus.REPLACED.value
@@ -494,7 +505,8 @@ def assign(
                 status=AssignmentStatus.PROPOSED.value,
                 assigned_at=now,
                 assigned_by=actor,
-                override_reason=override_reason.strip(),
+                # Kept only when it overrode something: the history should not mislead.
+                override_reason="" if chosen.available else override_reason.strip(),
                 decline_reason="",
                 end_reason="",
             )
@@ -519,7 +531,7 @@ def assign(
         change = AssignmentChange(
             record.version,
             moved_to,
-            f"{specialist.name} is asked to be the {role.label.lower()} of {record.reference}."
+            f"{specialist.name} is asked to be the {role.person} of {record.reference}."
             + (" The case is now under review." if moved_to else ""),
             before,
         )

@@ -182,8 +182,7 @@ class ReviewPanel(QWidget):
             self.opinion_text.setStyleSheet(MAJOR_BOX_STYLE if opinion.major_change else "")
         self.opinion_button.setText("Amend opinion…" if opinion else "Record opinion…")
         self.opinion_button.setEnabled(
-            self._status is CaseStatus.UNDER_REVIEW
-            or self._status is CaseStatus.OPINION_RECEIVED
+            self._status is CaseStatus.UNDER_REVIEW or self._status is CaseStatus.OPINION_RECEIVED
         )
 
     def _selected(self) -> AssignmentInfo | None:
