@@ -482,3 +482,15 @@ def test_a_second_demo_keeps_one_roster_and_counts_its_open_cases(tmp_path: Path
         first.opinions + second.opinions
     )
     db.dispose()
+
+
+def test_no_demo_case_waits_in_ready_for_review_with_a_reviewer(tmp_path: Path) -> None:
+    db = open_database_file(tmp_path / "demo.sqlite")
+    demo.generate(db, 600, seed=5, now=NOW)
+    stuck = _rows(
+        db,
+        "SELECT reference FROM cases WHERE status = 'ready_for_review' "
+        "AND specialist_id IS NOT NULL",
+    )
+    assert stuck == []
+    db.dispose()

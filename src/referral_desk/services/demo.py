@@ -894,7 +894,7 @@ A = AssignmentStatus
 C = Concordance
 # Status values as the rows hold them (plain strings: compared a few hundred thousand times).
 _OPINION_STATUSES = frozenset(s.value for s in (S.OPINION_RECEIVED, S.LETTER_SENT, S.CLOSED))
-_EARLY_STATUSES = frozenset(s.value for s in (S.NEW, S.AWAITING_RECORDS, S.READY_FOR_REVIEW))
+_EARLY_STATUSES = frozenset(s.value for s in (S.NEW, S.AWAITING_RECORDS))  # ready + reviewer = under review
 _REVIEW_SLOTS = frozenset(s.value for s in OPEN_FOR_REVIEW)  # cases that take a slot
 _UNDER_REVIEW, _READY = S.UNDER_REVIEW.value, S.READY_FOR_REVIEW.value
 _TARGETS = {Urgency.URGENT: timedelta(hours=24), Urgency.ROUTINE: timedelta(hours=48)}
