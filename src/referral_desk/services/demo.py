@@ -894,7 +894,8 @@ A = AssignmentStatus
 C = Concordance
 # Status values as the rows hold them (plain strings: compared a few hundred thousand times).
 _OPINION_STATUSES = frozenset(s.value for s in (S.OPINION_RECEIVED, S.LETTER_SENT, S.CLOSED))
-_EARLY_STATUSES = frozenset(s.value for s in (S.NEW, S.AWAITING_RECORDS))  # ready + reviewer = under review
+# A ready case with a reviewer would be under review: early proposals come before that.
+_EARLY_STATUSES = frozenset(s.value for s in (S.NEW, S.AWAITING_RECORDS))
 _REVIEW_SLOTS = frozenset(s.value for s in OPEN_FOR_REVIEW)  # cases that take a slot
 _UNDER_REVIEW, _READY = S.UNDER_REVIEW.value, S.READY_FOR_REVIEW.value
 _TARGETS = {Urgency.URGENT: timedelta(hours=24), Urgency.ROUTINE: timedelta(hours=48)}

@@ -1,0 +1,102 @@
+"""Cost lines, payments and what a case still owes, in integer minor units.
+
+Quantities are whole numbers and prices whole minor units, so a line total is an exact
+product and no rounding happens anywhere: totals are plain sums and never drift.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from referral_desk.domain.money import MAX_MAJOR_UNITS
+
+MAX_QUANTITY = 1000
+
+
+class LineKind(StrEnum):
+    ESTIMATE = "estimate"  # quoted before the work, for the patient to see first
+    FINAL = "final"  # charged
+
+
+class Approval(StrEnum):
+    NOT_NEEDED = "not_needed"
+    PENDING = "pending"  # an additional test the patient has not agreed to yet
+    APPROVED = "approved"
+    DECLINED = "declined"
+
+
+class PaymentStatus(StrEnum):
+    NOTHING_DUE = "nothing_due"
+    UNPAID = "unpaid"
+    PARTLY_PAID = "partly_paid"
+    PAID = "paid"
+    OVERPAID = "overpaid"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+class CostRuleError(ValueError):
+    """A cost line or payment the office's rules refuse, with a message for the user."""
+
+
+@dataclass(frozen=True)
+class CostLine:
+    kind: LineKind
+    quantity: int
+    unit_price_minor: int
+    approval: Approval = Approval.NOT_NEEDED
+
+    @property
+    def total_minor(self) -> int:
+        return self.quantity * self.unit_price_minor
+
+
+def check_line(quantity: int, unit_price_minor: int, minor_per_major: int = 100) -> None:
+    if not 1 <= quantity <= MAX_QUANTITY:
+        raise CostRuleError(f"The quantity must be between 1 and {MAX_QUANTITY}.")
+    if unit_price_minor < 0:
+        raise CostRuleError("A price cannot be negative; record a refund as a payment.")
+    if unit_price_minor > MAX_MAJOR_UNITS * minor_per_major:
+        raise CostRuleError("The price is implausibly high; check the amount.")
+
+
+@dataclass(frozen=True)
+class Totals:
+    estimated: int  # estimate lines the patient has not declined
+    awaiting_approval: int  # estimate lines still waiting for the patient's yes or no
+    final: int
+    paid: int  # payments less refunds
+    balance: int  # final - paid: negative means the office owes the patient
+    status: PaymentStatus
+
+
+def totals(lines: Iterable[CostLine], payments: Iterable[int]) -> Totals:
+    lines = list(lines)
+    estimated = sum(
+        line.total_minor
+        for line in lines
+        if line.kind is LineKind.ESTIMATE and line.approval is not Approval.DECLINED
+    )
+    awaiting = sum(
+        line.total_minor
+        for line in lines
+        if line.kind is LineKind.ESTIMATE and line.approval is Approval.PENDING
+    )
+    final = sum(line.total_minor for line in lines if line.kind is LineKind.FINAL)
+    paid = sum(payments)
+    balance = final - paid
+    if final == 0 and paid == 0:
+        status = PaymentStatus.NOTHING_DUE
+    elif paid <= 0:
+        status = PaymentStatus.UNPAID
+    elif balance > 0:
+        status = PaymentStatus.PARTLY_PAID
+    elif balance == 0:
+        status = PaymentStatus.PAID
+    else:
+        status = PaymentStatus.OVERPAID
+    return Totals(estimated, awaiting, final, paid, balance, status)
