@@ -8,10 +8,10 @@ import json
 import sys
 import tempfile
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from referral_desk import __version__
 from referral_desk.db.integrity import wal_reset_affected
@@ -266,7 +266,7 @@ def _demo(db: Database, count: int, seed: int) -> int:
 
 
 def _list_cases(db: Database, args: argparse.Namespace) -> int:
-    from referral_desk.services.case_export import COLUMNS, iter_records, neutralise
+    from referral_desk.services.case_export import COLUMNS, iter_records
     from referral_desk.services.case_list import CaseQuery
 
     received_from, received_before = args.month or (None, None)
@@ -280,15 +280,9 @@ def _list_cases(db: Database, args: argparse.Namespace) -> int:
     records = iter_records(db, query)
     out = sys.stdout
     if args.format == "json":
-        out.write("[")
-        for i, rec in enumerate(records):
-            out.write(("," if i else "") + "\n  " + json.dumps(rec, ensure_ascii=False))
-        out.write("\n]\n")
+        _write_json(out, records)
     elif args.format == "csv":
-        writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        for rec in records:
-            writer.writerow({k: neutralise(v) for k, v in rec.items()})
+        _write_csv(out, COLUMNS, records)
     else:
         shown = ("reference", "patient", "cancer_type", "urgency", "status", "due", "time_left")
         widths = {
@@ -332,7 +326,7 @@ def _add_files(db: Database, reference: str, document_type: str, paths: list[Pat
     from referral_desk.services.lookup import case_id_for_reference
 
     case_id = case_id_for_reference(db, reference)
-    types = checklists.document_types(db, active_only=True)
+    types = checklists.document_types(db, active_only=True, with_usage=False)
     code = document_type.strip().lower()
     if code not in {t.code for t in types}:
         width = max(len(t.code) for t in types) if types else 0
@@ -411,21 +405,14 @@ def _missing_record(row: ChaseRow, today: date) -> dict[str, Any]:
 
 def _missing_documents(db: Database, output: str) -> int:
     from referral_desk.services import documents
-    from referral_desk.services.case_export import neutralise
 
     today = datetime.now().astimezone().date()
     records = [_missing_record(row, today) for row in documents.chase_list(db)]
     out = sys.stdout
     if output == "json":
-        out.write("[")
-        for i, rec in enumerate(records):
-            out.write(("," if i else "") + "\n  " + json.dumps(rec, ensure_ascii=False))
-        out.write("\n]\n")
+        _write_json(out, records)
     elif output == "csv":
-        writer = csv.DictWriter(out, fieldnames=MISSING_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        for rec in records:
-            writer.writerow({k: neutralise(str(v)) for k, v in rec.items()})
+        _write_csv(out, MISSING_COLUMNS, records)
     else:
         widths = {
             "reference": 14,
@@ -573,7 +560,6 @@ def _fitted_list(labels: list[str], width: int) -> str:
 
 def _list_specialists(db: Database, *, show_inactive: bool, output: str) -> int:
     from referral_desk.services import specialists
-    from referral_desk.services.case_export import neutralise
 
     today = datetime.now().astimezone().date()
     roster = specialists.list_specialists(db)
@@ -581,16 +567,13 @@ def _list_specialists(db: Database, *, show_inactive: bool, output: str) -> int:
     records = [_specialist_record(s, today) for s in roster if show_inactive or s.draft.active]
     out = sys.stdout
     if output == "json":
-        out.write("[")
-        for i, rec in enumerate(records):
-            out.write(("," if i else "") + "\n  " + json.dumps(rec, ensure_ascii=False))
-        out.write("\n]\n")
+        _write_json(out, records)
     elif output == "csv":
-        writer = csv.DictWriter(out, fieldnames=SPECIALIST_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        for rec in records:
-            flat = {**rec, "sub_specialties": "; ".join(rec["sub_specialties"])}
-            writer.writerow({k: neutralise(str(v)) for k, v in flat.items()})
+        _write_csv(
+            out,
+            SPECIALIST_COLUMNS,
+            ({**rec, "sub_specialties": "; ".join(rec["sub_specialties"])} for rec in records),
+        )
     else:
         widths = {
             "name": 26,
@@ -670,6 +653,24 @@ def _assign(db: Database, args: argparse.Namespace) -> int:
         return EXIT_BAD
     print(change.message)
     return EXIT_OK
+
+
+def _write_json(out: TextIO, records: Iterable[dict[str, Any]]) -> None:
+    """A JSON array written record by record, so a long list never sits in memory whole."""
+    out.write("[")
+    for i, rec in enumerate(records):
+        out.write(("," if i else "") + "\n  " + json.dumps(rec, ensure_ascii=False))
+    out.write("\n]\n")
+
+
+def _write_csv(out: TextIO, columns: Sequence[str], records: Iterable[dict[str, Any]]) -> None:
+    """CSV with every cell that could run as a spreadsheet formula neutralised."""
+    from referral_desk.services.case_export import neutralise
+
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for rec in records:
+        writer.writerow({k: neutralise(str(v)) for k, v in rec.items()})
 
 
 def _width(text: str) -> int:

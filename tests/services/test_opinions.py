@@ -19,8 +19,9 @@ from referral_desk.domain.specialists import Concordance as C
 from referral_desk.domain.specialists import Discipline
 from referral_desk.services import case_list, cases, documents, opinions, specialists
 from referral_desk.services.case_list import CaseQuery
+from referral_desk.services.case_state import CaseChange
 from referral_desk.services.errors import ConflictError, NotFoundError, ValidationError
-from referral_desk.services.opinions import OpinionChange, OpinionDraft
+from referral_desk.services.opinions import OpinionDraft
 from referral_desk.services.specialists import SpecialistDraft
 from tests.conftest import NOW, case, patient, without_checklists
 
@@ -68,7 +69,7 @@ def _record(
     *,
     now: datetime = TYPED,
     expected_version: int | None = None,
-) -> OpinionChange:
+) -> CaseChange:
     return opinions.record_opinion(
         db, case_id, draft, actor="ines", now=now, expected_version=expected_version
     )

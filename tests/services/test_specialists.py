@@ -21,9 +21,10 @@ from referral_desk.domain.specialists import (
 )
 from referral_desk.services import case_list, cases, documents, opinions, specialists
 from referral_desk.services.case_list import CaseQuery, SortKey
+from referral_desk.services.case_state import CaseChange
 from referral_desk.services.errors import ConflictError, NotFoundError, ValidationError
 from referral_desk.services.opinions import OpinionDraft
-from referral_desk.services.specialists import AssignmentChange, SpecialistDraft
+from referral_desk.services.specialists import SpecialistDraft
 from tests.conftest import NOW, case, patient
 
 HOUR = timedelta(hours=1)
@@ -72,7 +73,7 @@ def _assign(
     now: datetime = LATER,
     override_reason: str = "",
     reassign_reason: str = "",
-) -> AssignmentChange:
+) -> CaseChange:
     return specialists.assign(
         db,
         case_id,

@@ -5,12 +5,24 @@ Shared by hand-made status changes (cases) and the ones completeness makes (docu
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from referral_desk.db.models import Case, StatusChange
 from referral_desk.domain import clock, workflow
 from referral_desk.domain.clock import ClockFacts, ClockPolicy
 from referral_desk.domain.enums import CaseStatus, Urgency
+
+
+@dataclass(frozen=True)
+class CaseChange:
+    """What a change did to its case (documents, assignment, opinion): for the screen to say
+    it, and to keep an open form's version in step."""
+
+    case_version: int
+    moved_to: CaseStatus | None
+    message: str = ""
+    version_before: int | None = None  # the case's version this change started from
 
 
 def apply_transition(record: Case, current: CaseStatus, target: CaseStatus, now: datetime) -> None:

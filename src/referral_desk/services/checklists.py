@@ -28,23 +28,31 @@ class DocumentTypeInfo:
     code: str
     label: str
     active: bool
-    cases_using: int
+    cases_using: int | None  # None: not counted (only the administration screen needs it)
 
 
-def document_types(db: Database, *, active_only: bool = False) -> list[DocumentTypeInfo]:
+def document_types(
+    db: Database, *, active_only: bool = False, with_usage: bool = True
+) -> list[DocumentTypeInfo]:
+    """The types in their order. Counting their use reads every case document: opt out
+    where only the names are wanted."""
     with db.read() as session:
-        usage = dict(
-            session.execute(
-                select(CaseDocument.document_type, func.count()).group_by(
-                    CaseDocument.document_type
-                )
-            ).all()
-        )
+        usage: dict[str, int] = {}
+        if with_usage:
+            usage = dict(
+                session.execute(
+                    select(CaseDocument.document_type, func.count()).group_by(
+                        CaseDocument.document_type
+                    )
+                ).all()
+            )
         statement = select(DocumentType).order_by(DocumentType.position, DocumentType.label)
         if active_only:
             statement = statement.where(DocumentType.active.is_(True))
         return [
-            DocumentTypeInfo(t.code, t.label, t.active, usage.get(t.code, 0))
+            DocumentTypeInfo(
+                t.code, t.label, t.active, usage.get(t.code, 0) if with_usage else None
+            )
             for t in session.scalars(statement)
         ]
 

@@ -29,6 +29,7 @@ from referral_desk.domain.file_rules import ACCEPTED_TYPES
 from referral_desk.domain.text import fold, full_name
 from referral_desk.domain.workflow import CLOSED_STATUSES
 from referral_desk.services import records
+from referral_desk.services.case_state import CaseChange
 from referral_desk.services.errors import NotFoundError, ValidationError
 
 # What each history line says, in the words of the office.
@@ -132,16 +133,6 @@ class CaseRecords:
         return tuple(d for d in self.documents if d.missing)
 
 
-@dataclass(frozen=True)
-class RecordsChange:
-    """What a document change did to its case, for the screen to say and to stay in step."""
-
-    case_version: int
-    moved_to: CaseStatus | None
-    message: str = ""
-    version_before: int | None = None  # the case's version this change started from
-
-
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -225,7 +216,7 @@ def _load_document(session: Session, document_id: int) -> CaseDocument:
 
 def finish(
     session: Session, record: Case, *, actor: str, now: datetime, cause: str = ""
-) -> RecordsChange:
+) -> CaseChange:
     """Recount, move the case if completeness changed, stamp it, commit; say what happened."""
     before = record.version
     moved_from = CaseStatus(record.status)
@@ -234,7 +225,7 @@ def finish(
     record.updated_by = actor
     session.flush()
     message = _moved_message(record, moved_from, moved_to)
-    change = RecordsChange(record.version, moved_to, message, before)
+    change = CaseChange(record.version, moved_to, message, before)
     session.commit()
     return change
 
@@ -262,7 +253,7 @@ def set_document_status(
     reason: str = "",
     actor: str,
     now: datetime | None = None,
-) -> RecordsChange:
+) -> CaseChange:
     """Received, not available, waived (with a reason) or requested again."""
     now = now or _utcnow()
     try:
@@ -292,7 +283,7 @@ def set_document_status(
 
 def set_comment(
     db: Database, document_id: int, comment: str, *, actor: str, now: datetime | None = None
-) -> RecordsChange:
+) -> CaseChange:
     now = now or _utcnow()
     comment = comment.strip()
     if len(comment) > MAX_COMMENT_CHARS:
@@ -305,7 +296,7 @@ def set_comment(
     with db.write() as session:
         document = _load_document(session, document_id)
         if document.comment == comment:
-            return RecordsChange(document.case.version, None)
+            return CaseChange(document.case.version, None)
         document.comment = comment
         records.event(document, "comment", actor=actor, now=now, detail=comment)
         return finish(session, document.case, actor=actor, now=now)
@@ -320,7 +311,7 @@ def request_document(
     note: str = "",
     actor: str,
     now: datetime | None = None,
-) -> RecordsChange:
+) -> CaseChange:
     """Ask for a document the checklist did not (or make an optional one required)."""
     now = now or _utcnow()
     with db.write() as session:
@@ -351,7 +342,7 @@ def request_document(
 
 def reapply_checklist(
     db: Database, case_id: int, *, actor: str, now: datetime | None = None
-) -> RecordsChange:
+) -> CaseChange:
     """Apply the current checklist of the case's cancer type, on request (e.g. older cases)."""
     now = now or _utcnow()
     with db.write() as session:
@@ -360,12 +351,12 @@ def reapply_checklist(
             raise NotFoundError(f"There is no case number {case_id}.")
         changes = records.apply_checklist(session, record, actor=actor, now=now)
         if not changes:
-            return RecordsChange(
+            return CaseChange(
                 record.version, None, "The case already has every document on its checklist."
             )
         change = finish(session, record, actor=actor, now=now, cause="checklist applied")
         message = f"{changes} document{'s' if changes != 1 else ''} updated from the checklist."
-        return RecordsChange(
+        return CaseChange(
             change.case_version,
             change.moved_to,
             f"{message} {change.message}".strip(),

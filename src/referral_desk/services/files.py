@@ -31,7 +31,7 @@ from referral_desk.domain.file_rules import (
     clean_file_name,
 )
 from referral_desk.services import documents, pdf_text, records, search_index, settings
-from referral_desk.services.documents import RecordsChange
+from referral_desk.services.case_state import CaseChange
 from referral_desk.services.errors import NotFoundError, ServiceError, ValidationError
 
 CHUNK = 1024 * 1024
@@ -50,7 +50,7 @@ class FileAdded:
     kind: str
     size: int
     new_content: bool  # False: the same bytes were already stored and are shared
-    change: RecordsChange
+    change: CaseChange
 
     @property
     def message(self) -> str:
@@ -223,7 +223,7 @@ def add_file(
             document = _document_for(record, document_type, document_kind, actor, now)
             if any(f.blob_id == blob_id and f.removed_at is None for f in document.files):
                 return FileAdded(
-                    None, name, kind.label, size, False, RecordsChange(record.version, None)
+                    None, name, kind.label, size, False, CaseChange(record.version, None)
                 )
             attached = CaseFile(
                 blob_id=blob_id,
@@ -268,7 +268,7 @@ def _document_for(
 
 def remove_file(
     db: Database, file_id: int, *, reason: str = "", actor: str, now: datetime | None = None
-) -> RecordsChange:
+) -> CaseChange:
     """Take a file off its document. The row and the bytes stay, for the history."""
     now = now or _utcnow()
     with db.write() as session:

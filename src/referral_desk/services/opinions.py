@@ -11,6 +11,7 @@ from referral_desk.db.models import Case, Opinion, Specialist
 from referral_desk.domain.enums import CaseStatus
 from referral_desk.domain.specialists import Concordance, is_major_change
 from referral_desk.services import case_state
+from referral_desk.services.case_state import CaseChange
 from referral_desk.services.errors import ConflictError, NotFoundError, ValidationError
 
 MAX_TEXT_CHARS = 20_000
@@ -36,14 +37,6 @@ class OpinionInfo:
     @property
     def major_change(self) -> bool:
         return is_major_change([self.draft.diagnosis_concordance, self.draft.treatment_concordance])
-
-
-@dataclass(frozen=True)
-class OpinionChange:
-    case_version: int
-    moved_to: CaseStatus | None
-    message: str
-    version_before: int
 
 
 def _utcnow() -> datetime:
@@ -84,7 +77,7 @@ def record_opinion(
     actor: str,
     now: datetime | None = None,
     expected_version: int | None = None,
-) -> OpinionChange:
+) -> CaseChange:
     """Record the opinion of a case under review (it stops the clock), or amend it later.
 
     Amending is possible until the letter is sent; the answer time follows the amended date.
@@ -146,7 +139,7 @@ def record_opinion(
         )
         if record.major_change:
             message += " It is a major change from the first opinion."
-        change = OpinionChange(record.version, moved_to, message, before)
+        change = CaseChange(record.version, moved_to, message, before)
         session.commit()
     return change
 

@@ -6,8 +6,9 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from referral_desk.db.engine import Database
@@ -36,6 +37,7 @@ from referral_desk.domain.specialists import (
 )
 from referral_desk.domain.text import fold
 from referral_desk.services import case_state
+from referral_desk.services.case_state import CaseChange
 from referral_desk.services.errors import ConflictError, NotFoundError, ValidationError
 
 MAX_FEE_MINOR = 10_000_000_00  # ten million in any currency: anything above is a typo
@@ -219,18 +221,29 @@ def _draft(record: Specialist) -> SpecialistDraft:
     )
 
 
+def _awaiting_opinion(statement: Select[Any]) -> Select[Any]:
+    """Current assignments on cases still awaiting their opinion: what a specialist carries."""
+    return statement.join(Case, Case.id == Assignment.case_id).where(
+        Assignment.status.in_([s.value for s in AssignmentStatus if s.current]),
+        Case.status.in_([s.value for s in OPEN_FOR_REVIEW]),
+        Case.opinion_at.is_(None),  # on hold after the opinion: answered already
+    )
+
+
 def _active_case_rows(session: Session) -> list[tuple[int, Case]]:
-    """(specialist id, case) for every current assignment on a case still awaiting its opinion."""
+    """(specialist id, case) for every case a specialist carries, for their clocks."""
+    rows = session.execute(_awaiting_opinion(select(Assignment.specialist_id, Case))).all()
+    return [(specialist_id, case) for specialist_id, case in rows]
+
+
+def _load_counts(session: Session) -> Counter[int]:
+    """How many cases each specialist carries, counted in SQL."""
     rows = session.execute(
-        select(Assignment.specialist_id, Case)
-        .join(Case, Case.id == Assignment.case_id)
-        .where(
-            Assignment.status.in_([s.value for s in AssignmentStatus if s.current]),
-            Case.status.in_([s.value for s in OPEN_FOR_REVIEW]),
-            Case.opinion_at.is_(None),  # on hold after the opinion: answered already
+        _awaiting_opinion(select(Assignment.specialist_id, func.count())).group_by(
+            Assignment.specialist_id
         )
     ).all()
-    return [(specialist_id, case) for specialist_id, case in rows]
+    return Counter({specialist_id: count for specialist_id, count in rows})
 
 
 def list_specialists(
@@ -329,9 +342,7 @@ def _suggestions(
     zone: tzinfo | None,
     policy: ClockPolicy,
 ) -> list[Suggestion]:
-    load: Counter[int] = Counter(
-        specialist_id for specialist_id, _case in _active_case_rows(session)
-    )
+    load = _load_counts(session)
     specialists = session.scalars(
         select(Specialist).options(
             selectinload(Specialist.cancer_types), selectinload(Specialist.absences)
@@ -417,14 +428,6 @@ def case_assignments(db: Database, case_id: int) -> list[AssignmentInfo]:
         ]
 
 
-@dataclass(frozen=True)
-class AssignmentChange:
-    case_version: int
-    moved_to: CaseStatus | None
-    message: str
-    version_before: int
-
-
 def _current(session: Session, case_id: int, role: Role) -> Assignment | None:
     return session.scalar(
         select(Assignment).where(
@@ -447,7 +450,7 @@ def assign(
     now: datetime | None = None,
     local_zone: tzinfo | None = None,
     policy: ClockPolicy = clock.DEFAULT_POLICY,
-) -> AssignmentChange:
+) -> CaseChange:
     """Ask a specialist to review the case in a role. A ready case goes under review.
 
     Someone absent, inactive or full needs a stated override; replacing a current
@@ -528,7 +531,7 @@ def assign(
         record.updated_at = now
         record.updated_by = actor
         session.flush()
-        change = AssignmentChange(
+        change = CaseChange(
             record.version,
             moved_to,
             f"{specialist.name} is asked to be the {role.person} of {record.reference}."
@@ -552,7 +555,7 @@ def _load_assignment(session: Session, assignment_id: int) -> Assignment:
 
 def accept(
     db: Database, assignment_id: int, *, actor: str, now: datetime | None = None
-) -> AssignmentChange:
+) -> CaseChange:
     now = now or _utcnow()
     with db.write() as session:
         assignment = _load_assignment(session, assignment_id)
@@ -565,16 +568,14 @@ def accept(
         record.updated_at = now
         record.updated_by = actor
         session.flush()
-        change = AssignmentChange(
-            record.version, None, f"{assignment.specialist.name} accepted.", before
-        )
+        change = CaseChange(record.version, None, f"{assignment.specialist.name} accepted.", before)
         session.commit()
     return change
 
 
 def decline(
     db: Database, assignment_id: int, *, reason: str, actor: str, now: datetime | None = None
-) -> AssignmentChange:
+) -> CaseChange:
     """The specialist said no. A case under review without a primary goes back to ready."""
     now = now or _utcnow()
     if not reason.strip():
@@ -612,6 +613,6 @@ def decline(
         message = f"{name} declined." + (
             " The case is ready for review again: assign someone else." if moved_to else ""
         )
-        change = AssignmentChange(record.version, moved_to, message, before)
+        change = CaseChange(record.version, moved_to, message, before)
         session.commit()
     return change

@@ -29,15 +29,15 @@ from PySide6.QtWidgets import (
 from referral_desk.db.engine import Database
 from referral_desk.domain.clock import Pace
 from referral_desk.domain.enums import CaseStatus
-from referral_desk.domain.workflow import TransitionError
+from referral_desk.domain.workflow import CLOCK_RUNNING_STATUSES, TransitionError
 from referral_desk.services import cases
+from referral_desk.services.case_state import CaseChange
 from referral_desk.services.cases import CaseDetail
-from referral_desk.services.documents import RecordsChange
 from referral_desk.services.errors import ConflictError, ValidationError
 from referral_desk.ui.case_form import CaseForm
 from referral_desk.ui.documents_panel import DocumentsPanel
 from referral_desk.ui.formatting import PACE_COLOURS, clock_text, local_time
-from referral_desk.ui.review_panel import MAJOR_STYLE, CaseChange, ReviewPanel
+from referral_desk.ui.review_panel import MAJOR_STYLE, ReviewPanel
 from referral_desk.ui.status_dialog import StatusDialog
 from referral_desk.ui.window_state import WindowState
 
@@ -319,10 +319,7 @@ class CaseWindow(QWidget):
     def _confirm_cancer_type_change(self, cancer_type: str) -> bool:
         """A running clock may stop: the new type's checklist can ask for more records."""
         detail = self._detail
-        if cancer_type == detail.case.cancer_type or detail.status not in (
-            CaseStatus.READY_FOR_REVIEW,
-            CaseStatus.UNDER_REVIEW,
-        ):
+        if cancer_type == detail.case.cancer_type or detail.status not in CLOCK_RUNNING_STATUSES:
             return True
         answer = QMessageBox.question(
             self,
@@ -371,7 +368,7 @@ class CaseWindow(QWidget):
         self.reload(keep_edits=self._dirty)
         self.documents.reload()
 
-    def _records_changed(self, change: RecordsChange | CaseChange) -> None:
+    def _records_changed(self, change: CaseChange) -> None:
         if self._edit_version == change.version_before:  # nobody else's change in between
             self._edit_version = change.case_version
         self.reload(keep_edits=self._dirty)

@@ -251,7 +251,7 @@ class ChecklistDialog(QDialog):
             wanted = {item.document_type: item.note for item in self.checklist_items()}
         else:
             wanted = {i.document_type: i.note for i in checklists.checklist(self._db, cancer_type)}
-        active = [t for t in checklists.document_types(self._db) if t.active]
+        active = checklists.document_types(self._db, active_only=True, with_usage=False)
         # Required ones first, in checklist order; then the rest to pick from.
         order = list(wanted) + [t.code for t in active if t.code not in wanted]
         labels = {t.code: t.label for t in active}

@@ -14,7 +14,6 @@ from pathlib import Path
 from PySide6.QtCore import QPoint, Qt, QUrl, Signal
 from PySide6.QtGui import QColor, QDesktopServices, QDragEnterEvent, QDropEvent, QFont
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -31,7 +30,6 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSplitter,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -39,14 +37,16 @@ from PySide6.QtWidgets import (
 
 from referral_desk.db.engine import Database
 from referral_desk.domain.documents import DocumentStatus
-from referral_desk.domain.enums import CaseStatus
+from referral_desk.domain.workflow import CLOCK_RUNNING_STATUSES
 from referral_desk.services import checklists, documents, files
-from referral_desk.services.documents import CaseDocumentInfo, CaseRecords, RecordsChange
+from referral_desk.services.case_state import CaseChange
+from referral_desk.services.documents import CaseDocumentInfo, CaseRecords
 from referral_desk.services.errors import ServiceError
 from referral_desk.services.files import FileAdded
 from referral_desk.ui.background import Cancelled, Task
 from referral_desk.ui.formatting import local_time
 from referral_desk.ui.reason_dialog import ReasonDialog
+from referral_desk.ui.tables import row_table
 
 MISSING_BACKGROUND = QColor("#fff3cd")
 DONE_STYLE = "color: #1e5e2a;"
@@ -80,7 +80,7 @@ def viewing_folder() -> Path:
     return folder
 
 
-def combined_change(changes: list[RecordsChange]) -> RecordsChange:
+def combined_change(changes: list[CaseChange]) -> CaseChange:
     """One change for files added one after another: it started from the first one's version
     when each began where the one before ended (nobody else's change in between)."""
     made = [c for c in changes if c.version_before is not None]  # not "already attached"
@@ -90,7 +90,7 @@ def combined_change(changes: list[RecordsChange]) -> RecordsChange:
     if any(b.version_before != a.case_version for a, b in pairwise(made)):
         start = None
     moved_to = next((c.moved_to for c in reversed(made) if c.moved_to is not None), None)
-    return RecordsChange(made[-1].case_version, moved_to, "", start)
+    return CaseChange(made[-1].case_version, moved_to, "", start)
 
 
 def _size(size: int) -> str:
@@ -104,7 +104,7 @@ def _size(size: int) -> str:
 class DocumentsPanel(QWidget):
     """Lists the case's documents; files can be added with the button or dropped anywhere."""
 
-    changed = Signal(object)  # RecordsChange: the case screen reloads and keeps in step
+    changed = Signal(object)  # CaseChange: the case screen reloads and keeps in step
     files_added = Signal()  # new PDFs wait for their text to be read
 
     def __init__(
@@ -129,14 +129,8 @@ class DocumentsPanel(QWidget):
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message.hide()
 
-        self.table = QTableWidget(0, len(DOCUMENT_COLUMNS), objectName="documents_table")
-        self.table.setHorizontalHeaderLabels(DOCUMENT_COLUMNS)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
+        self.table = row_table(DOCUMENT_COLUMNS, "documents_table")
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(len(DOCUMENT_COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
         self.table.itemSelectionChanged.connect(self._show_selected)
         self.table.doubleClicked.connect(lambda _index: self.choose_files())
@@ -186,14 +180,8 @@ class DocumentsPanel(QWidget):
         self.progress_box.hide()
 
         # Below: the selected document's files and its history.
-        self.files_table = QTableWidget(0, len(FILE_COLUMNS), objectName="files_table")
-        self.files_table.setHorizontalHeaderLabels(FILE_COLUMNS)
-        self.files_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.files_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.files_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.files_table.verticalHeader().hide()
+        self.files_table = row_table(FILE_COLUMNS, "files_table")
         files_header = self.files_table.horizontalHeader()
-        files_header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         files_header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.files_table.itemSelectionChanged.connect(self._update_file_buttons)
         self.files_table.doubleClicked.connect(lambda _index: self.open_selected_file())
@@ -397,7 +385,7 @@ class DocumentsPanel(QWidget):
         self.message.setStyleSheet(PROBLEM_STYLE if problem else DONE_STYLE)
         self.message.setVisible(bool(text))
 
-    def _after(self, change: RecordsChange) -> None:
+    def _after(self, change: CaseChange) -> None:
         self.reload()
         if change.message:
             self.say(change.message)
@@ -467,7 +455,7 @@ class DocumentsPanel(QWidget):
         on_case = {d.document_type: d for d in self.records.documents}
         choices = [
             t
-            for t in checklists.document_types(self._db, active_only=True)
+            for t in checklists.document_types(self._db, active_only=True, with_usage=False)
             if t.code not in on_case or not on_case[t.code].required
         ]
         dialog = RequestDialog(self.records.reference, [(t.code, t.label) for t in choices], self)
@@ -493,7 +481,7 @@ class DocumentsPanel(QWidget):
 
     def apply_checklist(self) -> None:
         status = self.records.status
-        if status in (CaseStatus.READY_FOR_REVIEW, CaseStatus.UNDER_REVIEW):
+        if status in CLOCK_RUNNING_STATUSES:
             answer = QMessageBox.question(
                 self,
                 "Apply checklist",
@@ -572,7 +560,7 @@ class DocumentsPanel(QWidget):
         return task
 
     def _ask_type(self) -> str | None:
-        types = checklists.document_types(self._db, active_only=True)
+        types = checklists.document_types(self._db, active_only=True, with_usage=False)
         missing = [d.document_type for d in self.records.missing]
         dialog = ChooseTypeDialog([(t.code, t.label) for t in types], missing[:1], self)
         if dialog.exec() != QDialog.DialogCode.Accepted:

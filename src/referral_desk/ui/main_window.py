@@ -548,7 +548,7 @@ class MainWindow(QMainWindow):
         if self._chase_window is None:
             self._chase_window = ChaseWindow(self._db, self._actor, self.open_case, self._state)
             self._chase_window.chased.connect(self._changes.notify)
-            self._changes.cases_changed.connect(self._chase_window.refresh)
+            self._changes.cases_changed.connect(lambda: _refresh_if_shown(self._chase_window))
         self._chase_window.refresh()
         self._chase_window.show()
         self._chase_window.raise_()
@@ -561,7 +561,7 @@ class MainWindow(QMainWindow):
                 self._db, self.show_specialist_cases, self._state
             )
             self._specialists_window.changed.connect(self._changes.notify)
-            self._changes.cases_changed.connect(self._specialists_window.refresh)
+            self._changes.cases_changed.connect(lambda: _refresh_if_shown(self._specialists_window))
         else:
             self._specialists_window.refresh()
         self._specialists_window.show()
@@ -604,3 +604,9 @@ class MainWindow(QMainWindow):
         self.text_reader.stop()
         QThreadPool.globalInstance().waitForDone()  # no write is cut off halfway
         super().closeEvent(event)
+
+
+def _refresh_if_shown(window: ChaseWindow | SpecialistsWindow | None) -> None:
+    """A closed window is only hidden: it reloads when shown again, not on every change."""
+    if window is not None and window.isVisible():
+        window.refresh()

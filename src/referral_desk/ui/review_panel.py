@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Protocol
 
 from PySide6.QtCore import QDateTime, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QDateTimeEdit,
     QDialog,
@@ -17,12 +15,10 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -32,12 +28,14 @@ from referral_desk.db.engine import Database
 from referral_desk.domain.enums import CaseStatus
 from referral_desk.domain.specialists import AssignmentStatus, Concordance, Role, Suggestion
 from referral_desk.services import opinions, specialists
+from referral_desk.services.case_state import CaseChange
 from referral_desk.services.errors import ServiceError, ValidationError
 from referral_desk.services.opinions import OpinionDraft, OpinionInfo
 from referral_desk.services.specialists import AssignmentInfo
 from referral_desk.ui.case_form import ERROR_STYLE
 from referral_desk.ui.formatting import local_time
 from referral_desk.ui.reason_dialog import ReasonDialog
+from referral_desk.ui.tables import row_table
 
 ASSIGNMENT_COLUMNS = ("Role", "Specialist", "Status", "Assigned", "Answer", "Reason")
 # The list's colours for a major change (purple), kept apart from treatment-risk red.
@@ -50,14 +48,8 @@ MAJOR_STYLE = (
 )
 
 
-class CaseChange(Protocol):
-    case_version: int
-    version_before: int
-    message: str
-
-
 class ReviewPanel(QWidget):
-    changed = Signal(object)  # an AssignmentChange or OpinionChange
+    changed = Signal(object)  # a CaseChange
 
     def __init__(
         self, db: Database, case_id: int, actor: str, parent: QWidget | None = None
@@ -73,14 +65,8 @@ class ReviewPanel(QWidget):
         self.message.setWordWrap(True)
         self.message.hide()
 
-        self.table = QTableWidget(0, len(ASSIGNMENT_COLUMNS), objectName="assignments")
-        self.table.setHorizontalHeaderLabels(ASSIGNMENT_COLUMNS)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
+        self.table = row_table(ASSIGNMENT_COLUMNS, "assignments")
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self.assign_button = QPushButton("Assign…", objectName="assign")
@@ -197,16 +183,7 @@ class ReviewPanel(QWidget):
         proposed = chosen is not None and chosen.status is AssignmentStatus.PROPOSED
         self.accept_button.setEnabled(proposed)
         self.decline_button.setEnabled(proposed)
-        self.assign_button.setEnabled(
-            self._status
-            in (
-                CaseStatus.NEW,
-                CaseStatus.AWAITING_RECORDS,
-                CaseStatus.READY_FOR_REVIEW,
-                CaseStatus.UNDER_REVIEW,
-                CaseStatus.ON_HOLD,
-            )
-        )
+        self.assign_button.setEnabled(self._status in specialists.OPEN_FOR_REVIEW)
 
     def say(self, text: str, *, problem: bool = False) -> None:
         self.message.setText(text)
@@ -329,14 +306,8 @@ class AssignDialog(QDialog):
             self.role.addItem(r.label, r)
         self.role.setCurrentIndex(self.role.findData(role))
         self.role.currentIndexChanged.connect(self._load)
-        self.table = QTableWidget(0, 3, objectName="suggestions")
-        self.table.setHorizontalHeaderLabels(["", "Specialist", "Why"])
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
+        self.table = row_table(["", "Specialist", "Why"], "suggestions")
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
         self.table.itemSelectionChanged.connect(self._update_reasons)
         self.table.doubleClicked.connect(lambda _i: self.accept())
