@@ -116,6 +116,13 @@ class Case(Base):
     # kept by the services so the list filters and highlights in SQL.
     specialist_id: Mapped[int | None] = mapped_column(ForeignKey("specialists.id"), index=True)
     major_change: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # Cost totals in minor units, kept by the cost services so the list sorts and filters in
+    # SQL: charged (final lines), quoted (estimate lines not declined), still owed, and how
+    # many additional tests wait for the patient's approval.
+    charges_minor: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    estimate_minor: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    balance_minor: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    awaiting_approval: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(100))
@@ -375,6 +382,82 @@ class Opinion(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
     recorded_by: Mapped[str] = mapped_column(String(100))
+
+
+class FeeService(Base):
+    """A service on the office's fee schedule; deactivated rather than deleted once used."""
+
+    __tablename__ = "fee_services"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    price_minor: Mapped[int] = mapped_column(Integer)
+    # Additional tests: quoted first, done only once the patient agrees to the cost.
+    needs_approval: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class CostLineRecord(Base):
+    """One line of a case's costs: quoted (estimate) or charged (final)."""
+
+    __tablename__ = "cost_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    service_id: Mapped[int | None] = mapped_column(ForeignKey("fee_services.id"), index=True)
+    # The assignment whose specialist fee this estimate quotes; replaced with the reviewer.
+    assignment_id: Mapped[int | None] = mapped_column(ForeignKey("assignments.id"), index=True)
+    description: Mapped[str] = mapped_column(String(300))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price_minor: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(10))
+    approval: Mapped[str] = mapped_column(String(12))
+    approval_on: Mapped[date | None] = mapped_column(Date)  # the day the patient answered
+    approval_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer)
+
+    service: Mapped[FeeService | None] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Payment(Base):
+    """Money received for a case; a refund is a negative amount with its reason."""
+
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    amount_minor: Mapped[int] = mapped_column(Integer)
+    paid_on: Mapped[date] = mapped_column(Date)
+    method: Mapped[str] = mapped_column(String(20))
+    reference: Mapped[str] = mapped_column(String(200), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_by: Mapped[str] = mapped_column(String(100))
+
+
+class CostEvent(Base):
+    """One line of a case's cost history: every line and payment added, changed or removed."""
+
+    __tablename__ = "cost_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text, default="")
 
 
 # The FTS5 index lives outside the ORM metadata (virtual table made by the migration).

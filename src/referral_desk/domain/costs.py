@@ -11,13 +11,25 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from referral_desk.domain.money import MAX_MAJOR_UNITS
+from referral_desk.domain.specialists import Role
 
 MAX_QUANTITY = 1000
+
+# The fee schedule service a specialist's fee is quoted under, per role.
+ROLE_SERVICE_CODES: dict[Role, str] = {
+    Role.PRIMARY: "CONSULT",
+    Role.PATHOLOGY: "PATH",
+    Role.RADIOLOGY: "RAD",
+}
 
 
 class LineKind(StrEnum):
     ESTIMATE = "estimate"  # quoted before the work, for the patient to see first
     FINAL = "final"  # charged
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
 
 
 class Approval(StrEnum):
@@ -26,9 +38,16 @@ class Approval(StrEnum):
     APPROVED = "approved"
     DECLINED = "declined"
 
+    @property
+    def label(self) -> str:
+        return {"not_needed": "", "pending": "Awaiting approval"}.get(
+            self.value, self.value.capitalize()
+        )
+
 
 class PaymentStatus(StrEnum):
     NOTHING_DUE = "nothing_due"
+    IN_ADVANCE = "in_advance"  # paid before anything was charged (a deposit on the quote)
     UNPAID = "unpaid"
     PARTLY_PAID = "partly_paid"
     PAID = "paid"
@@ -36,6 +55,8 @@ class PaymentStatus(StrEnum):
 
     @property
     def label(self) -> str:
+        if self is PaymentStatus.IN_ADVANCE:
+            return "Paid in advance"
         return self.value.replace("_", " ").capitalize()
 
 
@@ -88,9 +109,15 @@ def totals(lines: Iterable[CostLine], payments: Iterable[int]) -> Totals:
     )
     final = sum(line.total_minor for line in lines if line.kind is LineKind.FINAL)
     paid = sum(payments)
+    return Totals(estimated, awaiting, final, paid, final - paid, payment_status(final, paid))
+
+
+def payment_status(final: int, paid: int) -> PaymentStatus:
     balance = final - paid
     if final == 0 and paid == 0:
         status = PaymentStatus.NOTHING_DUE
+    elif final == 0 and paid > 0:
+        status = PaymentStatus.IN_ADVANCE
     elif paid <= 0:
         status = PaymentStatus.UNPAID
     elif balance > 0:
@@ -99,4 +126,34 @@ def totals(lines: Iterable[CostLine], payments: Iterable[int]) -> Totals:
         status = PaymentStatus.PAID
     else:
         status = PaymentStatus.OVERPAID
-    return Totals(estimated, awaiting, final, paid, balance, status)
+    return status
+
+
+def overpays(current: Totals, amount: int) -> bool:
+    """True when a payment takes what was paid above both the charges and the quote.
+
+    A deposit on the estimate is expected; paying more than anything asked for deserves a
+    second look (it is still allowed: the balance then shows what the office owes back).
+    """
+    return amount > 0 and current.paid + amount > max(current.final, current.estimated)
+
+
+class PaymentMethod(StrEnum):
+    CASH = "cash"
+    CARD = "card"
+    BANK_TRANSFER = "bank_transfer"
+    INSURANCE = "insurance"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+def check_payment(amount_minor: int, reason: str, minor_per_major: int = 100) -> None:
+    """A payment is positive; a refund is negative and says why; zero is neither."""
+    if amount_minor == 0:
+        raise CostRuleError("A payment of zero records nothing; enter the amount received.")
+    if abs(amount_minor) > MAX_MAJOR_UNITS * minor_per_major:
+        raise CostRuleError("The amount is implausibly large; check it.")
+    if amount_minor < 0 and not reason.strip():
+        raise CostRuleError("Say why the money is refunded.")

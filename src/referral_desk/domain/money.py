@@ -14,8 +14,11 @@ from babel.numbers import (
     NumberFormatError,
     format_currency,
     format_decimal,
+    get_currency_name,
     get_currency_precision,
     get_group_symbol,
+    get_territory_currencies,
+    is_currency,
     parse_decimal,
 )
 
@@ -25,6 +28,43 @@ MAX_MAJOR_UNITS = 10_000_000
 
 class MoneyError(ValueError):
     """Text that is not an amount, with a message that quotes it."""
+
+
+FALLBACK_LOCALE = "en_US"
+FALLBACK_CURRENCY = "EUR"
+
+
+def normalise_locale(name: str | None) -> str:
+    """A locale Babel knows, from what the system says ('de_DE.UTF-8', 'C', 'en_US_POSIX')."""
+    base = (name or "").split(".")[0].split("@")[0].replace("-", "_")
+    if base in ("", "C", "POSIX"):
+        return FALLBACK_LOCALE
+    try:
+        parsed = Locale.parse(base)
+    except (ValueError, UnknownLocaleError):
+        return FALLBACK_LOCALE
+    return str(Locale(parsed.language, parsed.territory, parsed.script))
+
+
+def currency_for_locale(locale: str) -> str:
+    """The currency people in the locale's country pay in (EUR if it has no country)."""
+    territory = Locale.parse(normalise_locale(locale)).territory
+    current = get_territory_currencies(territory) if territory else []
+    return current[0] if current else FALLBACK_CURRENCY
+
+
+def check_currency(code: str) -> str:
+    """An ISO 4217 code as typed ('eur ' -> 'EUR'), or a MoneyError that says what is wrong."""
+    cleaned = code.strip().upper()
+    if not (len(cleaned) == 3 and cleaned.isascii() and cleaned.isalpha()):
+        raise MoneyError(f"'{code.strip()}' is not a currency code; use three letters, e.g. EUR.")
+    if not is_currency(cleaned):
+        raise MoneyError(f"'{cleaned}' is not a known ISO 4217 currency code.")
+    return cleaned
+
+
+def currency_name(code: str, locale: str) -> str:
+    return str(get_currency_name(code, locale=normalise_locale(locale)))
 
 
 def minor_digits(currency: str) -> int:
@@ -82,3 +122,8 @@ def format_plain(minor: int, currency: str, locale: str) -> str:
     integer = Locale.parse(locale).decimal_formats[None].pattern.split(";")[0].split(".")[0]
     pattern = integer + ("." + "0" * digits if digits else "")
     return str(format_decimal(to_decimal(minor, currency), format=pattern, locale=locale))
+
+
+def format_iso(minor: int, currency: str) -> str:
+    """Locale-free, for history written once and read anywhere: 'EUR 1234.50'."""
+    return f"{currency} {to_decimal(minor, currency):f}"

@@ -51,6 +51,8 @@ class SortKey(StrEnum):
     UPDATED = "updated"
     MISSING = "missing"  # required documents still missing
     SPECIALIST = "specialist"
+    TOTAL = "total"  # charged, or quoted while nothing is charged yet
+    BALANCE = "balance"
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,8 @@ class CaseQuery:
     incomplete_only: bool = False  # required documents still missing
     specialist_id: int | None = None  # the current primary reviewer
     major_change_only: bool = False
+    unpaid_only: bool = False  # charged and not fully paid, whatever the status
+    awaiting_approval_only: bool = False  # additional tests waiting for the patient's answer
     received_from: datetime | None = None  # inclusive, UTC
     received_before: datetime | None = None  # exclusive, UTC
     sort: SortKey = SortKey.DUE
@@ -85,6 +89,10 @@ class CaseRow:
     missing_documents: int
     specialist: str
     major_change: bool
+    charges_minor: int
+    estimate_minor: int
+    balance_minor: int
+    awaiting_approval: int
     clock_facts: ClockFacts
     read_at: datetime
     policy: ClockPolicy
@@ -94,6 +102,15 @@ class CaseRow:
     @cached_property
     def clock(self) -> ClockReading:
         return clock.read_clock(self.clock_facts, self.read_at, self.policy)
+
+    @property
+    def total_minor(self) -> int:
+        """What the case costs: its charges, or its quote while nothing is charged."""
+        return self.charges_minor or self.estimate_minor
+
+    @property
+    def total_is_estimate(self) -> bool:
+        return self.charges_minor == 0 and self.estimate_minor != 0
 
     @property
     def due_at(self) -> datetime | None:
@@ -134,6 +151,10 @@ def _sort_columns(key: SortKey) -> tuple[ColumnElement[Any], ...]:
         SortKey.UPDATED: [type_coerce(Case.updated_at, String)],
         SortKey.MISSING: [Case.missing_documents],
         SortKey.SPECIALIST: [func.coalesce(Specialist.name_folded, "")],
+        SortKey.TOTAL: [
+            case((Case.charges_minor != 0, Case.charges_minor), else_=Case.estimate_minor)
+        ],
+        SortKey.BALANCE: [Case.balance_minor],
     }
     return (*columns[key], type_coerce(Case.id, Integer))
 
@@ -157,6 +178,13 @@ def _filtered(statement: Select[Any], query: CaseQuery, now: datetime) -> Select
         statement = statement.where(Case.specialist_id == query.specialist_id)
     if query.major_change_only:
         statement = statement.where(Case.major_change.is_(True))
+    if query.unpaid_only:
+        statement = statement.where(Case.balance_minor > 0)
+    if query.awaiting_approval_only:  # a closed or cancelled case asks the patient nothing
+        statement = statement.where(
+            Case.awaiting_approval > 0,
+            Case.status.not_in(sorted(s.value for s in CLOSED_STATUSES)),
+        )
     if query.received_from is not None:
         statement = statement.where(Case.received_at >= query.received_from)
     if query.received_before is not None:
@@ -211,6 +239,10 @@ def fetch_page(
             Case.missing_documents,
             Specialist.name,
             Case.major_change,
+            Case.charges_minor,
+            Case.estimate_minor,
+            Case.balance_minor,
+            Case.awaiting_approval,
             *(column.label(f"sort_{i}") for i, column in enumerate(sort_columns)),
         )
         .join(Patient, Patient.id == Case.patient_id)
@@ -251,6 +283,10 @@ def _row(r: Sequence[Any], now: datetime, policy: ClockPolicy, zone: tzinfo | No
         missing_documents=r[17],
         specialist=r[18] or "",
         major_change=bool(r[19]),
+        charges_minor=r[20],
+        estimate_minor=r[21],
+        balance_minor=r[22],
+        awaiting_approval=r[23],
         clock_facts=ClockFacts(status, urgency, r[10], r[11], r[12], r[13]),
         read_at=now,
         policy=policy,

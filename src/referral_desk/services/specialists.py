@@ -36,7 +36,7 @@ from referral_desk.domain.specialists import (
     suggest,
 )
 from referral_desk.domain.text import fold
-from referral_desk.services import case_state
+from referral_desk.services import case_state, costs
 from referral_desk.services.case_state import CaseChange
 from referral_desk.services.errors import ConflictError, NotFoundError, ValidationError
 
@@ -488,6 +488,7 @@ def assign(
             check_override(chosen, override_reason)
         except SpecialistRuleError as exc:
             raise ValidationError({"override_reason": str(exc)}) from exc
+        before = record.version
         if current is not None:
             if not reassign_reason.strip():
                 raise ValidationError(
@@ -499,20 +500,23 @@ def assign(
             current.status = AssignmentStatus.REPLACED.value
             current.ended_at = now
             current.end_reason = reassign_reason.strip()
-        before = record.version
-        session.add(
-            Assignment(
-                case_id=case_id,
-                specialist_id=specialist_id,
-                role=role.value,
-                status=AssignmentStatus.PROPOSED.value,
-                assigned_at=now,
-                assigned_by=actor,
-                # Kept only when it overrode something: the history should not mislead.
-                override_reason="" if chosen.available else override_reason.strip(),
-                decline_reason="",
-                end_reason="",
-            )
+            costs.withdraw_specialist_fee(session, record, current, actor=actor, now=now)
+        assignment = Assignment(
+            case_id=case_id,
+            specialist_id=specialist_id,
+            role=role.value,
+            status=AssignmentStatus.PROPOSED.value,
+            assigned_at=now,
+            assigned_by=actor,
+            # Kept only when it overrode something: the history should not mislead.
+            override_reason="" if chosen.available else override_reason.strip(),
+            decline_reason="",
+            end_reason="",
+        )
+        session.add(assignment)
+        session.flush()
+        costs.quote_specialist_fee(
+            session, record, assignment, specialist, role, actor=actor, now=now
         )
         moved_to = None
         if role is Role.PRIMARY:
@@ -589,6 +593,7 @@ def decline(
         assignment.answered_at = now
         assignment.answered_by = actor
         assignment.decline_reason = reason.strip()
+        costs.withdraw_specialist_fee(session, record, assignment, actor=actor, now=now)
         name = assignment.specialist.name
         moved_to = None
         if Role(assignment.role) is Role.PRIMARY:
