@@ -269,6 +269,18 @@ def build_scenarios(paths: AppPaths) -> tuple[list[Scenario], Callable[[], None]
             app_runner(CaseQuery(sort=SortKey.RECEIVED, descending=True)),
             raw_runner(f"{_SELECT}ORDER BY c.received_at DESC, c.id DESC LIMIT ?", (LIMIT + 1,)),
         ),
+        Scenario(
+            "sort by balance (desc)",
+            False,
+            app_runner(CaseQuery(sort=SortKey.BALANCE, descending=True)),
+            raw_runner(f"{_SELECT}ORDER BY c.balance_minor DESC, c.id DESC LIMIT ?", (LIMIT + 1,)),
+        ),
+        Scenario(
+            "unpaid only",
+            False,
+            app_runner(CaseQuery(unpaid_only=True)),
+            raw_runner(f"{_SELECT}WHERE c.balance_minor > 0 {_DUE_ASC} LIMIT ?", (LIMIT + 1,)),
+        ),
     ]
     for status in (CaseStatus.CLOSED, CaseStatus.UNDER_REVIEW):
         scenarios.append(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import re
 import sys
 import tempfile
 import unicodedata
@@ -15,12 +16,14 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from referral_desk import __version__
 from referral_desk.db.integrity import wal_reset_affected
+from referral_desk.domain.costs import PaymentMethod
 from referral_desk.domain.enums import CaseStatus
 from referral_desk.domain.specialists import Role
 from referral_desk.paths import DATA_DIR_ENV, AppPaths, resolve_paths
 
 if TYPE_CHECKING:
     from referral_desk.db.engine import Database
+    from referral_desk.services.costs import CaseCosts, LineInfo
     from referral_desk.services.documents import ChaseRow
     from referral_desk.services.specialists import SpecialistInfo
 
@@ -46,6 +49,24 @@ def _status(text: str) -> CaseStatus:
             return status
     choices = ", ".join(s.value for s in CaseStatus)
     raise argparse.ArgumentTypeError(f"unknown status '{text}' (choose from {choices})")
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a date; write it as YYYY-MM-DD"
+        ) from None
+
+
+def _method(text: str) -> PaymentMethod:
+    wanted = text.strip().lower().replace("-", "_").replace(" ", "_")
+    for method in PaymentMethod:
+        if wanted == method.value:
+            return method
+    choices = ", ".join(m.value for m in PaymentMethod)
+    raise argparse.ArgumentTypeError(f"unknown payment method '{text}' (choose from {choices})")
 
 
 def _positive(text: str) -> int:
@@ -104,6 +125,14 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--overdue", action="store_true", help="only overdue cases")
     listing.add_argument(
         "--incomplete", action="store_true", help="only cases with required documents missing"
+    )
+    listing.add_argument(
+        "--unpaid", action="store_true", help="only cases with charges not fully paid"
+    )
+    listing.add_argument(
+        "--awaiting-approval",
+        action="store_true",
+        help="only open cases with extra tests waiting for the patient's approval of the cost",
     )
     listing.add_argument("--format", choices=("table", "csv", "json"), default="table")
 
@@ -190,6 +219,77 @@ def build_parser() -> argparse.ArgumentParser:
         help="why the case goes to this specialist instead of its current one in the role",
     )
 
+    cost = commands.add_parser(
+        "costs", parents=[data_dir], help="a case's costs: lines, payments and balance"
+    )
+    cost_commands = cost.add_subparsers(dest="costs_command", metavar="ACTION", required=True)
+    showing = cost_commands.add_parser(
+        "show",
+        parents=[data_dir],
+        help="the case's cost lines, payments and totals (amounts in this computer's locale)",
+    )
+    showing.add_argument("reference", metavar="REF", help="case reference, e.g. RD-2026-00042")
+    showing.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="json gives amounts as integer minor units with the currency code",
+    )
+    showing.add_argument(
+        "--history", action="store_true", help="also list every cost change, newest first"
+    )
+
+    pay = commands.add_parser("payments", parents=[data_dir], help="record payments and refunds")
+    pay_commands = pay.add_subparsers(dest="payments_command", metavar="ACTION", required=True)
+    paying = pay_commands.add_parser(
+        "add",
+        parents=[data_dir],
+        help="record money received for a case (or paid back, with --refund)",
+    )
+    paying.add_argument("reference", metavar="REF", help="case reference, e.g. RD-2026-00042")
+    paying.add_argument(
+        "amount",
+        metavar="AMOUNT",
+        help="as this computer's locale writes it (1.234,50 in Germany), or plainly 1234.50",
+    )
+    paying.add_argument(
+        "--method",
+        type=_method,
+        required=True,
+        metavar="M",
+        help="cash, card, bank_transfer or insurance",
+    )
+    paying.add_argument(
+        "--date",
+        dest="paid_on",
+        type=_day,
+        metavar="YYYY-MM-DD",
+        help="the day the money came (today if not given; never in the future)",
+    )
+    paying.add_argument(
+        "--reference",
+        dest="payment_reference",
+        default="",
+        metavar="R",
+        help="receipt, transfer or claim number",
+    )
+    paying.add_argument("--reason", default="", metavar="TEXT", help="why (required for a refund)")
+    paying.add_argument(
+        "--refund",
+        action="store_true",
+        help="money paid back to the patient: give AMOUNT without a minus, and --reason",
+    )
+
+    fees = commands.add_parser("fees", parents=[data_dir], help="the office's fee schedule")
+    fee_commands = fees.add_subparsers(dest="fees_command", metavar="ACTION", required=True)
+    fee_list = fee_commands.add_parser(
+        "list", parents=[data_dir], help="services with their prices, in this computer's locale"
+    )
+    fee_list.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    fee_list.add_argument(
+        "--all", action="store_true", help="include inactive services (active ones only by default)"
+    )
+
     commands.add_parser(
         "check",
         parents=[data_dir],
@@ -232,6 +332,12 @@ def _main(argv: Sequence[str] | None) -> int:
             return _list_specialists(db, show_inactive=args.all, output=args.format)
         if args.command == "assign":
             return _assign(db, args)
+        if args.command == "costs":
+            return _show_costs(db, args)
+        if args.command == "payments":
+            return _add_payment(db, args)
+        if args.command == "fees":
+            return _list_fees(db, show_inactive=args.all, output=args.format)
         return _list_cases(db, args)
     finally:
         db.dispose()
@@ -260,30 +366,41 @@ def _demo(db: Database, count: int, seed: int) -> int:
     print(
         f"Added {result.cases:,} demo cases for {result.patients:,} new patients, "
         f"with {result.documents:,} documents, {result.files:,} attached files, "
-        f"{result.assignments:,} specialist assignments and {result.opinions:,} opinions."
+        f"{result.assignments:,} specialist assignments, {result.opinions:,} opinions, "
+        f"{result.cost_lines:,} cost lines and {result.payments:,} payments."
     )
     return EXIT_OK
 
 
 def _list_cases(db: Database, args: argparse.Namespace) -> int:
-    from referral_desk.services.case_export import COLUMNS, iter_records
+    from referral_desk.domain.money import format_amount
+    from referral_desk.services.case_export import (
+        COLUMNS,
+        iter_json_records,
+        iter_records,
+        iter_rows,
+        record,
+    )
     from referral_desk.services.case_list import CaseQuery
+    from referral_desk.services.office import get_profile, system_locale
 
     received_from, received_before = args.month or (None, None)
     query = CaseQuery(
         statuses=frozenset(args.status or ()),
         overdue_only=args.overdue,
         incomplete_only=args.incomplete,
+        unpaid_only=args.unpaid,
+        awaiting_approval_only=args.awaiting_approval,
         received_from=received_from,
         received_before=received_before,
     )
-    records = iter_records(db, query)
     out = sys.stdout
     if args.format == "json":
-        _write_json(out, records)
+        _write_json(out, iter_json_records(db, query))
     elif args.format == "csv":
-        _write_csv(out, COLUMNS, records)
+        _write_csv(out, COLUMNS, iter_records(db, query))
     else:
+        currency, locale = get_profile(db).currency, system_locale()
         shown = ("reference", "patient", "cancer_type", "urgency", "status", "due", "time_left")
         widths = {
             "reference": 14,
@@ -294,13 +411,32 @@ def _list_cases(db: Database, args: argparse.Namespace) -> int:
             "due": 17,
             "time_left": 20,
         }
+        money = {"total": 18, "balance": 14}
         out.write(
-            "  ".join(_cell(c.replace("_", " ").upper(), widths[c]) for c in shown).rstrip() + "\n"
+            "  ".join(
+                [
+                    *(_cell(c.replace("_", " ").upper(), widths[c]) for c in shown),
+                    *(c.upper().rjust(w) for c, w in money.items()),
+                ]
+            )
+            + "\n"
         )
         n = 0
-        for rec in records:
+        for row in iter_rows(db, query):
             n += 1
-            out.write("  ".join(_cell(rec[c], widths[c]) for c in shown).rstrip() + "\n")
+            rec = record(row, currency)
+            total = balance = ""
+            if row.total_minor:
+                total = format_amount(row.total_minor, currency, locale)
+                total += " (est.)" if row.total_is_estimate else ""
+            if row.charges_minor or row.balance_minor:
+                balance = format_amount(row.balance_minor, currency, locale)
+            cells = [
+                *(_cell(rec[c], widths[c]) for c in shown),
+                total.rjust(money["total"]),
+                balance.rjust(money["balance"]),
+            ]
+            out.write("  ".join(cells).rstrip() + "\n")
         out.write(f"{n:,} case{'s' if n != 1 else ''}\n")
     return EXIT_OK
 
@@ -502,14 +638,9 @@ SPECIALIST_COLUMNS = (
 )
 
 
-def _money(minor: int) -> str:
-    """Minor units as major with two decimals: 45000 -> '450.00' (one office currency)."""
-    major, cents = divmod(abs(minor), 100)
-    return f"{'-' if minor < 0 else ''}{major}.{cents:02d}"
-
-
-def _specialist_record(info: SpecialistInfo, today: date) -> dict[str, Any]:
+def _specialist_record(info: SpecialistInfo, today: date, currency: str) -> dict[str, Any]:
     from referral_desk.domain.enums import CANCER_TYPES, cancer_type_label
+    from referral_desk.services.case_export import amount_text
 
     draft = info.draft
     # In the office's order of cancer types, not alphabetically by code.
@@ -523,7 +654,7 @@ def _specialist_record(info: SpecialistInfo, today: date) -> dict[str, Any]:
         "sub_specialties": [cancer_type_label(c) for c in types],
         "phone": draft.phone,
         "email": draft.email,
-        "fee": _money(draft.fee_minor),
+        "fee": amount_text(draft.fee_minor, currency),
         "capacity": draft.capacity,
         "active_cases": info.active_cases,
         "due_soon": info.due_soon,
@@ -560,11 +691,15 @@ def _fitted_list(labels: list[str], width: int) -> str:
 
 def _list_specialists(db: Database, *, show_inactive: bool, output: str) -> int:
     from referral_desk.services import specialists
+    from referral_desk.services.office import get_profile
 
     today = datetime.now().astimezone().date()
     roster = specialists.list_specialists(db)
+    currency = get_profile(db).currency
     hidden = 0 if show_inactive else sum(not s.draft.active for s in roster)
-    records = [_specialist_record(s, today) for s in roster if show_inactive or s.draft.active]
+    records = [
+        _specialist_record(s, today, currency) for s in roster if show_inactive or s.draft.active
+    ]
     out = sys.stdout
     if output == "json":
         _write_json(out, records)
@@ -652,6 +787,324 @@ def _assign(db: Database, args: argparse.Namespace) -> int:
             print("referral-desk: give the reason with --reassign REASON.", file=sys.stderr)
         return EXIT_BAD
     print(change.message)
+    return EXIT_OK
+
+
+# --- Costs, payments and the fee schedule ----------------------------------------------------
+
+# A plain amount as scripts write it, whatever the locale: digits, a dot, the decimals.
+_PLAIN_AMOUNT = re.compile(r"[0-9]+(\.[0-9]+)?")
+
+
+def _read_amount(text: str, currency: str, locale: str) -> int:
+    """AMOUNT as this computer's locale writes it ('1.234,50' in Germany), or plainly ('1234.50').
+
+    The locale's reading wins: in Germany '1.250' is one thousand two hundred and fifty.
+    """
+    from referral_desk.domain.money import MoneyError, format_plain, minor_digits, parse_amount
+    from referral_desk.services.case_export import amount_text
+
+    try:
+        return parse_amount(text, currency, locale)
+    except MoneyError as exc:
+        cleaned = text.strip()
+        if _PLAIN_AMOUNT.fullmatch(cleaned):
+            return parse_amount(cleaned, currency, "en_US")  # its own errors say enough
+        if cleaned.startswith("-"):
+            raise MoneyError(
+                f"'{cleaned}' is negative. For money paid back, give the amount without "
+                "the minus and add --refund --reason TEXT."
+            ) from None
+        if "is not an amount" not in str(exc):
+            raise  # too many decimals, implausibly large: the message says what to fix
+        digits = minor_digits(currency)
+        example = 1234 * 10**digits + (50 * 10 ** (digits - 2) if digits >= 2 else 0)
+        raise MoneyError(
+            f"'{cleaned}' is not an amount. Write {currency} amounts as this computer's "
+            f"locale ({locale}) does, e.g. {format_plain(example, currency, locale)}, "
+            f"or plainly, e.g. {amount_text(example, currency)}."
+        ) from None
+
+
+def _approval_text(line: LineInfo) -> str:
+    label = line.approval.label
+    return f"{label} {line.approval_on.isoformat()}" if line.approval_on else label
+
+
+def _costs_json(info: CaseCosts) -> dict[str, Any]:
+    from referral_desk.domain.money import minor_digits
+
+    t = info.totals
+    return {
+        "reference": info.reference,
+        "currency": info.currency,
+        "minor_digits": minor_digits(info.currency),
+        "letter_sent": info.letter_sent,
+        "lines": [
+            {
+                "id": line.id,
+                "kind": line.kind.value,
+                "description": line.draft.description,
+                "service": line.service_code,
+                "quantity": line.draft.quantity,
+                "unit_price_minor": line.draft.unit_price_minor,
+                "total_minor": line.total_minor,
+                "approval": line.approval.value,
+                "approval_on": line.approval_on.isoformat() if line.approval_on else None,
+                "from_assignment": line.from_assignment,
+            }
+            for line in info.lines
+        ],
+        "payments": [
+            {
+                "id": p.id,
+                "date": p.draft.paid_on.isoformat(),
+                "method": p.draft.method.value,
+                "reference": p.draft.reference,
+                "amount_minor": p.draft.amount_minor,
+                "refund": p.is_refund,
+                "reason": p.draft.reason,
+            }
+            for p in info.payments
+        ],
+        "totals": {
+            "estimated_minor": t.estimated,
+            "awaiting_approval_minor": t.awaiting_approval,
+            "charged_minor": t.final,
+            "paid_minor": t.paid,
+            "balance_minor": t.balance,
+            "status": t.status.value,
+        },
+        "history": [
+            {
+                "at": e.at.astimezone(UTC).isoformat(),
+                "actor": e.actor,
+                "action": e.action,
+                "reason": e.reason,
+            }
+            for e in info.history
+        ],
+    }
+
+
+def _table(
+    out: TextIO, header: Sequence[str], rows: Sequence[Sequence[str]], right: frozenset[int]
+) -> None:
+    """Columns as wide as their widest cell; amounts (the `right` columns) aligned right."""
+    widths = [max(_width(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for cells in [header, *rows]:
+        line = [
+            " " * (w - _width(c)) + c if i in right else _cell(c, w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ]
+        out.write("  ".join(line).rstrip() + "\n")
+
+
+def _show_costs(db: Database, args: argparse.Namespace) -> int:
+    from referral_desk.domain.money import format_amount
+    from referral_desk.services import costs
+    from referral_desk.services.errors import ServiceError
+    from referral_desk.services.lookup import case_id_for_reference
+    from referral_desk.services.office import system_locale
+
+    try:
+        info = costs.case_costs(db, case_id_for_reference(db, args.reference))
+    except ServiceError as exc:
+        print(f"referral-desk: {exc}", file=sys.stderr)
+        return EXIT_BAD
+    out = sys.stdout
+    if args.format == "json":
+        out.write(json.dumps(_costs_json(info), ensure_ascii=False, indent=2) + "\n")
+        return EXIT_OK
+    locale = system_locale()
+
+    def money(minor: int) -> str:
+        return format_amount(minor, info.currency, locale)
+
+    out.write(f"{info.reference}: costs in {info.currency}\n")
+    if info.letter_sent:
+        out.write("The letter has been sent: changing a charge now needs a reason.\n")
+    out.write("\n")
+    if info.lines:
+        _table(
+            out,
+            ("KIND", "DESCRIPTION", "QTY", "UNIT PRICE", "TOTAL", "APPROVAL"),
+            [
+                (
+                    line.kind.label,
+                    line.draft.description,
+                    str(line.draft.quantity),
+                    money(line.draft.unit_price_minor),
+                    money(line.total_minor),
+                    _approval_text(line),
+                )
+                for line in info.lines
+            ],
+            right=frozenset({2, 3, 4}),
+        )
+    else:
+        out.write("No cost lines yet.\n")
+    out.write("\n")
+    if info.payments:
+        _table(
+            out,
+            ("DATE", "METHOD", "REFERENCE", "AMOUNT", "REFUND REASON"),
+            [
+                (
+                    p.draft.paid_on.isoformat(),
+                    p.draft.method.label,
+                    p.draft.reference,
+                    money(p.draft.amount_minor),
+                    p.draft.reason if p.is_refund else "",
+                )
+                for p in info.payments
+            ],
+            right=frozenset({3}),
+        )
+    else:
+        out.write("No payments yet.\n")
+    t = info.totals
+    out.write("\n")
+    _table(
+        out,
+        ("Estimated", money(t.estimated)),
+        [
+            ("Awaiting approval", money(t.awaiting_approval)),
+            ("Charged", money(t.final)),
+            ("Paid", money(t.paid)),
+            ("Balance", money(t.balance)),
+        ],
+        right=frozenset({1}),
+    )
+    out.write(f"Status             {t.status.label}\n")
+    if args.history:
+        out.write("\nHistory, newest first:\n")
+        for event in info.history:
+            reason = f" Reason: {event.reason}" if event.reason else ""
+            moment = event.at.astimezone().strftime("%Y-%m-%d %H:%M")
+            out.write(f"{moment}  {event.actor}  {event.action}{reason}\n")
+    return EXIT_OK
+
+
+def _add_payment(db: Database, args: argparse.Namespace) -> int:
+    from referral_desk import identity
+    from referral_desk.domain.money import MoneyError, format_amount
+    from referral_desk.services import costs
+    from referral_desk.services.errors import ServiceError
+    from referral_desk.services.lookup import case_id_for_reference
+    from referral_desk.services.office import get_profile, system_locale
+
+    def refuse(message: str) -> int:
+        print(f"referral-desk: {message}", file=sys.stderr)
+        return EXIT_BAD
+
+    locale = system_locale()
+    try:
+        case_id = case_id_for_reference(db, args.reference)
+    except ServiceError as exc:
+        return refuse(str(exc))
+    currency = get_profile(db).currency
+    try:
+        amount = _read_amount(args.amount, currency, locale)
+    except MoneyError as exc:
+        return refuse(f"AMOUNT: {exc} Nothing was recorded.")
+    if args.refund and not args.reason.strip():
+        return refuse(
+            "a refund needs --reason TEXT (why the money is paid back). Nothing was recorded."
+        )
+    draft = costs.PaymentDraft(
+        amount_minor=-amount if args.refund else amount,
+        paid_on=args.paid_on or datetime.now().astimezone().date(),
+        method=args.method,
+        reference=args.payment_reference,
+        reason=args.reason,
+    )
+    try:
+        # Asked in the app before an overpayment; here it is said and recorded all the same.
+        warning = None if args.refund else costs.payment_warning(db, case_id, amount)
+        change = costs.add_payment(db, case_id, draft, actor=identity.current_user())
+    except ServiceError as exc:
+        return refuse(f"{exc} Nothing was recorded.")
+    if warning:
+        print(f"referral-desk: warning: {warning}", file=sys.stderr)
+    print(change.message)
+    t = costs.case_costs(db, case_id).totals
+    print(
+        f"Paid {format_amount(t.paid, currency, locale)} of "
+        f"{format_amount(t.final, currency, locale)} charged; balance "
+        f"{format_amount(t.balance, currency, locale)} ({t.status.label})."
+    )
+    return EXIT_OK
+
+
+FEE_COLUMNS = ("code", "name", "price", "currency", "needs_approval", "active", "cases_using")
+
+
+def _list_fees(db: Database, *, show_inactive: bool, output: str) -> int:
+    from referral_desk.domain.money import format_amount
+    from referral_desk.services import fee_schedule
+    from referral_desk.services.case_export import amount_text
+    from referral_desk.services.office import get_profile, system_locale
+
+    currency = get_profile(db).currency
+    services = fee_schedule.list_services(db, active_only=not show_inactive)
+    out = sys.stdout
+    if output == "json":
+        _write_json(
+            out,
+            (
+                {
+                    "code": s.code,
+                    "name": s.name,
+                    "price_minor": s.draft.price_minor,
+                    "currency": currency,
+                    "needs_approval": s.draft.needs_approval,
+                    "active": s.draft.active,
+                    "cases_using": s.cases_using,
+                }
+                for s in services
+            ),
+        )
+    elif output == "csv":
+        _write_csv(
+            out,
+            FEE_COLUMNS,
+            (
+                {
+                    "code": s.code,
+                    "name": s.name,
+                    "price": amount_text(s.draft.price_minor, currency),
+                    "currency": currency,
+                    "needs_approval": "yes" if s.draft.needs_approval else "no",
+                    "active": "yes" if s.draft.active else "no",
+                    "cases_using": s.cases_using,
+                }
+                for s in services
+            ),
+        )
+    else:
+        locale = system_locale()
+        _table(
+            out,
+            ("CODE", "NAME", "PRICE", "APPROVAL", "STATUS", "CASES"),
+            [
+                (
+                    s.code,
+                    s.name,
+                    format_amount(s.draft.price_minor, currency, locale)
+                    if s.draft.price_minor
+                    else "not set",
+                    "patient approves" if s.draft.needs_approval else "",
+                    "active" if s.draft.active else "inactive",
+                    f"{s.cases_using:,}",
+                )
+                for s in services
+            ],
+            right=frozenset({2, 5}),
+        )
+        n = len(services)
+        out.write(f"{n:,} {'active ' if not show_inactive else ''}service{'s' if n != 1 else ''}")
+        out.write(f", prices in {currency}\n")
     return EXIT_OK
 
 

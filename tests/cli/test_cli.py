@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import sqlite3
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from referral_desk.cli import main
+from referral_desk.domain.costs import PaymentMethod
 from referral_desk.domain.enums import CaseStatus, Urgency
 from referral_desk.paths import resolve_paths
 from referral_desk.services import cases, documents
@@ -803,3 +805,368 @@ def test_assign_refuses_a_case_past_review(
     assert (code, out) == (1, "")
     assert err == f"referral-desk: {closed} is closed: it is past review.\n"
     assert _sql(data_dir, "SELECT count(*) FROM assignments") == before
+
+
+# --- costs, payments and the fee schedule ------------------------------------------------------
+
+
+@pytest.fixture
+def charged(
+    office: tuple[str, str, dict[str, int]], monkeypatch: pytest.MonkeyPatch
+) -> tuple[str, str]:
+    """(data folder, reference) of a case in a euro office on a German computer: Zoë's fee
+    (450.50) quoted on assignment and charged, nothing paid yet."""
+    from referral_desk.services import costs, specialists
+    from referral_desk.services import office as office_service
+
+    monkeypatch.setenv("LC_NUMERIC", "de_DE.UTF-8")
+    folder, reference, ids = office
+    db = open_database(resolve_paths(folder))
+    office_service.set_currency(db, "EUR")
+    case_id = _case_id(db, reference)
+    specialists.assign(db, case_id, ids["zoe"], actor="t", override_reason="Agreed by phone")
+    for line in costs.case_costs(db, case_id).lines:
+        costs.charge_line(db, line.id, actor="t")
+    db.dispose()
+    return folder, reference
+
+
+def _case_id(db: Any, reference: str) -> int:
+    from referral_desk.services.lookup import case_id_for_reference
+
+    return case_id_for_reference(db, reference)
+
+
+def _payments(folder: str, reference: str) -> list[tuple[Any, ...]]:
+    return _sql(
+        folder,
+        "SELECT p.amount_minor, p.paid_on, p.method, p.reference, p.reason FROM payments p "
+        f"JOIN cases c ON c.id = p.case_id WHERE c.reference = '{reference}' ORDER BY p.id",
+    )
+
+
+def _show(capsys: pytest.CaptureFixture[str], folder: str, reference: str) -> dict[str, Any]:
+    code, out, _ = run(capsys, "costs", "show", reference, "--format", "json", "--data-dir", folder)
+    assert code == 0
+    return dict(json.loads(out))
+
+
+def test_costs_show_lists_lines_payments_and_totals_in_the_locale(
+    capsys: pytest.CaptureFixture[str], charged: tuple[str, str]
+) -> None:
+    folder, reference = charged
+    code, _, _ = run(
+        capsys,
+        "payments",
+        "add",
+        reference,
+        "200",
+        "--method",
+        "card",
+        "--reference",
+        "POS 4711",
+        "--data-dir",
+        folder,
+    )
+    assert code == 0
+    code, out, _ = run(capsys, "costs", "show", reference, "--history", "--data-dir", folder)
+    assert code == 0
+    assert f"{reference}: costs in EUR" in out
+    line = next(row for row in out.splitlines() if "Zoë Lindqvist" in row)
+    assert line.startswith("Final") and line.count("450,50\u00a0€") == 2  # unit price, total
+    payment = next(row for row in out.splitlines() if "POS 4711" in row)
+    assert payment.startswith(date.today().isoformat()) and "Card" in payment
+    assert "200,00\u00a0€" in payment
+    totals = {row.split("  ")[0]: row.split()[-2:] for row in out.splitlines() if "  " in row}
+    assert totals["Charged"] == ["450,50", "€"] and totals["Balance"] == ["250,50", "€"]
+    assert "Status             Partly paid" in out
+    history = out.split("History, newest first:")[1]
+    assert "Received EUR 200.00 by card" in history.splitlines()[1]
+    assert "Quoted 'Second opinion consultation: Zoë Lindqvist', EUR 450.50" in history
+
+
+def test_costs_show_as_json_gives_integer_minor_units(
+    capsys: pytest.CaptureFixture[str], charged: tuple[str, str]
+) -> None:
+    folder, reference = charged
+    shown = _show(capsys, folder, reference)
+    assert shown["currency"] == "EUR" and shown["minor_digits"] == 2
+    (line,) = shown["lines"]
+    assert line["kind"] == "final" and line["service"] == "CONSULT" and line["from_assignment"]
+    assert (line["quantity"], line["unit_price_minor"], line["total_minor"]) == (1, 45050, 45050)
+    assert shown["totals"] == {
+        "estimated_minor": 0,
+        "awaiting_approval_minor": 0,
+        "charged_minor": 45050,
+        "paid_minor": 0,
+        "balance_minor": 45050,
+        "status": "unpaid",
+    }
+    assert shown["payments"] == [] and len(shown["history"]) == 2
+
+    def numbers(value: Any) -> Iterator[Any]:
+        if isinstance(value, dict):
+            for item in value.values():
+                yield from numbers(item)
+        elif isinstance(value, list):
+            for item in value:
+                yield from numbers(item)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            yield value
+
+    assert all(isinstance(n, int) for n in numbers(shown))  # no float on the money path
+
+
+def test_payments_add_reads_the_locale_and_plain_amounts(
+    capsys: pytest.CaptureFixture[str], charged: tuple[str, str]
+) -> None:
+    folder, reference = charged
+    code, out, err = run(
+        capsys,
+        "payments",
+        "add",
+        reference.lower(),
+        "1,50",
+        "--method",
+        "cash",
+        "--date",
+        "2026-11-20",
+        "--data-dir",
+        folder,
+    )
+    assert code == 0 and err == ""
+    assert "Received EUR 1.50 by cash on 2026-11-20." in out
+    assert "balance 449,00\u00a0€ (Partly paid)" in out
+    # A script may write the plain form whatever the locale: 100.25 is not read as 10025.
+    code, out, _ = run(
+        capsys,
+        "payments",
+        "add",
+        reference,
+        "100.25",
+        "--method",
+        "bank-transfer",
+        "--reference",
+        "TRF 1",
+        "--data-dir",
+        folder,
+    )
+    assert code == 0
+    # And the locale's own grouping still means what a German reads: 1.000 is a thousand.
+    code, _, err = run(
+        capsys,
+        "payments",
+        "add",
+        reference,
+        "1.000",
+        "--method",
+        "insurance",
+        "--data-dir",
+        folder,
+    )
+    assert code == 0 and "warning" in err
+    assert [(p[0], p[2]) for p in _payments(folder, reference)] == [
+        (150, "cash"),
+        (10025, "bank_transfer"),
+        (100000, "insurance"),
+    ]
+
+
+def test_an_overpayment_is_warned_of_and_recorded_and_can_be_refunded(
+    capsys: pytest.CaptureFixture[str], charged: tuple[str, str]
+) -> None:
+    folder, reference = charged
+    code, out, err = run(
+        capsys, "payments", "add", reference, "500", "--method", "card", "--data-dir", folder
+    )
+    assert code == 0
+    assert err.startswith("referral-desk: warning: ") and "EUR 49.50 more than" in err
+    assert "overpayment" in err
+    assert "balance -49,50\u00a0€ (Overpaid)" in out
+    code, out, err = run(
+        capsys,
+        "payments",
+        "add",
+        reference,
+        "49,50",
+        "--method",
+        "card",
+        "--refund",
+        "--reason",
+        "Paid more than the invoice",
+        "--data-dir",
+        folder,
+    )
+    assert code == 0 and err == ""  # a refund is never an overpayment
+    assert "Refunded EUR 49.50 by card" in out and "(Paid)" in out
+    assert [(p[0], p[4]) for p in _payments(folder, reference)] == [
+        (50000, ""),
+        (-4950, "Paid more than the invoice"),
+    ]
+    totals = _show(capsys, folder, reference)["totals"]
+    assert (totals["paid_minor"], totals["balance_minor"], totals["status"]) == (45050, 0, "paid")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["12,5O", "--method", "card"], "AMOUNT: '12,5O' is not an amount"),
+        (["zwölf", "--method", "card"], "e.g. 1.234,50, or plainly, e.g. 1234.50"),
+        (["12,345", "--method", "card"], "more decimal places than EUR has (2)"),
+        (["-5", "--method", "card"], "add --refund --reason TEXT"),
+        (["0", "--method", "card"], "A payment of zero records nothing"),
+        (["99999999", "--method", "card"], "implausibly large"),
+        (["5", "--method", "card", "--refund"], "a refund needs --reason TEXT"),
+        (["5", "--method", "card", "--refund", "--reason", "x"], "a refund cannot be larger"),
+        (["5", "--method", "card", "--date", "2099-01-01"], "cannot be dated in the future"),
+    ],
+)
+def test_bad_payments_are_refused_and_nothing_is_saved(
+    capsys: pytest.CaptureFixture[str],
+    charged: tuple[str, str],
+    arguments: list[str],
+    message: str,
+) -> None:
+    folder, reference = charged
+    code, out, err = run(capsys, "payments", "add", reference, *arguments, "--data-dir", folder)
+    assert code == 1 and out == ""
+    assert message in err and "Nothing was recorded" in err
+    assert _payments(folder, reference) == []
+    assert _show(capsys, folder, reference)["totals"]["balance_minor"] == 45050
+
+
+def test_payments_add_refuses_a_bad_method_or_date_before_anything(
+    capsys: pytest.CaptureFixture[str], charged: tuple[str, str]
+) -> None:
+    folder, reference = charged
+    with pytest.raises(SystemExit) as exit_info:
+        main(["payments", "add", reference, "5", "--method", "cheque", "--data-dir", folder])
+    assert exit_info.value.code == 2
+    assert "unknown payment method 'cheque'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["payments", "add", reference, "5", "--method", "card", "--date", "1.12.2026"])
+    assert "'1.12.2026' is not a date; write it as YYYY-MM-DD" in capsys.readouterr().err
+    assert _payments(folder, reference) == []
+
+
+def test_costs_and_payments_say_which_case_is_unknown(
+    capsys: pytest.CaptureFixture[str], charged: tuple[str, str]
+) -> None:
+    folder, _ = charged
+    code, out, err = run(capsys, "costs", "show", "RD-1999-00001", "--data-dir", folder)
+    assert (code, out) == (1, "") and "There is no case RD-1999-00001" in err
+    code, out, err = run(
+        capsys, "payments", "add", "RD-1999-00001", "5", "--method", "card", "--data-dir", folder
+    )
+    assert (code, out) == (1, "") and "There is no case RD-1999-00001" in err
+
+
+def test_costs_show_a_case_without_costs(
+    capsys: pytest.CaptureFixture[str], office: tuple[str, str, dict[str, int]]
+) -> None:
+    folder, reference, _ = office
+    code, out, _ = run(capsys, "costs", "show", reference, "--data-dir", folder)
+    assert code == 0
+    assert "No cost lines yet." in out and "No payments yet." in out
+    assert "Status             Nothing due" in out
+
+
+def test_cases_list_filters_unpaid_and_awaiting_approval_with_money_columns(
+    capsys: pytest.CaptureFixture[str], charged: tuple[str, str]
+) -> None:
+    from referral_desk.services import costs
+
+    folder, reference = charged
+    db = open_database(resolve_paths(folder))
+    quoted = cases.create_case(db, case(), patient=patient(family_name="Quote"), actor="t")
+    costs.add_line(
+        db,
+        quoted.id,
+        costs.LineDraft("PET-CT scan", 1, 110000, needs_approval=True),
+        actor="t",
+    )
+    costs.add_payment(
+        db, quoted.id, costs.PaymentDraft(50000, date.today(), PaymentMethod.CARD), actor="t"
+    )
+    cases.create_case(db, case(), patient=patient(family_name="Free"), actor="t")
+    db.dispose()
+
+    code, out, _ = run(
+        capsys, "cases", "list", "--unpaid", "--format", "json", "--data-dir", folder
+    )
+    assert code == 0
+    (owing,) = json.loads(out)
+    assert owing["reference"] == reference
+    assert (owing["total_minor"], owing["balance_minor"], owing["currency"]) == (
+        45050,
+        45050,
+        "EUR",
+    )
+    assert owing["total_is_estimate"] is False and owing["payment_status"] == "Unpaid"
+
+    code, out, _ = run(
+        capsys, "cases", "list", "--awaiting-approval", "--format", "csv", "--data-dir", folder
+    )
+    (waiting,) = list(csv.DictReader(io.StringIO(out)))
+    assert waiting["reference"] == quoted.reference
+    assert (waiting["total"], waiting["total_is_estimate"], waiting["currency"]) == (
+        "1100.00",
+        "yes",
+        "EUR",
+    )
+    # Paid in advance: the office owes nothing back yet, the balance is a credit.
+    assert (waiting["balance"], waiting["payment_status"]) == ("-500.00", "Paid in advance")
+    assert waiting["awaiting_approval"] == "1"
+
+    code, out, _ = run(capsys, "cases", "list", "--data-dir", folder)
+    lines = out.splitlines()
+    assert lines[0].split()[-2:] == ["TOTAL", "BALANCE"]
+    row = next(line for line in lines if quoted.reference in line)
+    assert row.endswith("1.100,00\u00a0€ (est.)       -500,00\u00a0€")
+    free = next(line for line in lines if "Free" in line)
+    assert "€" not in free
+
+
+def test_fees_list_in_every_format(
+    capsys: pytest.CaptureFixture[str], charged: tuple[str, str]
+) -> None:
+    from referral_desk.services import fee_schedule
+
+    folder, _ = charged
+    db = open_database(resolve_paths(folder))
+    consult = fee_schedule.find_service(db, "CONSULT")
+    fee_schedule.update_service(
+        db,
+        consult.id,
+        fee_schedule.ServiceDraft("CONSULT", consult.name, 123450),
+        expected_version=consult.version,
+    )
+    db.dispose()
+    code, out, _ = run(capsys, "fees", "list", "--format", "json", "--data-dir", folder)
+    assert code == 0
+    fees = {f["code"]: f for f in json.loads(out)}
+    assert fees["CONSULT"]["price_minor"] == 123450 and fees["CONSULT"]["currency"] == "EUR"
+    assert fees["CONSULT"]["cases_using"] == 1 and fees["TEST"]["needs_approval"] is True
+    code, out, _ = run(capsys, "fees", "list", "--format", "csv", "--data-dir", folder)
+    assert code == 0
+    rows = {r["code"]: r for r in csv.DictReader(io.StringIO(out))}
+    assert rows["CONSULT"]["price"] == "1234.50" and rows["PATH"]["price"] == "0.00"
+    code, out, _ = run(capsys, "fees", "list", "--data-dir", folder)
+    assert code == 0
+    consult_row = next(line for line in out.splitlines() if line.startswith("CONSULT"))
+    assert "1.234,50\u00a0€" in consult_row
+    assert "not set" in next(line for line in out.splitlines() if line.startswith("PATH"))
+    assert out.splitlines()[-1] == "6 active services, prices in EUR"
+
+
+def test_the_demo_office_has_costs_the_cli_shows(
+    capsys: pytest.CaptureFixture[str], data_dir: str
+) -> None:
+    code, out, _ = run(
+        capsys, "cases", "list", "--unpaid", "--format", "json", "--data-dir", data_dir
+    )
+    unpaid = json.loads(out)
+    assert code == 0 and unpaid
+    assert all(r["balance_minor"] > 0 and r["currency"] == "EUR" for r in unpaid)
+    shown = _show(capsys, data_dir, unpaid[0]["reference"])
+    assert shown["totals"]["balance_minor"] == unpaid[0]["balance_minor"]

@@ -348,3 +348,160 @@ def test_downgrading_the_specialists_schema_keeps_the_cases_and_their_index(
     assert "ix_cases_clock" in {name for name, _sql in _sqlite(path, indexes)}
     assert _sqlite(path, "SELECT version_num FROM alembic_version") == [("0002",)]
     assert _sqlite(path, "PRAGMA integrity_check") == [("ok",)]
+
+
+def _insert_0003_reviewer(path: Path, case_id: int, fee_minor: int) -> None:
+    """A specialist assigned to the case as its primary reviewer, as 0003 stored them."""
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "INSERT INTO specialists (name, name_folded, title, discipline, phone, email, "
+            "fee_minor, capacity, active, created_at, updated_at, version) VALUES "
+            "('Dr. Ana Lima', 'dr. ana lima', '', 'medical_oncology', '', '', ?, 5, 1, ?, ?, 1)",
+            (fee_minor, _T, _T),
+        )
+        specialist_id = conn.execute("SELECT max(id) FROM specialists").fetchone()[0]
+        conn.execute(
+            "INSERT INTO specialist_cancer_types (specialist_id, cancer_type) VALUES (?, 'breast')",
+            (specialist_id,),
+        )
+        conn.execute(
+            "INSERT INTO assignments (case_id, specialist_id, role, status, assigned_at, "
+            "assigned_by, override_reason, decline_reason, end_reason) "
+            "VALUES (?, ?, 'primary', 'accepted', ?, 'ines', '', '', '')",
+            (case_id, specialist_id, _T),
+        )
+        conn.execute(
+            "UPDATE cases SET specialist_id = ?, status = 'under_review' WHERE id = ?",
+            (specialist_id, case_id),
+        )
+    conn.close()
+
+
+def test_cases_from_the_previous_version_survive_the_costs_upgrade(tmp_path: Path) -> None:
+    from referral_desk.domain.costs import LineKind, PaymentMethod, PaymentStatus
+    from referral_desk.services import costs, fee_schedule, office, specialists
+    from referral_desk.services.costs import LineDraft, PaymentDraft
+    from referral_desk.services.specialists import SpecialistDraft
+
+    path = tmp_path / "office.sqlite"
+    _at_revision(path, "0003").dispose()
+    _insert_0001_case(path, "RD-2026-00007", "ready_for_review", _T)
+    _insert_0001_case(path, "RD-2026-00008", "new", None)
+    _insert_0003_reviewer(path, 1, fee_minor=45_000)
+    before = _sqlite(path, "SELECT * FROM cases ORDER BY id")
+    assignments = _sqlite(path, "SELECT * FROM assignments")
+
+    db = open_database_file(path, tmp_path / "backups")
+    try:
+        assert migrate.current_revision(db) == migrate.head_revision()
+        assert len(list((tmp_path / "backups").glob("before-upgrade-from-0003-*.sqlite"))) == 1
+        # Every case keeps every value, with totals of zero after them.
+        after = _sqlite(path, "SELECT * FROM cases ORDER BY id")
+        assert [row[: len(before[0])] for row in after] == before
+        totals = "SELECT charges_minor, estimate_minor, balance_minor, awaiting_approval FROM cases"
+        assert _sqlite(path, totals) == [(0, 0, 0, 0), (0, 0, 0, 0)]
+        assert _sqlite(path, "SELECT * FROM assignments") == assignments
+        # Added in place, not by copying the table: the list's expression index is still there.
+        [(index_sql,)] = _sqlite(
+            path, "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'ix_cases_clock'"
+        )
+        assert "coalesce(due_at, '')" in index_sql
+        assert _sqlite(path, "PRAGMA foreign_key_check") == []
+        assert _sqlite(path, "PRAGMA integrity_check") == [("ok",)]
+
+        services = fee_schedule.list_services(db)
+        assert [s.code for s in services] == ["CONSULT", "COURIER", "PATH", "RAD", "TEST", "TRANSL"]
+        assert all(s.draft.price_minor == 0 and s.draft.active for s in services)
+        assert not office.get_profile(db).currency_is_set  # chosen by the office, not guessed
+
+        # Nothing is quoted behind the office's back for the reviewer already at work.
+        assert costs.case_costs(db, 1).lines == () and costs.case_costs(db, 1).history == ()
+
+        now = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+        office.set_currency(db, "EUR")
+        rows = {r.reference: r for r in case_list.fetch_page(db, CaseQuery(), now=now).rows}
+        assert (rows["RD-2026-00007"].total_minor, rows["RD-2026-00007"].balance_minor) == (0, 0)
+
+        # The old case is costed like a new one: a replacement reviewer's fee is quoted.
+        ben = specialists.create_specialist(
+            db,
+            SpecialistDraft(
+                "Dr. Ben Ode",
+                specialists.Discipline.MEDICAL_ONCOLOGY,
+                5,
+                cancer_types=frozenset({"breast"}),
+                fee_minor=38_000,
+            ),
+            now=now,
+        )
+        specialists.assign(
+            db, 1, ben, actor="ines", reassign_reason="Ana is away", now=now, local_zone=UTC
+        )
+        [quote] = costs.case_costs(db, 1).lines
+        assert (quote.draft.unit_price_minor, quote.from_assignment) == (38_000, True)
+        costs.charge_line(db, quote.id, actor="ines", now=now)
+        costs.add_line(db, 2, LineDraft("Courier", 1, 4_000, LineKind.FINAL), actor="a", now=now)
+        draft = PaymentDraft(20_000, now.date(), PaymentMethod.BANK_TRANSFER)
+        costs.add_payment(db, 1, draft, actor="ines", now=now, local_zone=UTC)
+        assert costs.case_costs(db, 1).totals.status is PaymentStatus.PARTLY_PAID
+        unpaid = case_list.fetch_page(db, CaseQuery(unpaid_only=True), now=now).rows
+        assert sorted((r.reference, r.balance_minor) for r in unpaid) == [
+            ("RD-2026-00007", 18_000),
+            ("RD-2026-00008", 4_000),
+        ]
+        assert _sqlite(path, "PRAGMA foreign_key_check") == []
+    finally:
+        db.dispose()
+
+
+def test_downgrading_the_costs_schema_keeps_the_cases_and_their_index(tmp_path: Path) -> None:
+    from referral_desk.domain.costs import PaymentMethod
+    from referral_desk.services import costs, office
+    from referral_desk.services.costs import LineDraft, PaymentDraft
+
+    path = tmp_path / "office.sqlite"
+    _at_revision(path, "0003").dispose()
+    _insert_0001_case(path, "RD-2026-00007", "new", None)
+    _insert_0003_reviewer(path, 1, fee_minor=0)
+    before = _sqlite(path, "SELECT * FROM cases")
+    db = open_database_file(path)
+    now = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+    office.set_currency(db, "EUR")
+    costs.add_line(db, 1, LineDraft("Consultation", 1, 45_000), actor="a", now=now)
+    draft = PaymentDraft(10_000, now.date(), PaymentMethod.CASH)
+    costs.add_payment(db, 1, draft, actor="a", now=now, local_zone=UTC)
+    config = migrate.alembic_config()
+    with db.engine.connect() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0003")
+    db.dispose()
+
+    columns = {r[1] for r in _sqlite(path, "PRAGMA table_info(cases)")}
+    assert not columns & {"charges_minor", "estimate_minor", "balance_minor", "awaiting_approval"}
+    names = [r[1] for r in _sqlite(path, "PRAGMA table_info(cases)")]
+    kept = [
+        i for i, name in enumerate(names) if name not in {"updated_at", "updated_by", "version"}
+    ]
+    rows = _sqlite(path, "SELECT * FROM cases")  # all but what the cost changes touched
+    assert [[row[i] for i in kept] for row in rows] == [[row[i] for i in kept] for row in before]
+    assert _sqlite(path, "SELECT reference, specialist_id FROM cases") == [("RD-2026-00007", 1)]
+    tables = {r[0] for r in _sqlite(path, "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert not tables & {"fee_services", "cost_lines", "payments", "cost_events"}
+    assert {"specialists", "assignments"} <= tables
+    assert _sqlite(path, "SELECT key FROM settings WHERE key LIKE 'office_%'") == []
+    _at_revision(tmp_path / "fresh.sqlite", "0003").dispose()
+    indexes = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'cases'"
+    assert sorted(_sqlite(path, indexes)) == sorted(_sqlite(tmp_path / "fresh.sqlite", indexes))
+    assert "ix_cases_clock" in {name for name, _sql in _sqlite(path, indexes)}
+    assert _sqlite(path, "SELECT version_num FROM alembic_version") == [("0003",)]
+    assert _sqlite(path, "PRAGMA integrity_check") == [("ok",)]
+    assert _sqlite(path, "PRAGMA foreign_key_check") == []
+
+    # And up again: an empty fee schedule, the cases still there.
+    db = open_database_file(path)
+    try:
+        assert migrate.current_revision(db) == migrate.head_revision()
+        assert _sqlite(path, "SELECT count(*) FROM fee_services") == [(6,)]
+        assert _sqlite(path, "SELECT reference, balance_minor FROM cases") == [("RD-2026-00007", 0)]
+    finally:
+        db.dispose()

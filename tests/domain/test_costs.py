@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -9,8 +11,12 @@ from referral_desk.domain.costs import (
     CostLine,
     CostRuleError,
     LineKind,
+    PaymentMethod,
     PaymentStatus,
+    asked,
     check_line,
+    check_payment,
+    overpays,
     totals,
 )
 
@@ -73,3 +79,93 @@ def test_declined_tests_leave_the_estimate_and_pending_ones_are_shown_apart() ->
 def test_absurd_lines_are_refused(quantity: int, price: int, message: str) -> None:
     with pytest.raises(CostRuleError, match=message):
         check_line(quantity, price)
+
+
+@pytest.mark.parametrize(
+    ("charged", "quoted", "paid", "status", "label"),
+    [
+        (0, 0, [], PaymentStatus.NOTHING_DUE, "Nothing due"),
+        (0, 20_000, [20_000], PaymentStatus.IN_ADVANCE, "Paid in advance"),  # a deposit
+        (0, 0, [20_000], PaymentStatus.OVERPAID, "Overpaid"),  # nothing asked at all
+        (30_000, 0, [], PaymentStatus.UNPAID, "Unpaid"),
+        (30_000, 0, [10_000, -10_000], PaymentStatus.UNPAID, "Unpaid"),  # paid and refunded
+        (30_000, 0, [29_999], PaymentStatus.PARTLY_PAID, "Partly paid"),
+        (30_000, 0, [30_000], PaymentStatus.PAID, "Paid"),
+        (30_000, 0, [30_001], PaymentStatus.OVERPAID, "Overpaid"),
+        # Consultation charged, an approved test still quoted: paying both is not too much.
+        (30_000, 12_000, [42_000], PaymentStatus.IN_ADVANCE, "Paid in advance"),
+        (30_000, 12_000, [42_001], PaymentStatus.OVERPAID, "Overpaid"),
+    ],
+)
+def test_every_payment_status_and_its_label(
+    charged: int, quoted: int, paid: list[int], status: PaymentStatus, label: str
+) -> None:
+    lines = [CostLine(LineKind.FINAL, 1, charged)] if charged else []
+    lines += [CostLine(LineKind.ESTIMATE, 1, quoted)] if quoted else []
+    result = totals(lines, paid)
+    assert (result.status, result.status.label) == (status, label)
+    assert result.balance == charged - sum(paid)
+
+
+def test_a_deposit_is_not_an_overpayment_but_more_than_everything_asked_is() -> None:
+    """Charged consultation 450 plus a quoted test 300 the patient agreed to: 750 asked."""
+    lines = [
+        CostLine(LineKind.FINAL, 1, 45_000),
+        CostLine(LineKind.ESTIMATE, 1, 30_000, Approval.APPROVED),
+        CostLine(LineKind.ESTIMATE, 1, 99_000, Approval.DECLINED),  # asked of nobody
+    ]
+    current = totals(lines, [10_000])
+    assert asked(current) == 75_000
+    assert not overpays(current, 65_000)  # pays the rest, estimate included
+    assert overpays(current, 65_001)
+    assert not overpays(current, -5_000)  # a refund never overpays
+    quoted_only = totals([CostLine(LineKind.ESTIMATE, 2, 20_000)], [])
+    assert not overpays(quoted_only, 40_000) and overpays(quoted_only, 40_001)
+    assert overpays(totals([], []), 1)  # nothing asked at all
+
+
+@pytest.mark.parametrize(
+    ("quantity", "price", "message"),
+    [
+        (1.5, 100, "The quantity must be a whole number, not 1.5"),
+        (True, 100, "The quantity must be a whole number, not True"),
+        (1, 99.99, "The price must be a whole number of minor units, not 99.99"),
+    ],
+)
+def test_no_float_reaches_a_line(quantity: object, price: object, message: str) -> None:
+    with pytest.raises(CostRuleError, match=re.escape(message)):
+        check_line(quantity, price)  # type: ignore[arg-type]
+
+
+def test_how_high_a_price_may_go_follows_the_currencys_places() -> None:
+    check_line(1000, 10_000_000_00)  # EUR: ten million
+    check_line(1, 10_000_000_000, minor_per_major=1000)  # KWD: ten million dinar
+    with pytest.raises(CostRuleError, match="implausibly high"):
+        check_line(1, 10_000_001, minor_per_major=1)  # JPY: just above ten million yen
+
+
+@pytest.mark.parametrize(
+    ("amount", "reason", "message"),
+    [
+        (0, "", "A payment of zero records nothing"),
+        (-500, "", "Say why the money is refunded"),
+        (-500, "   ", "Say why the money is refunded"),
+        (10_000_000_01, "", "implausibly large"),
+        (-10_000_000_01, "Typo", "implausibly large"),
+        (12.5, "", "The amount must be a whole number of minor units"),
+    ],
+)
+def test_bad_payments_are_refused_saying_why(amount: object, reason: str, message: str) -> None:
+    with pytest.raises(CostRuleError, match=re.escape(message)):
+        check_payment(amount, reason)  # type: ignore[arg-type]
+
+
+def test_a_refund_with_its_reason_and_a_payment_are_fine() -> None:
+    check_payment(-500, "Courier not needed")
+    check_payment(10_000_000_00, "")
+
+
+def test_labels_read_as_words() -> None:
+    assert [k.label for k in LineKind] == ["Estimate", "Final"]
+    assert [a.label for a in Approval] == ["", "Awaiting approval", "Approved", "Declined"]
+    assert [m.label for m in PaymentMethod] == ["Cash", "Card", "Bank transfer", "Insurance"]

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 
 import pytest
 from sqlalchemy import select, tuple_
@@ -8,10 +8,13 @@ from sqlalchemy.dialects import sqlite
 
 from referral_desk.db.engine import Database
 from referral_desk.db.models import Case
+from referral_desk.domain.costs import LineKind, PaymentMethod
 from referral_desk.domain.enums import CaseStatus as S
 from referral_desk.domain.enums import Urgency
-from referral_desk.services import case_list, cases, demo
+from referral_desk.services import case_list, cases, costs, demo
+from referral_desk.services import office as office_profile
 from referral_desk.services.case_list import CaseQuery, SortKey, _sort_columns
+from referral_desk.services.costs import LineDraft, PaymentDraft
 from tests.conftest import NOW, case, patient, without_checklists
 
 
@@ -157,3 +160,137 @@ def test_the_default_order_and_deep_pages_use_the_clock_index(db: Database) -> N
         )
     assert "ix_cases_clock" in plan
     assert "TEMP B-TREE" not in plan
+
+
+# Costs in the list: total and balance columns, the unpaid and awaiting-approval filters
+
+
+def _costed(db: Database, charges: list[int], quotes: list[int], paid: int = 0) -> int:
+    """A new case with charged lines, quoted lines and a payment (EUR, minor units)."""
+    case_id = cases.create_case(db, case(), patient=patient(), actor="a", now=NOW).id
+    for kind, amounts in ((LineKind.FINAL, charges), (LineKind.ESTIMATE, quotes)):
+        for amount in amounts:
+            costs.add_line(db, case_id, LineDraft("Line", 1, amount, kind), actor="a", now=NOW)
+    if paid:
+        draft = PaymentDraft(paid, NOW.date(), PaymentMethod.CARD)
+        costs.add_payment(db, case_id, draft, actor="a", now=NOW, local_zone=UTC)
+    return case_id
+
+
+@pytest.fixture
+def billed(db: Database) -> Database:
+    """Seven cases, one per way a case can stand with its money."""
+    without_checklists(db)
+    office_profile.set_currency(db, "EUR")
+    _costed(db, [], [])  # 00001 nothing at all
+    _costed(db, [], [45_000])  # 00002 quoted only
+    _costed(db, [45_000], [], paid=10_000)  # 00003 partly paid: owes 350
+    _costed(db, [30_000, 15_000], [], paid=45_000)  # 00004 paid
+    _costed(db, [45_000], [], paid=50_000)  # 00005 overpaid: the office owes 50
+    _costed(db, [], [45_000], paid=20_000)  # 00006 deposit on the quote
+    _costed(db, [20_000], [30_000])  # 00007 unpaid: owes 200, more quoted
+    return db
+
+
+def _rows(db: Database, query: CaseQuery) -> dict[str, case_list.CaseRow]:
+    rows = case_list.fetch_page(db, query, limit=500, now=NOW).rows
+    return {row.reference[-2:]: row for row in rows}
+
+
+def test_each_row_carries_its_total_and_balance(billed: Database) -> None:
+    rows = _rows(billed, CaseQuery(sort=SortKey.REFERENCE))
+    shown = {ref: (r.total_minor, r.total_is_estimate, r.balance_minor) for ref, r in rows.items()}
+    assert shown == {
+        "01": (0, False, 0),
+        "02": (45_000, True, 0),  # the quote: nothing is charged
+        "03": (45_000, False, 35_000),
+        "04": (45_000, False, 0),
+        "05": (45_000, False, -5_000),
+        "06": (45_000, True, -20_000),
+        "07": (50_000, True, 20_000),  # the charges and what is still quoted
+    }
+    assert rows["07"].estimate_minor == 30_000 and rows["07"].charges_minor == 20_000
+
+
+def test_unpaid_shows_the_cases_that_still_owe_whatever_their_status(billed: Database) -> None:
+    cases.change_status(billed, 7, S.CANCELLED, reason="Patient withdrew", actor="a", now=NOW)
+    query = CaseQuery(unpaid_only=True)
+    assert sorted(_refs(billed, query)) == ["RD-2026-00003", "RD-2026-00007"]
+    assert case_list.count_cases(billed, query, now=NOW) == 2
+    urgent_unpaid = CaseQuery(unpaid_only=True, urgencies=frozenset({Urgency.URGENT}))
+    assert _refs(billed, urgent_unpaid) == []
+
+
+def test_a_payment_takes_a_case_off_the_unpaid_list(billed: Database) -> None:
+    draft = PaymentDraft(35_000, NOW.date(), PaymentMethod.CASH)
+    costs.add_payment(billed, 3, draft, actor="a", now=NOW, local_zone=UTC)
+    assert _refs(billed, CaseQuery(unpaid_only=True)) == ["RD-2026-00007"]
+
+
+def test_awaiting_approval_shows_open_cases_with_a_test_the_patient_has_not_answered(
+    billed: Database,
+) -> None:
+    query = CaseQuery(awaiting_approval_only=True)
+    assert _refs(billed, query) == []
+    for case_id in (1, 2, 3):
+        costs.add_line(
+            billed,
+            case_id,
+            LineDraft("Oncotype DX", 1, 300_000, needs_approval=True),
+            actor="a",
+            now=NOW,
+        )
+    [test_of_2] = [x for x in costs.case_costs(billed, 2).lines if x.draft.needs_approval]
+    costs.answer_approval(
+        billed, test_of_2.id, approved=True, on=NOW.date(), actor="a", now=NOW, local_zone=UTC
+    )
+    cases.change_status(billed, 3, S.CANCELLED, reason="Patient withdrew", actor="a", now=NOW)
+    assert _refs(billed, query) == ["RD-2026-00001"]
+    assert case_list.count_cases(billed, query, now=NOW) == 1
+    assert _rows(billed, query)["01"].awaiting_approval == 1
+    assert _rows(billed, CaseQuery())["03"].awaiting_approval == 1  # asked, though cancelled
+
+
+@pytest.mark.parametrize("descending", [False, True])
+def test_the_total_and_balance_sorts_read_like_their_columns(
+    billed: Database, descending: bool
+) -> None:
+    for key, value in ((SortKey.TOTAL, "total_minor"), (SortKey.BALANCE, "balance_minor")):
+        query = CaseQuery(sort=key, descending=descending)
+        rows = case_list.fetch_page(billed, query, limit=500, now=NOW).rows
+        keys = [(getattr(r, value), r.id) for r in rows]
+        assert keys == sorted(keys, reverse=descending), key
+    balances = [
+        r.reference[-2:]
+        for r in case_list.fetch_page(billed, CaseQuery(sort=SortKey.BALANCE), now=NOW).rows
+    ]
+    assert balances == ["06", "05", "01", "02", "04", "07", "03"]
+
+
+@pytest.mark.parametrize("sort", [SortKey.TOTAL, SortKey.BALANCE])
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize("limit", [1, 2, 3, 5])
+def test_paging_by_total_or_balance_gives_every_case_once_in_order(
+    db: Database, sort: SortKey, descending: bool, limit: int
+) -> None:
+    """Many equal totals: the pages must break ties the same way as the whole list."""
+    without_checklists(db)
+    office_profile.set_currency(db, "EUR")
+    for i in range(17):
+        _costed(db, [10_000 * (i % 3)] if i % 4 else [], [5_000 * (i % 2)], paid=3_000 * (i % 5))
+    query = CaseQuery(sort=sort, descending=descending)
+    whole = _refs(db, query)
+    paged: list[str] = []
+    cursor = None
+    while True:
+        page = case_list.fetch_page(db, query, after=cursor, limit=limit, now=NOW)
+        paged.extend(row.reference for row in page.rows)
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert paged == whole and len(set(paged)) == 17
+    filtered = CaseQuery(sort=sort, descending=descending, unpaid_only=True)
+    first = case_list.fetch_page(db, filtered, limit=limit, now=NOW)
+    rest = case_list.fetch_page(db, filtered, after=first.next_cursor, limit=500, now=NOW)
+    assert [r.reference for r in first.rows + rest.rows] == _refs(db, filtered)
+    assert all(r.balance_minor > 0 for r in first.rows + rest.rows)

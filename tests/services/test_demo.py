@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import itertools
+import re
 import sqlite3
 import unicodedata
 from collections import Counter
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,11 +14,24 @@ from sqlalchemy import text
 
 from referral_desk.db.engine import Database
 from referral_desk.db.types import to_storage
+from referral_desk.domain.costs import Approval, LineKind, PaymentMethod, payment_status
 from referral_desk.domain.enums import CANCER_TYPES, CaseStatus
 from referral_desk.domain.specialists import ROLE_DISCIPLINES, Concordance, Discipline, Role
-from referral_desk.services import demo, documents, files, opinions, search_index, specialists
+from referral_desk.services import cases as cases_service
+from referral_desk.services import (
+    costs,
+    demo,
+    documents,
+    fee_schedule,
+    files,
+    opinions,
+    search_index,
+    specialists,
+)
+from referral_desk.services import office as office_service
 from referral_desk.services.case_list import CaseQuery, fetch_page
 from referral_desk.services.database import open_database_file
+from tests import conftest
 from tests.conftest import NOW
 
 
@@ -493,4 +507,266 @@ def test_no_demo_case_waits_in_ready_for_review_with_a_reviewer(tmp_path: Path) 
         "AND specialist_id IS NOT NULL",
     )
     assert stuck == []
+    db.dispose()
+
+
+# --- Costs and payments ----------------------------------------------------------------------
+
+CHARGED = ("opinion_received", "letter_sent", "closed")
+
+
+def test_the_demo_office_works_in_euros_with_a_priced_fee_schedule(office: Database) -> None:
+    assert office_service.get_profile(office).currency == "EUR"
+    prices = {s.code: s for s in fee_schedule.list_services(office)}
+    assert 45000 <= prices["CONSULT"].draft.price_minor <= 90000
+    assert prices["PATH"].draft.price_minor == 30000 and prices["RAD"].draft.price_minor == 25000
+    assert prices["COURIER"].draft.price_minor == 6000
+    assert prices["TRANSL"].draft.price_minor == 12000
+    tests = [s for s in prices.values() if s.draft.needs_approval]
+    assert len(tests) >= 3 and all(15000 <= s.draft.price_minor <= 120000 for s in tests)
+    roster = specialists.list_specialists(office, now=NOW)
+    fees = [
+        s.draft.fee_minor for s in roster if s.draft.discipline in ROLE_DISCIPLINES[Role.PRIMARY]
+    ]
+    assert min(fees) >= 45000 and max(fees) <= 90000
+
+
+def test_demo_cases_have_quotes_charges_and_payments_that_fit_their_status(
+    office: Database,
+) -> None:
+    cases = _rows(office, "SELECT * FROM cases")
+    lines = _by_case(_rows(office, "SELECT * FROM cost_lines ORDER BY id"))
+    payments = _by_case(_rows(office, "SELECT * FROM payments ORDER BY id"))
+    current = _by_case(
+        _rows(office, "SELECT * FROM assignments WHERE status IN ('proposed', 'accepted')")
+    )
+    seen: Counter[str] = Counter()
+    for case in cases:
+        status, own = case["status"], lines.get(case["id"], [])
+        paid = sum(p["amount_minor"] for p in payments.get(case["id"], []))
+        seen[payment_status(case["charges_minor"], paid, case["estimate_minor"]).value] += 1
+        quoted = {line["assignment_id"] for line in own if line["assignment_id"]}
+        # Every reviewer still on the case has their fee quoted (or charged), nobody else.
+        assert quoted == {a["id"] for a in current.get(case["id"], [])}, case["reference"]
+        if status in CHARGED:  # the review is done: its fees are charged
+            assert case["charges_minor"] > 0
+            assert all(line["kind"] == "final" for line in own if line["approval"] == "not_needed")
+        else:  # no opinion yet: only a test the patient approved can have been charged
+            assert all(line["approval"] == "approved" for line in own if line["kind"] == "final")
+        for line in own:
+            if line["approval"] in ("pending", "declined"):
+                assert line["kind"] == "estimate"
+            assert (line["approval_on"] is None) == (line["approval"] in ("not_needed", "pending"))
+    assert {"paid", "partly_paid", "unpaid", "overpaid", "in_advance", "nothing_due"} <= set(seen)
+    assert seen["paid"] > seen["partly_paid"] + seen["unpaid"]  # most patients have paid
+    approvals = Counter(line["approval"] for rows in lines.values() for line in rows)
+    assert {"not_needed", "pending", "approved", "declined"} == set(approvals)
+    methods = {p["method"] for rows in payments.values() for p in rows}
+    assert methods == {m.value for m in PaymentMethod}
+    refunds = [p for rows in payments.values() for p in rows if p["amount_minor"] < 0]
+    assert refunds and all(p["reason"] for p in refunds)
+    listed = fetch_page(office, CaseQuery(awaiting_approval_only=True), limit=500, now=NOW).rows
+    assert listed and all(r.awaiting_approval for r in listed)
+    unpaid = fetch_page(office, CaseQuery(unpaid_only=True), limit=500, now=NOW).rows
+    assert unpaid and all(r.balance_minor > 0 for r in unpaid)
+
+
+def test_the_totals_kept_on_demo_cases_are_what_the_costs_service_computes(
+    office: Database,
+) -> None:
+    sample = _rows(office, "SELECT * FROM cases WHERE id % 7 = 0")
+    assert len(sample) > 150
+    for case in sample:
+        info = costs.case_costs(office, case["id"])
+        pending = sum(
+            line.approval is Approval.PENDING and line.kind is LineKind.ESTIMATE
+            for line in info.lines
+        )
+        assert (
+            case["charges_minor"],
+            case["estimate_minor"],
+            case["balance_minor"],
+            case["awaiting_approval"],
+        ) == (
+            info.totals.final,
+            info.totals.estimated,
+            info.totals.balance,
+            pending,
+        ), case["reference"]
+
+
+def test_demo_money_moves_between_the_case_arriving_and_today(office: Database) -> None:
+    received = {c["id"]: c for c in _rows(office, "SELECT * FROM cases")}
+
+    def day(stamp: str) -> str:  # the office's day, as the services date payments
+        return datetime.fromisoformat(stamp + "+00:00").astimezone().date().isoformat()
+
+    today = NOW.astimezone().date().isoformat()
+    for p in _rows(office, "SELECT * FROM payments"):
+        case = received[p["case_id"]]
+        assert day(case["received_at"]) <= p["paid_on"] <= today
+        assert p["paid_on"] == day(p["recorded_at"])
+        assert case["received_at"] <= p["recorded_at"] <= to_storage(NOW)
+    events = _by_case(_rows(office, "SELECT * FROM cost_events ORDER BY id"))
+    for case_id, rows in events.items():
+        case = received[case_id]
+        moments = [e["at"] for e in rows]
+        assert moments == sorted(moments)  # written in the order they happened
+        assert case["received_at"] <= moments[0] and moments[-1] <= case["updated_at"]
+    for line in _rows(office, "SELECT * FROM cost_lines WHERE approval_on IS NOT NULL"):
+        case = received[line["case_id"]]
+        assert day(case["received_at"]) <= line["approval_on"] <= today
+    # Charges come before the letter: changing them later would have needed a reason.
+    letters = {
+        h["case_id"]: h["at"]
+        for h in _rows(office, "SELECT * FROM status_changes WHERE to_status = 'letter_sent'")
+    }
+    for line in _rows(office, "SELECT * FROM cost_lines WHERE kind = 'final'"):
+        if line["case_id"] in letters:
+            assert line["updated_at"] < letters[line["case_id"]]
+
+
+def _undated(action: str) -> str:
+    return re.sub(r"\d{4}-\d{2}-\d{2}", "DAY", action)
+
+
+def test_demo_cost_history_reads_as_the_services_write_it(tmp_path: Path) -> None:
+    """Put a fresh case through the same steps with the services: the same history lines."""
+    db = open_database_file(tmp_path / "demo.sqlite")
+    demo.generate(db, 600, seed=1, now=NOW)
+    written = {_undated(r["action"]) for r in _rows(db, "SELECT action FROM cost_events")}
+    declined = _rows(
+        db,
+        "SELECT a.specialist_id FROM assignments a JOIN cost_events e ON e.case_id = a.case_id "
+        "JOIN specialists s ON s.id = a.specialist_id WHERE a.role = 'primary' "
+        "AND a.status = 'declined' AND e.action LIKE '%' || s.name || ' will not review.'",
+    )[0]["specialist_id"]
+    test = _rows(
+        db,
+        "SELECT l.service_id, l.description, l.unit_price_minor FROM cost_lines l "
+        "WHERE l.approval = 'approved' AND l.kind = 'final'",
+    )[0]
+    recent = (NOW - timedelta(days=300)).date().isoformat()  # not long before the new case
+    refund = _rows(db, f"SELECT * FROM payments WHERE amount_minor < 0 AND paid_on > '{recent}'")[0]
+    payment = _rows(
+        db,
+        f"SELECT * FROM payments WHERE reference != '' AND paid_on > '{recent}' "
+        f"AND amount_minor >= {-refund['amount_minor']}",
+    )[0]
+    created = cases_service.create_case(
+        db, conftest.case(), patient=conftest.patient(), actor="t", now=NOW - timedelta(days=2)
+    )
+    cases_service.change_status(
+        db,
+        created.id,
+        S.READY_FOR_REVIEW,
+        reason="Reviewing on what we have",
+        actor="t",
+        now=NOW - timedelta(days=2),
+    )
+    at = NOW - timedelta(days=1)
+    override = "Agreed by phone"
+    specialists.assign(db, created.id, declined, actor="t", now=at, override_reason=override)
+    first = specialists.case_assignments(db, created.id)[-1]
+    specialists.decline(db, first.id, reason="Away", actor="t", now=at + timedelta(minutes=1))
+    specialists.assign(
+        db, created.id, declined, actor="t", now=at + timedelta(minutes=2), override_reason=override
+    )
+    costs.add_line(
+        db,
+        created.id,
+        costs.LineDraft(
+            test["description"],
+            1,
+            test["unit_price_minor"],
+            service_id=test["service_id"],
+            needs_approval=True,
+        ),
+        actor="t",
+        now=at + timedelta(minutes=3),
+    )
+    lines = {line.draft.description: line for line in costs.case_costs(db, created.id).lines}
+    costs.answer_approval(
+        db,
+        lines[test["description"]].id,
+        approved=True,
+        on=at.astimezone().date(),
+        actor="t",
+        now=at,
+    )
+    for line in costs.case_costs(db, created.id).lines:
+        costs.charge_line(db, line.id, actor="t", now=at + timedelta(minutes=5))
+    costs.add_payment(db, created.id, _payment(payment), actor="t", now=NOW)
+    costs.add_payment(db, created.id, _payment(refund), actor="t", now=NOW)
+    history = costs.case_costs(db, created.id).history
+    assert len(history) == 9
+    for event in history:
+        assert _undated(event.action) in written, event.action
+    db.dispose()
+
+
+def _payment(row: sqlite3.Row) -> costs.PaymentDraft:
+    return costs.PaymentDraft(
+        row["amount_minor"],
+        date.fromisoformat(row["paid_on"]),
+        PaymentMethod(row["method"]),
+        row["reference"],
+        row["reason"],
+    )
+
+
+def test_demo_costs_are_the_same_for_the_same_seed(tmp_path: Path) -> None:
+    dumps = []
+    for name in ("a", "b"):
+        db = open_database_file(tmp_path / f"{name}.sqlite")
+        demo.generate(db, 300, seed=7, now=NOW)
+        db.dispose()
+        with sqlite3.connect(tmp_path / f"{name}.sqlite") as conn:
+            dumps.append(
+                [
+                    conn.execute(f"SELECT * FROM {table} ORDER BY id").fetchall()
+                    for table in ("cost_lines", "payments", "cost_events", "fee_services")
+                ]
+                + [
+                    conn.execute(
+                        "SELECT charges_minor, estimate_minor, balance_minor, awaiting_approval "
+                        "FROM cases ORDER BY id"
+                    ).fetchall()
+                ]
+            )
+        conn.close()
+    assert dumps[0][:3] == dumps[1][:3] and dumps[0][4] == dumps[1][4]
+    assert all(dumps[0][:3])
+    # The fee schedule's prices and codes (its created time is the migration's).
+    assert [r[1:5] for r in dumps[0][3]] == [r[1:5] for r in dumps[1][3]]
+
+
+def test_a_demo_in_an_office_with_its_own_prices_and_currency_keeps_them(tmp_path: Path) -> None:
+    db = open_database_file(tmp_path / "demo.sqlite")
+    office_service.set_currency(db, "JPY")
+    consult = fee_schedule.find_service(db, "CONSULT")
+    fee_schedule.update_service(
+        db,
+        consult.id,
+        fee_schedule.ServiceDraft("CONSULT", consult.name, 80000),
+        expected_version=consult.version,
+    )
+    demo.generate(db, 200, seed=1, now=NOW)
+    assert office_service.get_profile(db).currency == "JPY"
+    assert fee_schedule.find_service(db, "CONSULT").draft.price_minor == 80000
+    assert fee_schedule.find_service(db, "PATH").draft.price_minor == 300  # ¥300, no cents
+    fees = {s.draft.fee_minor for s in specialists.list_specialists(db, now=NOW)}
+    assert 650 in fees and all(f < 1000 for f in fees)
+    quoted = _rows(db, "SELECT action FROM cost_events WHERE action LIKE 'Quoted%'")
+    assert quoted and all("JPY " in r["action"] and ".00" not in r["action"] for r in quoted)
+    db.dispose()
+
+
+def test_a_demo_in_an_office_that_does_not_quote_fees_on_assignment(tmp_path: Path) -> None:
+    db = open_database_file(tmp_path / "demo.sqlite")
+    office_service.set_specialist_fee_estimate(db, False)
+    result = demo.generate(db, 300, seed=1, now=NOW)
+    assert result.assignments > 0
+    assert _rows(db, "SELECT id FROM cost_lines WHERE assignment_id IS NOT NULL") == []
+    assert _rows(db, "SELECT id FROM cost_events WHERE action LIKE 'Quoted%'") == []
     db.dispose()

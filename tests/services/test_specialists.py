@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from referral_desk.db.engine import Database
 from referral_desk.domain.clock import ClockState
+from referral_desk.domain.costs import LineKind
 from referral_desk.domain.documents import DocumentStatus
 from referral_desk.domain.enums import CaseStatus as S
 from referral_desk.domain.specialists import (
@@ -19,7 +21,16 @@ from referral_desk.domain.specialists import (
     Role,
     Suggestion,
 )
-from referral_desk.services import case_list, cases, documents, opinions, specialists
+from referral_desk.services import (
+    case_list,
+    cases,
+    costs,
+    documents,
+    fee_schedule,
+    office,
+    opinions,
+    specialists,
+)
 from referral_desk.services.case_list import CaseQuery, SortKey
 from referral_desk.services.case_state import CaseChange
 from referral_desk.services.errors import ConflictError, NotFoundError, ValidationError
@@ -793,3 +804,166 @@ def test_an_override_reason_is_kept_only_when_it_overrode_something(db: Database
     _assign(db, case_id, lima, override_reason="Agreed by phone")
     [assignment] = specialists.case_assignments(db, case_id)
     assert assignment.override_reason == ""
+
+
+# The specialist's fee, quoted to the patient when they are assigned
+
+
+def _quotes(db: Database, case_id: int) -> list[tuple[str, int, bool]]:
+    return [
+        (line.draft.description, line.draft.unit_price_minor, line.from_assignment)
+        for line in costs.case_costs(db, case_id).lines
+        if line.kind is LineKind.ESTIMATE
+    ]
+
+
+def _set_price(db: Database, code: str, price: int, *, active: bool = True) -> None:
+    service = fee_schedule.find_service(db, code)
+    fee_schedule.update_service(
+        db,
+        service.id,
+        replace(service.draft, price_minor=price, active=active),
+        expected_version=service.version,
+    )
+
+
+@pytest.fixture
+def euros(db: Database) -> Database:
+    office.set_currency(db, "EUR")
+    return db
+
+
+def test_assigning_quotes_the_specialists_own_fee(euros: Database) -> None:
+    _set_price(euros, "CONSULT", 40_000)
+    case_id = _ready_case(euros)
+    ana = _specialist(euros, fee_minor=45_000)
+    change = _assign(euros, case_id, ana)
+    assert _quotes(euros, case_id) == [("Second opinion consultation: Dr. Ana Lima", 45_000, True)]
+    record = costs.case_costs(euros, case_id)
+    assert record.totals.estimated == 45_000 and record.totals.final == 0
+    assert record.lines[0].service_code == "CONSULT"
+    assert [(e.action, e.actor) for e in record.history] == [
+        ("Quoted 'Second opinion consultation: Dr. Ana Lima', EUR 450.00 on assignment.", "ines")
+    ]
+    assert cases.get_case(euros, case_id, now=LATER).version == change.case_version
+    row = next(r for r in case_list.fetch_page(euros, CaseQuery(), now=LATER).rows)
+    assert (row.total_minor, row.total_is_estimate, row.balance_minor) == (45_000, True, 0)
+
+
+def test_without_a_fee_of_their_own_the_fee_schedule_price_is_quoted(euros: Database) -> None:
+    _set_price(euros, "CONSULT", 40_000)
+    _set_price(euros, "PATH", 25_000)
+    case_id = _ready_case(euros)
+    _assign(euros, case_id, _specialist(euros))
+    pathologist = _specialist(euros, "Dr. Pia Path", discipline=Discipline.PATHOLOGY)
+    _assign(euros, case_id, pathologist, Role.PATHOLOGY)
+    assert _quotes(euros, case_id) == [
+        ("Second opinion consultation: Dr. Ana Lima", 40_000, True),
+        ("Pathology re-review: Dr. Pia Path", 25_000, True),
+    ]
+
+
+def test_nothing_is_quoted_when_both_fees_are_zero(euros: Database) -> None:
+    case_id = _ready_case(euros)
+    _assign(euros, case_id, _specialist(euros))
+    assert costs.case_costs(euros, case_id).lines == ()
+    assert costs.case_costs(euros, case_id).history == ()
+
+
+def test_nothing_is_quoted_when_the_office_does_not_want_it(euros: Database) -> None:
+    office.set_specialist_fee_estimate(euros, False)
+    _set_price(euros, "CONSULT", 40_000)
+    case_id = _ready_case(euros)
+    _assign(euros, case_id, _specialist(euros, fee_minor=45_000))
+    assert costs.case_costs(euros, case_id).lines == ()
+
+
+def test_a_deactivated_service_is_not_quoted_but_the_specialists_fee_is(euros: Database) -> None:
+    _set_price(euros, "CONSULT", 40_000, active=False)
+    case_id = _ready_case(euros)
+    _assign(euros, case_id, _specialist(euros))
+    assert costs.case_costs(euros, case_id).lines == ()
+    other = _ready_case(euros)
+    _assign(euros, other, _specialist(euros, "Dr. Ben Ode", fee_minor=30_000))
+    [line] = costs.case_costs(euros, other).lines
+    assert (line.draft.description, line.service_code) == ("Primary reviewer: Dr. Ben Ode", None)
+
+
+def test_a_reassigned_case_quotes_the_new_reviewer_instead(euros: Database) -> None:
+    case_id = _ready_case(euros)
+    _assign(euros, case_id, _specialist(euros, fee_minor=45_000))
+    ben = _specialist(euros, "Dr. Ben Ode", fee_minor=38_000)
+    _assign(euros, case_id, ben, reassign_reason="Ana is ill", now=LATER + HOUR)
+    assert _quotes(euros, case_id) == [("Second opinion consultation: Dr. Ben Ode", 38_000, True)]
+    history = [e.action for e in costs.case_costs(euros, case_id).history]
+    assert history[:2] == [
+        "Quoted 'Second opinion consultation: Dr. Ben Ode', EUR 380.00 on assignment.",
+        "Removed estimate 'Second opinion consultation: Dr. Ana Lima', EUR 450.00: "
+        "Dr. Ana Lima will not review.",
+    ]
+    row = next(r for r in case_list.fetch_page(euros, CaseQuery(), now=LATER).rows)
+    assert row.estimate_minor == 38_000
+
+
+def test_a_declining_reviewers_quote_is_withdrawn(euros: Database) -> None:
+    case_id = _ready_case(euros)
+    _assign(euros, case_id, _specialist(euros, fee_minor=45_000))
+    costs.add_line(  # the office's own line stays
+        euros, case_id, costs.LineDraft("Courier of slides", 1, 4_000), actor="a", now=LATER
+    )
+    [assignment] = specialists.case_assignments(euros, case_id)
+    specialists.decline(euros, assignment.id, reason="away", actor="ines", now=LATER)
+    assert _quotes(euros, case_id) == [("Courier of slides", 4_000, False)]
+    assert costs.case_costs(euros, case_id).totals.estimated == 4_000
+
+
+def test_a_charged_fee_stays_when_the_reviewer_is_replaced(euros: Database) -> None:
+    case_id = _ready_case(euros)
+    _assign(euros, case_id, _specialist(euros, fee_minor=45_000))
+    [line] = costs.case_costs(euros, case_id).lines
+    costs.charge_line(euros, line.id, actor="a", now=LATER)  # the work was partly done
+    _assign(euros, case_id, _specialist(euros, "Dr. Ben Ode"), reassign_reason="Ana is ill")
+    record = costs.case_costs(euros, case_id)
+    assert [(x.draft.description, x.kind) for x in record.lines] == [
+        ("Second opinion consultation: Dr. Ana Lima", LineKind.FINAL)
+    ]
+    assert record.totals.final == 45_000
+
+
+def test_a_very_long_name_still_makes_a_quote_the_office_can_edit(euros: Database) -> None:
+    case_id = _ready_case(euros)
+    consult = fee_schedule.find_service(euros, "CONSULT")
+    service_name = "Second opinion consultation with a written report " * 3  # 150 characters
+    fee_schedule.update_service(
+        euros,
+        consult.id,
+        replace(consult.draft, name=service_name),
+        expected_version=consult.version,
+    )
+    name = ("Prof. Dr. med. " + "Maximiliane-Theresia " * 14)[:200]  # the longest allowed
+    _assign(euros, case_id, _specialist(euros, name.strip(), fee_minor=45_000))
+    [line] = costs.case_costs(euros, case_id).lines
+    assert len(line.draft.description) == costs.MAX_DESCRIPTION_CHARS
+    assert line.draft.description.startswith("Second opinion consultation with a written")
+    assert line.draft.description.endswith("…")
+    costs.update_line(  # saved back as it is, the description is accepted
+        euros,
+        line.id,
+        replace(line.draft, quantity=2),
+        expected_version=line.version,
+        actor="a",
+        now=LATER,
+    )
+
+
+def test_a_name_longer_than_the_roster_holds_is_refused_with_its_length(db: Database) -> None:
+    with pytest.raises(ValidationError, match="Keep the name to 200 characters") as caught:
+        _specialist(db, "Dr. " + "A" * 300)
+    assert "name" in caught.value.errors
+
+
+def test_a_fee_is_checked_against_the_office_currency(db: Database) -> None:
+    office.set_currency(db, "JPY")  # no decimals: 10 million yen is the ceiling
+    with pytest.raises(ValidationError, match="implausibly high"):
+        _specialist(db, "Dr. Sato", fee_minor=10_000_001)
+    _specialist(db, "Dr. Sato", fee_minor=10_000_000)

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-from PySide6.QtCore import QDate, Qt
+from PySide6.QtCore import QDate, QLocale, Qt
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
@@ -14,18 +13,15 @@ from referral_desk.db.engine import Database
 from referral_desk.domain.clock import Pace
 from referral_desk.domain.enums import CaseStatus
 from referral_desk.domain.specialists import Discipline
-from referral_desk.services import cases, specialists
-from referral_desk.services.specialists import MAX_FEE_MINOR, AbsenceInfo, SpecialistDraft
+from referral_desk.services import cases, office, specialists
+from referral_desk.services.specialists import AbsenceInfo, SpecialistDraft
 from referral_desk.ui.formatting import PACE_COLOURS
 from referral_desk.ui.main_window import MainWindow
 from referral_desk.ui.specialists_window import (
     COLUMNS,
-    FeeInputError,
     SpecialistsModel,
     SpecialistsWindow,
-    format_fee,
     next_absence,
-    parse_fee,
 )
 from tests.conftest import case, patient, without_checklists
 
@@ -52,41 +48,21 @@ def _shown(window: SpecialistsWindow, name: str, title: str) -> str:
     return str(window.model.index(row, _column(title)).data())
 
 
-# --- the fee as typed ----------------------------------------------------------------------
+@pytest.fixture
+def german() -> Iterator[None]:
+    """Amounts typed and shown as in Germany (decimal comma), as on a German computer."""
+    before = QLocale()
+    QLocale.setDefault(QLocale("de_DE"))
+    yield
+    QLocale.setDefault(before)
 
 
-@pytest.mark.parametrize(
-    ("typed", "minor"),
-    [
-        ("1234.50", 123_450),
-        ("1234,50", 123_450),
-        (" 250 ", 25_000),
-        ("250.5", 25_050),
-        (",75", 75),
-        ("0.01", 1),
-        ("", 0),
-        ("-5", -500),  # read as typed: the service refuses a negative fee with its own words
-    ],
-)
-def test_a_typed_fee_becomes_exact_minor_units(typed: str, minor: int) -> None:
-    assert parse_fee(typed) == minor
-
-
-@pytest.mark.parametrize("typed", ["abc", "12a", "1.234,50", "1,234.50", "1e3", "NaN", ".", "--5"])
-def test_a_fee_that_is_not_an_amount_is_refused_with_a_message(typed: str) -> None:
-    with pytest.raises(FeeInputError, match=r"such as 250\.00"):
-        parse_fee(typed)
-
-
-def test_more_than_two_decimals_says_so() -> None:
-    with pytest.raises(FeeInputError, match="3 decimals"):
-        parse_fee("1,234")  # a thousands separator, or a typo: either way not cents
-
-
-@given(st.integers(min_value=0, max_value=MAX_FEE_MINOR))
-def test_a_shown_fee_reads_back_to_the_same_amount(minor: int) -> None:
-    assert parse_fee(format_fee(minor)) == minor
-    assert format_fee(minor, grouped=True).replace(",", "") == format_fee(minor)
+@pytest.fixture
+def english() -> Iterator[None]:
+    before = QLocale()
+    QLocale.setDefault(QLocale("en_US"))
+    yield
+    QLocale.setDefault(before)
 
 
 def test_the_next_absence_is_the_running_or_the_coming_one() -> None:
@@ -107,14 +83,15 @@ def test_the_roster_model_passes_qt_model_checks(qtmodeltester: ModelTester, db:
     specialists.create_specialist(db, _draft(name="Dr. Jonas Weber", active=False))
     specialists.add_absence(db, first, date(2026, 12, 1), date(2026, 12, 3), "holiday")
     model = SpecialistsModel()
-    model.set_rows(specialists.list_specialists(db), date(2026, 11, 23))
+    model.set_rows(specialists.list_specialists(db), date(2026, 11, 23), "EUR")
     qtmodeltester.check(model)
     assert model.rowCount() == 2
 
 
 def test_a_new_specialist_is_typed_in_and_saved(
-    qtbot: QtBot, main_window: MainWindow, db: Database
+    qtbot: QtBot, main_window: MainWindow, db: Database, german: None
 ) -> None:
+    office.set_currency(db, "EUR")
     window = main_window.show_specialists()
     qtbot.waitExposed(window)
     assert window.current_id is None  # an empty roster opens on a new specialist
@@ -127,7 +104,8 @@ def test_a_new_specialist_is_typed_in_and_saved(
         if item.data(Qt.ItemDataRole.UserRole) in ("lymphoma", "myeloma"):
             item.setCheckState(Qt.CheckState.Checked)
     qtbot.keyClicks(form.email, "okafor@example.org")
-    qtbot.keyClicks(form.fee, "1234,50")
+    assert form.fee_currency.text() == "EUR"
+    qtbot.keyClicks(form.fee, "1.234,50")  # as a German types it
     form.capacity.setValue(4)
     assert window.has_unsaved_edits
     qtbot.mouseClick(window.save_button, Qt.MouseButton.LeftButton)
@@ -144,17 +122,18 @@ def test_a_new_specialist_is_typed_in_and_saved(
     )
     assert window.current_id == saved.id and not window.has_unsaved_edits
     assert "added to the roster" in window.message.text()
-    assert _shown(window, "Dr. Amara Okafor", "Fee") == "1,234.50"
+    assert _shown(window, "Dr. Amara Okafor", "Fee") == "1.234,50\xa0€"
     assert _shown(window, "Dr. Amara Okafor", "Active cases") == "0 of 4"
     assert _shown(window, "Dr. Amara Okafor", "Sub-specialties") == "Lymphoma, Myeloma"
-    assert form.fee.text() == "1234.50"
+    assert form.fee.text() == "1.234,50"
     # The case list can filter on the new specialist straight away.
     assert main_window.specialist.findData(saved.id) > 0
 
 
 def test_a_fee_that_is_not_an_amount_is_not_saved_and_says_why(
-    qtbot: QtBot, main_window: MainWindow, db: Database
+    qtbot: QtBot, main_window: MainWindow, db: Database, english: None
 ) -> None:
+    office.set_currency(db, "EUR")
     specialist_id = specialists.create_specialist(db, _draft())
     window = main_window.show_specialists()
     assert window.current_id == specialist_id
@@ -162,7 +141,7 @@ def test_a_fee_that_is_not_an_amount_is_not_saved_and_says_why(
     qtbot.keyClicks(window.form.fee, "abc")
     window.form.name.clear()
     qtbot.mouseClick(window.save_button, Qt.MouseButton.LeftButton)
-    assert "such as 250.00" in window.form.error_text("fee")
+    assert window.form.error_text("fee").startswith("'abc' is not an amount")
     assert "name" in window.form.error_text("name")  # the service's other messages too
     assert "Not saved" in window.message.text()
     assert specialists.get_specialist(db, specialist_id).draft == _draft()
@@ -174,11 +153,40 @@ def test_a_fee_that_is_not_an_amount_is_not_saved_and_says_why(
     assert window.form.error_text("fee") == "The fee cannot be negative."
 
     window.form.fee.clear()
-    qtbot.keyClicks(window.form.fee, "1234.50")
+    qtbot.keyClicks(window.form.fee, "1234.505")
+    assert not window.save()
+    assert "more decimal places than EUR has (2)" in window.form.error_text("fee")
+
+    window.form.fee.clear()
+    qtbot.keyClicks(window.form.fee, "1,234.50")
     assert window.save()
     stored = specialists.get_specialist(db, specialist_id)
     assert (stored.name, stored.draft.fee_minor) == ("Dr. Amara Okafor-Benson", 123_450)
     assert window.form.error_text("fee") == ""
+
+
+def test_fees_are_shown_in_the_office_currency_and_no_fee_is_blank(
+    qtbot: QtBot, db: Database, english: None
+) -> None:
+    office.set_currency(db, "JPY")  # no decimal places
+    priced = specialists.create_specialist(db, _draft(fee_minor=1_250_000))
+    specialists.create_specialist(db, _draft(name="Prof. Lars Eriksson", fee_minor=0))
+    window = SpecialistsWindow(db)
+    qtbot.addWidget(window)
+    assert _shown(window, "Dr. Amara Okafor", "Fee") == "¥1,250,000"
+    assert _shown(window, "Prof. Lars Eriksson", "Fee") == ""
+    row = window.model.row_for(priced)
+    assert row is not None
+    eriksson = window.model.index(1 - row, _column("Fee"))
+    assert "fee schedule" in eriksson.data(Qt.ItemDataRole.ToolTipRole)
+    assert window.select_specialist(priced)
+    assert window.form.fee.text() == "1,250,000"
+    assert window.form.fee_currency.text() == "JPY"
+    window.form.fee.setText("12.50")
+    window.form.fee.textEdited.emit("12.50")
+    assert not window.save()
+    assert "more decimal places than JPY has (0)" in window.form.error_text("fee")
+    window.revert()
 
 
 def test_capacity_below_one_cannot_be_typed_and_the_service_says_why_if_it_comes(

@@ -76,7 +76,18 @@ class CostLine:
         return self.quantity * self.unit_price_minor
 
 
+def _whole(value: object) -> bool:
+    """An int and nothing else: a float (or a bool) never reaches an amount."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def check_line(quantity: int, unit_price_minor: int, minor_per_major: int = 100) -> None:
+    if not _whole(quantity):
+        raise CostRuleError(f"The quantity must be a whole number, not {quantity!r}.")
+    if not _whole(unit_price_minor):
+        raise CostRuleError(
+            f"The price must be a whole number of minor units, not {unit_price_minor!r}."
+        )
     if not 1 <= quantity <= MAX_QUANTITY:
         raise CostRuleError(f"The quantity must be between 1 and {MAX_QUANTITY}.")
     if unit_price_minor < 0:
@@ -109,33 +120,44 @@ def totals(lines: Iterable[CostLine], payments: Iterable[int]) -> Totals:
     )
     final = sum(line.total_minor for line in lines if line.kind is LineKind.FINAL)
     paid = sum(payments)
-    return Totals(estimated, awaiting, final, paid, final - paid, payment_status(final, paid))
+    return Totals(
+        estimated, awaiting, final, paid, final - paid, payment_status(final, paid, estimated)
+    )
 
 
-def payment_status(final: int, paid: int) -> PaymentStatus:
+def payment_status(final: int, paid: int, estimated: int = 0) -> PaymentStatus:
+    """Paying more than is charged is "in advance" while the open quote covers it (a deposit),
+    and "overpaid" beyond that: the same line the overpayment warning draws."""
     balance = final - paid
     if final == 0 and paid == 0:
-        status = PaymentStatus.NOTHING_DUE
-    elif final == 0 and paid > 0:
-        status = PaymentStatus.IN_ADVANCE
-    elif paid <= 0:
-        status = PaymentStatus.UNPAID
-    elif balance > 0:
-        status = PaymentStatus.PARTLY_PAID
-    elif balance == 0:
-        status = PaymentStatus.PAID
-    else:
-        status = PaymentStatus.OVERPAID
-    return status
+        return PaymentStatus.NOTHING_DUE
+    if paid <= 0:
+        return PaymentStatus.UNPAID
+    if balance > 0:
+        return PaymentStatus.PARTLY_PAID
+    if balance == 0:
+        return PaymentStatus.PAID
+    if paid <= final + estimated:
+        return PaymentStatus.IN_ADVANCE
+    return PaymentStatus.OVERPAID
+
+
+def asked(current: Totals) -> int:
+    """What the patient is asked to pay in all: the charges and what is still quoted.
+
+    Charging a quoted line moves it from the estimate to the charges, so the two never
+    count the same work twice; a declined test is in neither.
+    """
+    return current.final + current.estimated
 
 
 def overpays(current: Totals, amount: int) -> bool:
-    """True when a payment takes what was paid above both the charges and the quote.
+    """True when a payment takes what was paid above the charges and the open quote.
 
     A deposit on the estimate is expected; paying more than anything asked for deserves a
     second look (it is still allowed: the balance then shows what the office owes back).
     """
-    return amount > 0 and current.paid + amount > max(current.final, current.estimated)
+    return amount > 0 and current.paid + amount > asked(current)
 
 
 class PaymentMethod(StrEnum):
@@ -151,6 +173,10 @@ class PaymentMethod(StrEnum):
 
 def check_payment(amount_minor: int, reason: str, minor_per_major: int = 100) -> None:
     """A payment is positive; a refund is negative and says why; zero is neither."""
+    if not _whole(amount_minor):
+        raise CostRuleError(
+            f"The amount must be a whole number of minor units, not {amount_minor!r}."
+        )
     if amount_minor == 0:
         raise CostRuleError("A payment of zero records nothing; enter the amount received.")
     if abs(amount_minor) > MAX_MAJOR_UNITS * minor_per_major:

@@ -32,6 +32,7 @@ from referral_desk.db.models import Case, Patient, Referrer, Specialist
 from referral_desk.db.types import to_storage
 from referral_desk.domain import clock
 from referral_desk.domain.clock import ClockFacts, ClockPolicy, ClockReading, ClockState
+from referral_desk.domain.costs import PaymentStatus, payment_status
 from referral_desk.domain.enums import CaseStatus, Urgency
 from referral_desk.domain.text import full_name
 from referral_desk.domain.workflow import CLOSED_STATUSES
@@ -51,7 +52,7 @@ class SortKey(StrEnum):
     UPDATED = "updated"
     MISSING = "missing"  # required documents still missing
     SPECIALIST = "specialist"
-    TOTAL = "total"  # charged, or quoted while nothing is charged yet
+    TOTAL = "total"  # charged and still quoted
     BALANCE = "balance"
 
 
@@ -105,12 +106,19 @@ class CaseRow:
 
     @property
     def total_minor(self) -> int:
-        """What the case costs: its charges, or its quote while nothing is charged."""
-        return self.charges_minor or self.estimate_minor
+        """What the case costs: its charges and what is still quoted (never counted twice:
+        charging a quoted line moves it from one to the other)."""
+        return self.charges_minor + self.estimate_minor
+
+    @property
+    def payment_status(self) -> PaymentStatus:
+        paid = self.charges_minor - self.balance_minor
+        return payment_status(self.charges_minor, paid, self.estimate_minor)
 
     @property
     def total_is_estimate(self) -> bool:
-        return self.charges_minor == 0 and self.estimate_minor != 0
+        """Part of the total is a quote, not yet charged."""
+        return self.estimate_minor != 0
 
     @property
     def due_at(self) -> datetime | None:
@@ -151,9 +159,7 @@ def _sort_columns(key: SortKey) -> tuple[ColumnElement[Any], ...]:
         SortKey.UPDATED: [type_coerce(Case.updated_at, String)],
         SortKey.MISSING: [Case.missing_documents],
         SortKey.SPECIALIST: [func.coalesce(Specialist.name_folded, "")],
-        SortKey.TOTAL: [
-            case((Case.charges_minor != 0, Case.charges_minor), else_=Case.estimate_minor)
-        ],
+        SortKey.TOTAL: [Case.charges_minor + Case.estimate_minor],
         SortKey.BALANCE: [Case.balance_minor],
     }
     return (*columns[key], type_coerce(Case.id, Integer))

@@ -8,7 +8,7 @@ case row so the list can sort and filter by them.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -42,6 +42,9 @@ from referral_desk.services.office import office_currency, pin_currency, quotes_
 
 MAX_DESCRIPTION_CHARS = 300
 MAX_REFERENCE_CHARS = 200
+MAX_REASON_CHARS = 1000
+# A payment dated further back than this before the case came in is a typing slip (1925).
+EARLIEST_PAYMENT = timedelta(days=366)
 # Once the patient has the letter, its figures are what they were told: changing a charge
 # then needs a stated reason, kept in the history.
 LETTER_SENT_STATUSES = frozenset({CaseStatus.LETTER_SENT, CaseStatus.CLOSED})
@@ -124,6 +127,11 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _local_date(moment: datetime, zone: tzinfo | None) -> date:
+    """The day it is (or was) in the office: in Tokyo at 8 a.m. UTC is still yesterday."""
+    return moment.astimezone(zone).date()
+
+
 def _case(session: Session, case_id: int) -> Case:
     record = session.get(Case, case_id)
     if record is None:
@@ -156,13 +164,26 @@ def _totals(session: Session, case_id: int) -> Totals:
 
 
 def _record(
-    session: Session, record: Case, action: str, *, actor: str, now: datetime, reason: str = ""
+    session: Session,
+    record: Case,
+    action: str,
+    *,
+    actor: str,
+    now: datetime,
+    reason: str = "",
+    reason_field: str = "reason",
 ) -> CaseChange:
     """Write the history line and the case's totals; the change for the screen."""
     before = record.version
-    session.add(
-        CostEvent(case_id=record.id, at=now, actor=actor, action=action, reason=reason.strip())
-    )
+    reason = reason.strip()
+    if len(reason) > MAX_REASON_CHARS:  # the transaction is not committed: nothing is saved
+        raise ValidationError(
+            {
+                reason_field: f"Keep the {reason_field} to {MAX_REASON_CHARS:,} characters "
+                f"(it has {len(reason):,})."
+            }
+        )
+    session.add(CostEvent(case_id=record.id, at=now, actor=actor, action=action, reason=reason))
     session.flush()
     result = _totals(session, record.id)
     record.charges_minor = result.final
@@ -206,26 +227,46 @@ def _letter_reason(record: Case, reason: str, what: str) -> None:
         )
 
 
-def _check_draft(session: Session, draft: LineDraft) -> LineDraft:
+def _check_draft(
+    session: Session,
+    draft: LineDraft,
+    *,
+    approval: Approval = Approval.NOT_NEEDED,
+    service_before: int | None = None,
+) -> LineDraft:
+    """A clean draft, or every field's problem at once. `approval` and `service_before` are
+    the line's as saved (a new line has neither)."""
     errors: dict[str, str] = {}
     description = " ".join(draft.description.split())
     service = session.get(FeeService, draft.service_id) if draft.service_id else None
     if draft.service_id is not None and service is None:
         errors["service"] = "That service is no longer on the fee schedule."
+    elif service is not None and not service.active and service.id != service_before:
+        errors["service"] = (
+            f"{service.code} {service.name} is deactivated on the fee schedule; "
+            "choose another service or describe the line yourself."
+        )
     if not description and service is not None:
         description = service.name
     if not description:
         errors["description"] = "Describe the line as the patient will read it."
     elif len(description) > MAX_DESCRIPTION_CHARS:
-        errors["description"] = f"Keep the description under {MAX_DESCRIPTION_CHARS} characters."
+        errors["description"] = (
+            f"Keep the description to {MAX_DESCRIPTION_CHARS} characters "
+            f"(it has {len(description):,})."
+        )
     try:
         rules.check_line(
             draft.quantity, draft.unit_price_minor, 10 ** minor_digits(office_currency(session))
         )
     except CostRuleError as exc:
         errors["quantity" if "quantity" in str(exc) else "unit_price"] = str(exc)
-    if draft.needs_approval and draft.kind is LineKind.FINAL:
-        errors["kind"] = "A test waiting for the patient's approval is an estimate, not a charge."
+    # A charged test the patient approved keeps saying so; any other is quoted first.
+    if draft.needs_approval and draft.kind is LineKind.FINAL and approval is not Approval.APPROVED:
+        errors["kind"] = {
+            Approval.PENDING: "The patient has not approved this test yet; it cannot be charged.",
+            Approval.DECLINED: "The patient declined this test; it cannot be charged.",
+        }.get(approval, "A test waiting for the patient's approval is an estimate, not a charge.")
     if errors:
         raise ValidationError(errors)
     return replace(draft, description=description)
@@ -294,33 +335,56 @@ def update_line(
     with db.write() as session:
         line = _line(session, line_id, expected_version)
         record = _case(session, line.case_id)
-        clean = _check_draft(session, draft)
-        if LineKind(line.kind) is LineKind.FINAL or clean.kind is LineKind.FINAL:
+        approval = Approval(line.approval)
+        was_final = LineKind(line.kind) is LineKind.FINAL
+        clean = _check_draft(session, draft, approval=approval, service_before=line.service_id)
+        saved = (line.service_id, line.description, line.quantity, line.unit_price_minor)
+        if (
+            saved == (clean.service_id, clean.description, clean.quantity, clean.unit_price_minor)
+            and LineKind(line.kind) is clean.kind
+            and (approval is not Approval.NOT_NEEDED) == clean.needs_approval
+        ):  # OK pressed on an unchanged line: no history, and no reason asked after the letter
+            return CaseChange(record.version, None, "Nothing changed.", record.version)
+        if was_final or clean.kind is LineKind.FINAL:
             _letter_reason(record, reason, "a charge is changed")
-        if Approval(line.approval) is Approval.PENDING and clean.kind is LineKind.FINAL:
-            raise ValidationError(
-                {"kind": "The patient has not approved this test yet; it cannot be charged."}
-            )
-        if Approval(line.approval) is Approval.DECLINED and clean.kind is LineKind.FINAL:
-            raise ValidationError({"kind": "The patient declined this test; it cannot be charged."})
-        before = _describe(session, line)
         amount_changed = (line.quantity, line.unit_price_minor) != (
             clean.quantity,
             clean.unit_price_minor,
         )
+        if clean.kind is LineKind.FINAL and not was_final:
+            if approval is Approval.PENDING:
+                raise ValidationError(
+                    {"kind": "The patient has not approved this test yet; it cannot be charged."}
+                )
+            if approval is Approval.DECLINED:
+                raise ValidationError(
+                    {"kind": "The patient declined this test; it cannot be charged."}
+                )
+            if approval is Approval.APPROVED and amount_changed:
+                raise ValidationError(
+                    {
+                        "kind": f"The patient approved {_describe(session, line, kind=False)}. "
+                        "Save the new amount as an estimate and ask them again before "
+                        "charging it."
+                    }
+                )
+        before = _describe(session, line)
         line.service_id = clean.service_id
         line.description = clean.description
         line.quantity = clean.quantity
         line.unit_price_minor = clean.unit_price_minor
         line.kind = clean.kind.value
-        approval = Approval(line.approval)
         if clean.needs_approval and approval is Approval.NOT_NEEDED:
             line.approval = Approval.PENDING.value
         elif not clean.needs_approval and approval is not Approval.NOT_NEEDED:
             line.approval = Approval.NOT_NEEDED.value
             line.approval_on = line.approval_by = None
-        elif amount_changed and approval in (Approval.APPROVED, Approval.DECLINED):
-            line.approval = Approval.PENDING.value  # they agreed to another amount
+        elif (
+            amount_changed
+            and approval in (Approval.APPROVED, Approval.DECLINED)
+            and clean.kind is LineKind.ESTIMATE  # a charged test's approval stands
+        ):
+            line.approval = Approval.PENDING.value  # they answered about another amount
             line.approval_on = line.approval_by = None
         line.updated_at = now
         line.updated_by = actor
@@ -403,9 +467,11 @@ def answer_approval(
     note: str = "",
     expected_version: int | None = None,
     now: datetime | None = None,
+    local_zone: tzinfo | None = None,
 ) -> CaseChange:
-    """The patient's yes or no to a quoted test, on the day they gave it. They may change
-    their mind while it is still an estimate."""
+    """The patient's yes or no to a quoted test, on the day they gave it (the office's day:
+    `local_zone`, None for this computer's). They may change their mind while it is still
+    an estimate."""
     now = now or _utcnow()
     with db.write() as session:
         line = _line(session, line_id, expected_version)
@@ -418,11 +484,15 @@ def answer_approval(
             raise ValidationError(
                 {"approval": f"'{line.description}' is already charged; its approval stands."}
             )
-        if on > now.date():
+        if on > _local_date(now, local_zone):
             raise ValidationError({"approval_on": "The patient cannot answer in the future."})
-        if on < record.received_at.date():
+        received = _local_date(record.received_at, local_zone)
+        if on < received:
             raise ValidationError(
-                {"approval_on": "That is before the case was received; check the date."}
+                {
+                    "approval_on": f"{on.isoformat()} is before {record.reference} was "
+                    f"received ({received.isoformat()}); check the date."
+                }
             )
         answer = Approval.APPROVED if approved else Approval.DECLINED
         line.approval = answer.value
@@ -431,12 +501,16 @@ def answer_approval(
         line.updated_at = now
         line.updated_by = actor
         action = f"The patient {answer.value} '{line.description}' on {on.isoformat()}."
-        change = _record(session, record, action, actor=actor, now=now, reason=note)
+        change = _record(
+            session, record, action, actor=actor, now=now, reason=note, reason_field="note"
+        )
         session.commit()
     return change
 
 
-def _check_payment(session: Session, draft: PaymentDraft, now: datetime) -> PaymentDraft:
+def _check_payment(
+    session: Session, record: Case, draft: PaymentDraft, now: datetime, zone: tzinfo | None
+) -> PaymentDraft:
     errors: dict[str, str] = {}
     try:
         rules.check_payment(
@@ -444,14 +518,27 @@ def _check_payment(session: Session, draft: PaymentDraft, now: datetime) -> Paym
         )
     except CostRuleError as exc:
         errors["reason" if "refund" in str(exc) else "amount"] = str(exc)
-    if draft.paid_on > now.date():
+    received = _local_date(record.received_at, zone)
+    if draft.paid_on > _local_date(now, zone):
         errors["paid_on"] = "A payment cannot be dated in the future."
+    elif draft.paid_on < received - EARLIEST_PAYMENT:  # a deposit before intake is fine
+        errors["paid_on"] = (
+            f"{draft.paid_on.isoformat()} is more than a year before {record.reference} was "
+            f"received ({received.isoformat()}); check the date."
+        )
+    reason = draft.reason.strip()
+    if len(reason) > MAX_REASON_CHARS:
+        errors["reason"] = (
+            f"Keep the reason to {MAX_REASON_CHARS:,} characters (it has {len(reason):,})."
+        )
     reference = draft.reference.strip()
     if len(reference) > MAX_REFERENCE_CHARS:
-        errors["reference"] = f"Keep the reference under {MAX_REFERENCE_CHARS} characters."
+        errors["reference"] = (
+            f"Keep the reference to {MAX_REFERENCE_CHARS} characters (it has {len(reference):,})."
+        )
     if errors:
         raise ValidationError(errors)
-    return replace(draft, reference=reference, reason=draft.reason.strip())
+    return replace(draft, reference=reference, reason=reason)
 
 
 def payment_warning(db: Database, case_id: int, amount_minor: int) -> str | None:
@@ -461,11 +548,11 @@ def payment_warning(db: Database, case_id: int, amount_minor: int) -> str | None
         current = _totals(session, case_id)
         if not rules.overpays(current, amount_minor):
             return None
-        asked = max(current.final, current.estimated)
+        asked = rules.asked(current)
         over = current.paid + amount_minor - asked
         return (
             f"This payment is {_money(session, over)} more than {record.reference} is charged "
-            f"or quoted ({_money(session, asked)}, of which {_money(session, current.paid)} "
+            f"and quoted ({_money(session, asked)}, of which {_money(session, current.paid)} "
             "is paid). It will be recorded as an overpayment, owed back to the patient."
         )
 
@@ -477,13 +564,15 @@ def add_payment(
     *,
     actor: str,
     now: datetime | None = None,
+    local_zone: tzinfo | None = None,
 ) -> CaseChange:
     """Record money received, or refunded (a negative amount with its reason). A payment
-    above what is owed is allowed and shows as overpaid: ask first (`payment_warning`)."""
+    above what is owed is allowed and shows as overpaid: ask first (`payment_warning`).
+    The date is the office's day (`local_zone`, None for this computer's)."""
     now = now or _utcnow()
     with db.write() as session:
         record = _case(session, case_id)
-        clean = _check_payment(session, draft, now)
+        clean = _check_payment(session, record, draft, now, local_zone)
         if clean.amount_minor < 0:
             paid = sum(
                 session.scalars(select(Payment.amount_minor).where(Payment.case_id == case_id))
@@ -532,6 +621,19 @@ def remove_payment(
         if payment is None:
             raise NotFoundError(f"There is no payment number {payment_id}.")
         record = _case(session, payment.case_id)
+        if payment.amount_minor > 0:
+            others = session.scalars(
+                select(Payment.amount_minor).where(
+                    Payment.case_id == record.id, Payment.id != payment.id
+                )
+            )
+            if sum(others) < 0:
+                raise ValidationError(
+                    {
+                        "payment": f"Money was refunded out of this payment to "
+                        f"{record.reference}; remove the refund first."
+                    }
+                )
         action = (
             f"Removed the {'refund' if payment.amount_minor < 0 else 'payment'} of "
             f"{_money(session, abs(payment.amount_minor))} of {payment.paid_on.isoformat()}."
@@ -620,14 +722,19 @@ def quote_specialist_fee(
     their own fee, else the fee schedule price of the role's service; nothing when both are 0."""
     if not quotes_specialist_fee(session):
         return
-    service = session.scalar(select(FeeService).where(FeeService.code == ROLE_SERVICE_CODES[role]))
+    service = session.scalar(  # a deactivated service is no longer quoted
+        select(FeeService).where(
+            FeeService.code == ROLE_SERVICE_CODES[role], FeeService.active.is_(True)
+        )
+    )
     price = specialist.fee_minor or (service.price_minor if service else 0)
     if price <= 0:
         return
     label = service.name if service else role.label
-    draft = LineDraft(
-        f"{label}: {specialist.name}", 1, price, LineKind.ESTIMATE, service.id if service else None
-    )
+    description = f"{label}: {specialist.name}"
+    if len(description) > MAX_DESCRIPTION_CHARS:  # long names: still a line that can be edited
+        description = description[: MAX_DESCRIPTION_CHARS - 1].rstrip() + "…"
+    draft = LineDraft(description, 1, price, LineKind.ESTIMATE, service.id if service else None)
     pin_currency(session)
     session.add(_new_line(record.id, draft, actor, now, assignment.id))
     _record(

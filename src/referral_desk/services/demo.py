@@ -4,6 +4,9 @@ Each case has the documents its cancer type's checklist asks for, in states that
 status, and open cases carry a few real files (stored once, shared) whose text is searchable.
 A roster of specialists (made once per database) reviews them: assignments and opinions fit
 each case's status, with a few declines, reassignments and major changes.
+The office works in euros with a realistic fee schedule: specialists' fees are quoted on
+assignment and charged once the opinion is in, some extra tests wait for the patient's
+approval, and payments run from deposits and insurers to the odd refund.
 Written with bulk inserts so that 100,000 cases take seconds, not minutes.
 """
 
@@ -35,9 +38,11 @@ from referral_desk.db.models import (
     Case,
     CaseReason,
     ChecklistItem,
+    FeeService,
     Patient,
     ReferenceCounter,
     Referrer,
+    Setting,
     Specialist,
     SpecialistAbsence,
     SpecialistCancerType,
@@ -45,9 +50,11 @@ from referral_desk.db.models import (
 )
 from referral_desk.domain import clock
 from referral_desk.domain.clock import ClockFacts
+from referral_desk.domain.costs import ROLE_SERVICE_CODES, Approval, LineKind, PaymentMethod
 from referral_desk.domain.documents import DocumentStatus
 from referral_desk.domain.enums import CaseStatus, Reason, Sex, Urgency
 from referral_desk.domain.file_rules import SNIFF_BYTES, classify
+from referral_desk.domain.money import format_iso, minor_digits
 from referral_desk.domain.specialists import (
     ROLE_DISCIPLINES,
     AssignmentStatus,
@@ -60,7 +67,8 @@ from referral_desk.domain.text import fold, full_name
 from referral_desk.domain.workflow import CLOSED_STATUSES
 from referral_desk.pdf.report import render_report
 from referral_desk.resource_files import resource_path
-from referral_desk.services import pdf_text, search_index
+from referral_desk.services import office, pdf_text, search_index
+from referral_desk.services.office import quotes_specialist_fee
 from referral_desk.services.references import format_reference
 from referral_desk.services.specialists import OPEN_FOR_REVIEW
 
@@ -183,6 +191,8 @@ class DemoResult:
     files: int = 0
     assignments: int = 0
     opinions: int = 0
+    cost_lines: int = 0
+    payments: int = 0
 
 
 def _load_names() -> dict[str, Any]:
@@ -289,6 +299,8 @@ def generate(
     doc_rng = random.Random(f"documents-{seed}")
     # So do the reviewers and their opinions.
     review_rng = random.Random(f"reviews-{seed}")
+    # And the costs and payments.
+    cost_rng = random.Random(f"costs-{seed}")
     builder = _Builder(rng, now)
     span = timedelta(days=548)
     received = sorted(now - span * rng.random() ** 1.15 for _ in range(count))
@@ -314,7 +326,23 @@ def generate(
             _store_samples(session, now),
             next_document_id=(last_document or 0) + 1,
         )
-        reviews = _Reviews(review_rng, now, _ensure_roster(session, now), _open_load(session))
+        currency = _office_currency(session)
+        scale = _scaler(currency)
+        last_assignment = session.scalar(text("SELECT coalesce(max(id), 0) FROM assignments"))
+        reviews = _Reviews(
+            review_rng,
+            now,
+            _ensure_roster(session, now, scale),
+            _open_load(session),
+            next_assignment_id=(last_assignment or 0) + 1,
+        )
+        costs = _Costs(
+            cost_rng,
+            now,
+            currency,
+            _ensure_fee_schedule(session, now, scale),
+            quotes_fees=quotes_specialist_fee(session),
+        )
         counters = {c.year: c.last_number for c in session.scalars(select(ReferenceCounter))}
         next_case_id = (session.scalar(text("SELECT coalesce(max(id), 0) FROM cases")) or 0) + 1
         next_patient_id = (
@@ -374,6 +402,14 @@ def generate(
                     actor,
                     (diagnosis, stage, treatment),
                 )
+                costs.add(
+                    case_id,
+                    row,
+                    history,
+                    reviews.case_assignments,
+                    actor,
+                    foreign=patient["preferred_language"] != "English",
+                )
                 referrer_id = rng.choice(referrer_ids)
                 start_days = rng.choice([None, 2, 3, 5, 10, 14, 21])
                 case_rows.append(
@@ -422,6 +458,7 @@ def generate(
             session.execute(insert(StatusChange.__table__), history_rows)
             records.flush(raw)
             reviews.flush(raw)
+            costs.flush(raw)
             search_index.insert_documents(session, docs)
             done += len(chunk)
             if progress:
@@ -442,6 +479,8 @@ def generate(
         records.files_made,
         reviews.assignments_made,
         reviews.opinions_made,
+        costs.lines_made,
+        costs.payments_made,
     )
 
 
@@ -926,19 +965,19 @@ MO, HA, RO, SO = (
 # phone (Ofcom's drama ranges), e-mail; absences are days from the demo's today.
 # fmt: off
 _ROSTER = (
-    _RosterEntry("Margaret O'Connell", "Dr., FRCP", MO, ("breast", "ovarian", "cervical_uterine", "other"), 6, 48000, "+44 20 7946 0118", "m.oconnell@northbridge-cancer.example"),
-    _RosterEntry("Jonas Bergström", "Prof. Dr. med.", MO, ("lung", "head_neck", "melanoma", "thyroid", "brain"), 5, 60000, "+44 20 7946 0342", "j.bergstrom@nordic-oncology.example", absences=((-3, 4, "Annual leave"),)),
-    _RosterEntry("Αικατερίνη Παπαδοπούλου", "Dr., PhD", MO, ("colorectal", "gastric", "pancreatic", "liver"), 7, 45000, "+44 20 7946 0577", "a.papadopoulou@hellenic-oncology.example", absences=((5, 5, "Teaching day"),)),
-    _RosterEntry("Дмитрий Соколов", "Prof.", HA, ("acute_leukaemia", "chronic_leukaemia", "myeloma"), 4, 52000, "+44 20 7946 0623", "d.sokolov@haematology-centre.example", absences=((12, 16, "Haematology congress"),)),
-    _RosterEntry("李文华", "Dr.", HA, ("lymphoma", "acute_leukaemia", "chronic_leukaemia", "myeloma", "paediatric"), 5, 48000, "+44 20 7946 0781", "w.li@eastgate-hospital.example"),
-    _RosterEntry("Ana Lucía Fernández", "Dra.", RO, ("breast", "prostate", "head_neck", "brain", "cervical_uterine"), 6, 40000, "+44 161 496 0245", "a.fernandez@clinica-sur.example"),
-    _RosterEntry("राजेश अय्यर", "Dr., DNB", RO, ("lung", "prostate", "bladder_kidney", "other"), 5, 42000, "+44 161 496 0410", "r.iyer@city-cancer.example", absences=((-1, 1, "Conference"),)),
-    _RosterEntry("佐藤健", "Prof.", SO, ("gastric", "liver", "pancreatic", "colorectal"), 4, 55000, "+44 161 496 0532", "k.sato@minato-surgical.example"),
-    _RosterEntry("김서연", "Dr.", SO, ("breast", "thyroid", "sarcoma", "melanoma"), 3, 50000, "+44 161 496 0698", "s.kim@hangang-oncology.example", absences=((-60, -46, "Annual leave"), (40, 130, "Parental leave"))),
+    _RosterEntry("Margaret O'Connell", "Dr., FRCP", MO, ("breast", "ovarian", "cervical_uterine", "other"), 6, 65000, "+44 20 7946 0118", "m.oconnell@northbridge-cancer.example"),
+    _RosterEntry("Jonas Bergström", "Prof. Dr. med.", MO, ("lung", "head_neck", "melanoma", "thyroid", "brain"), 5, 90000, "+44 20 7946 0342", "j.bergstrom@nordic-oncology.example", absences=((-3, 4, "Annual leave"),)),
+    _RosterEntry("Αικατερίνη Παπαδοπούλου", "Dr., PhD", MO, ("colorectal", "gastric", "pancreatic", "liver"), 7, 60000, "+44 20 7946 0577", "a.papadopoulou@hellenic-oncology.example", absences=((5, 5, "Teaching day"),)),
+    _RosterEntry("Дмитрий Соколов", "Prof.", HA, ("acute_leukaemia", "chronic_leukaemia", "myeloma"), 4, 75000, "+44 20 7946 0623", "d.sokolov@haematology-centre.example", absences=((12, 16, "Haematology congress"),)),
+    _RosterEntry("李文华", "Dr.", HA, ("lymphoma", "acute_leukaemia", "chronic_leukaemia", "myeloma", "paediatric"), 5, 68000, "+44 20 7946 0781", "w.li@eastgate-hospital.example"),
+    _RosterEntry("Ana Lucía Fernández", "Dra.", RO, ("breast", "prostate", "head_neck", "brain", "cervical_uterine"), 6, 45000, "+44 161 496 0245", "a.fernandez@clinica-sur.example"),
+    _RosterEntry("राजेश अय्यर", "Dr., DNB", RO, ("lung", "prostate", "bladder_kidney", "other"), 5, 48000, "+44 161 496 0410", "r.iyer@city-cancer.example", absences=((-1, 1, "Conference"),)),
+    _RosterEntry("佐藤健", "Prof.", SO, ("gastric", "liver", "pancreatic", "colorectal"), 4, 85000, "+44 161 496 0532", "k.sato@minato-surgical.example"),
+    _RosterEntry("김서연", "Dr.", SO, ("breast", "thyroid", "sarcoma", "melanoma"), 3, 70000, "+44 161 496 0698", "s.kim@hangang-oncology.example", absences=((-60, -46, "Annual leave"), (40, 130, "Parental leave"))),
     _RosterEntry("فاطمة المنصور", "Dr., FRCPath", Discipline.PATHOLOGY, ("breast", "lung", "colorectal", "gastric", "prostate", "ovarian", "cervical_uterine", "other"), 8, 30000, "+44 113 496 0157", "f.almansour@gulf-pathology.example", absences=((9, 10, "Course"),)),
     _RosterEntry("Henrik Lindqvist", "Dr. med.", Discipline.PATHOLOGY, ("lymphoma", "acute_leukaemia", "chronic_leukaemia", "myeloma", "sarcoma", "brain", "paediatric"), 6, 32000, "+44 113 496 0288", "h.lindqvist@nordic-oncology.example"),
     _RosterEntry("Chloé Lefèvre", "Dr., FRCR", Discipline.RADIOLOGY, ("lung", "liver", "pancreatic", "brain", "head_neck", "sarcoma", "bladder_kidney", "colorectal"), 8, 25000, "+44 113 496 0399", "c.lefevre@imagerie-ouest.example", absences=((20, 27, "Annual leave"),)),
-    _RosterEntry("Heinrich Vogt", "Prof. Dr. med.", MO, ("lung", "breast", "colorectal"), 5, 60000, "+44 20 7946 0904", "h.vogt@klinikum-mitte.example", inactive_days=120),
+    _RosterEntry("Heinrich Vogt", "Prof. Dr. med.", MO, ("lung", "breast", "colorectal"), 5, 90000, "+44 20 7946 0904", "h.vogt@klinikum-mitte.example", inactive_days=120),
     _RosterEntry("Σοφία Νικολάου", "Dr.", Discipline.RADIOLOGY, ("breast", "prostate", "ovarian", "cervical_uterine", "melanoma", "thyroid"), 4, 24000, "+44 113 496 0466", "s.nikolaou@hellenic-oncology.example", inactive_days=40),
 )
 # fmt: on
@@ -1018,9 +1057,10 @@ class _Reviewer:
     capacity: int
     absences: tuple[tuple[int, int], ...]  # first and last day (ordinals)
     inactive_from: int | None  # first day no longer taking cases (ordinal)
+    fee_minor: int = 0
 
 
-def _ensure_roster(session: Session, now: datetime) -> list[_Reviewer]:
+def _ensure_roster(session: Session, now: datetime, scale: Callable[[int], int]) -> list[_Reviewer]:
     """The demo roster, made once: a second demo finds the specialists by name."""
     today = now.date()
     reviewers = []
@@ -1040,7 +1080,7 @@ def _ensure_roster(session: Session, now: datetime) -> list[_Reviewer]:
                 discipline=entry.discipline.value,
                 phone=entry.phone,
                 email=entry.email,
-                fee_minor=entry.fee_minor,
+                fee_minor=scale(entry.fee_minor),
                 capacity=entry.capacity,
                 active=entry.inactive_days is None,
                 created_at=now,
@@ -1072,9 +1112,23 @@ def _ensure_roster(session: Session, now: datetime) -> list[_Reviewer]:
                     (a.first_day.toordinal(), a.last_day.toordinal()) for a in record.absences
                 ),
                 inactive_from=inactive_from,
+                fee_minor=record.fee_minor,
             )
         )
     return reviewers
+
+
+@dataclass(frozen=True, slots=True)
+class _Assigned:
+    """One assignment as the costs see it: whose fee was quoted, and whether it was withdrawn."""
+
+    id: int
+    reviewer: _Reviewer
+    role: Role
+    status: AssignmentStatus
+    asked: datetime
+    answered: datetime | None
+    ended: datetime | None
 
 
 def _open_load(session: Session) -> Counter[int]:
@@ -1111,10 +1165,12 @@ class _Reviews:
     now: datetime
     reviewers: list[_Reviewer]
     load: Counter[int]
+    next_assignment_id: int
     assignments_made: int = 0
     opinions_made: int = 0
     assignment_rows: list[tuple[Any, ...]] = field(default_factory=list)
     opinion_rows: list[tuple[Any, ...]] = field(default_factory=list)
+    case_assignments: list[_Assigned] = field(default_factory=list)  # the current case's
     by_role: dict[Role, list[_Reviewer]] = field(init=False)
     _blocked: dict[tuple[int, int], frozenset[int]] = field(default_factory=dict)
     _pool_cache: dict[tuple[Any, ...], tuple[Any, ...]] = field(default_factory=dict)
@@ -1136,6 +1192,7 @@ class _Reviews:
         first_opinion: tuple[str, str, str],
     ) -> None:
         """Assignments (and the opinion) of one case; sets its specialist and major change."""
+        self.case_assignments = []
         row["specialist_id"] = None
         row["major_change"] = False
         status = row["status"]
@@ -1363,8 +1420,14 @@ class _Reviews:
         ended: datetime | None = None,
         end_reason: str = "",
     ) -> None:
+        assignment_id = self.next_assignment_id
+        self.next_assignment_id += 1
+        self.case_assignments.append(
+            _Assigned(assignment_id, reviewer, role, status, asked, answered, ended)
+        )
         self.assignment_rows.append(
             (
+                assignment_id,
                 case_id,
                 reviewer.id,
                 role,  # StrEnum members: sqlite3 stores them as their text
@@ -1479,9 +1542,9 @@ class _Reviews:
 
     def flush(self, raw: sqlite3.Connection) -> None:
         raw.executemany(
-            "INSERT INTO assignments (case_id, specialist_id, role, status, assigned_at, "
+            "INSERT INTO assignments (id, case_id, specialist_id, role, status, assigned_at, "
             "assigned_by, override_reason, answered_at, answered_by, decline_reason, ended_at, "
-            "end_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "end_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             self.assignment_rows,
         )
         raw.executemany(
@@ -1492,3 +1555,496 @@ class _Reviews:
         )
         self.assignment_rows.clear()
         self.opinion_rows.clear()
+
+
+# --- Costs and payments ---------------------------------------------------------------------
+
+DEMO_CURRENCY = "EUR"
+# The demo office's prices in euro cents, set only where the office has no price yet.
+_DEMO_PRICES = {
+    "CONSULT": 60000,
+    "PATH": 30000,
+    "RAD": 25000,
+    "TEST": 40000,
+    "COURIER": 6000,
+    "TRANSL": 12000,
+}
+# Additional tests a specialist may propose (code, name, price, how often): quoted first,
+# done once the patient agrees to the cost.
+_DEMO_TESTS = (
+    ("IHC", "Additional immunohistochemistry", 15000, 4),
+    ("FISH", "FISH test on the tumour sample", 35000, 3),
+    ("MRI", "MRI scan", 45000, 2),
+    ("PETCT", "PET-CT scan", 110000, 2),
+    ("NGS", "Tumour gene panel (next-generation sequencing)", 120000, 1),
+)
+M = PaymentMethod
+_METHODS = (M.CARD, M.BANK_TRANSFER, M.INSURANCE, M.CASH)
+_METHOD_ODDS = tuple(itertools.accumulate((45, 30, 20, 5)))
+_INSURERS = ("Allianz Care", "AXA Health", "Bupa Global", "Cigna Global", "DKV")
+# How charged cases stand, by status (cumulative odds): letters go out with the invoice, so
+# closed cases are mostly settled and fresh opinions mostly not yet.
+_SETTLE = ("paid", "partly", "unpaid", "over_refunded", "over")
+_SETTLE_ODDS = {
+    S.CLOSED.value: tuple(itertools.accumulate((84, 7, 4, 4, 1))),
+    S.LETTER_SENT.value: tuple(itertools.accumulate((55, 18, 22, 3, 2))),
+    S.OPINION_RECEIVED.value: tuple(itertools.accumulate((20, 15, 65, 0, 0))),
+}
+# Still to be charged: many patients pay the quote (or half of it) in advance.
+_UNCHARGED = frozenset(
+    s.value for s in (S.NEW, S.AWAITING_RECORDS, S.READY_FOR_REVIEW, S.UNDER_REVIEW, S.ON_HOLD)
+)
+_LETTER_SENT, _CANCELLED = S.LETTER_SENT.value, S.CANCELLED.value
+_OPINION_RECEIVED, _ON_HOLD = S.OPINION_RECEIVED.value, S.ON_HOLD.value
+# What became of an extra test (cumulative odds): still open, after the opinion (done or
+# declined long ago), and suggested by the opinion itself.
+_TEST_OUTCOMES = ("pending", "approved", "charged", "declined")
+_OUTCOMES = tuple(itertools.accumulate((50, 15, 15, 20)))
+_OUTCOMES_DONE = tuple(itertools.accumulate((0, 0, 75, 25)))
+_OUTCOMES_AFTER = tuple(itertools.accumulate((60, 20, 0, 20)))
+_DAY = timedelta(days=1)
+_ESTIMATE, _FINAL = LineKind.ESTIMATE.value, LineKind.FINAL.value
+_NOT_NEEDED, _PENDING = Approval.NOT_NEEDED.value, Approval.PENDING.value
+_APPROVED, _DECLINED = Approval.APPROVED.value, Approval.DECLINED.value
+_CHARGEABLE = frozenset({_NOT_NEEDED, _APPROVED})  # pending and declined tests are not done
+
+
+def _office_currency(session: Session) -> str:
+    """The office's currency; an office that has recorded no money yet works in euros."""
+    stored = session.get(Setting, office.CURRENCY)
+    if stored is None:
+        session.add(Setting(key=office.CURRENCY, value=DEMO_CURRENCY))
+        return DEMO_CURRENCY
+    return stored.value
+
+
+def _scaler(currency: str) -> Callable[[int], int]:
+    """Euro cents to the office currency's minor units (the same number of major units)."""
+    shift = minor_digits(currency) - minor_digits(DEMO_CURRENCY)
+    if shift >= 0:
+        return lambda minor: minor * 10**shift
+    return lambda minor: minor // 10**-shift
+
+
+@dataclass(frozen=True, slots=True)
+class _Service:
+    id: int
+    name: str
+    price: int
+    active: bool
+
+
+def _ensure_fee_schedule(
+    session: Session, now: datetime, scale: Callable[[int], int]
+) -> dict[str, _Service]:
+    """Realistic prices for the services the office has not priced, and the demo's tests."""
+    services = {s.code: s for s in session.scalars(select(FeeService))}
+    for code, price in _DEMO_PRICES.items():
+        service = services.get(code)
+        if service is not None and service.price_minor == 0:
+            service.price_minor = scale(price)
+            service.updated_at = now
+    for code, name, price, _ in _DEMO_TESTS:
+        if code not in services:
+            services[code] = FeeService(
+                code=code,
+                name=name,
+                price_minor=scale(price),
+                needs_approval=True,
+                active=True,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(services[code])
+    session.flush()
+    return {
+        code: _Service(s.id, s.name, s.price_minor, s.active and s.price_minor > 0)
+        for code, s in services.items()
+    }
+
+
+@dataclass(slots=True)
+class _Line:
+    service_id: int | None
+    assignment_id: int | None
+    description: str
+    quantity: int
+    price: int
+    kind: str
+    approval: str
+    created_at: datetime
+    updated_at: datetime
+    approval_on: date | None = None
+    version: int = 1
+    removed: bool = False
+
+
+@dataclass
+class _Costs:
+    """Each case's quotes, charges, the patient's answers to extra tests, payments and refunds.
+
+    The rows, the history lines and the totals kept on the case are what services.costs
+    would have written had staff done each step in the app at that moment.
+    """
+
+    rng: random.Random
+    now: datetime
+    currency: str
+    services: dict[str, _Service]
+    quotes_fees: bool  # the office quotes a specialist's fee on assignment
+    lines_made: int = 0
+    payments_made: int = 0
+    line_rows: list[tuple[Any, ...]] = field(default_factory=list)
+    payment_rows: list[tuple[Any, ...]] = field(default_factory=list)
+    event_rows: list[tuple[Any, ...]] = field(default_factory=list)
+    _money: dict[int, str] = field(default_factory=dict)
+    _events: list[tuple[datetime, int, str, str]] = field(default_factory=list)
+    _lines: list[_Line] = field(default_factory=list)
+    # (amount, moment, the office's day, method, reference, reason)
+    _payments: list[tuple[int, datetime, str, PaymentMethod, str, str]] = field(
+        default_factory=list
+    )
+    _tests: list[_Service] = field(init=False)
+    _test_odds: list[int] = field(init=False)
+    _unit: int = field(init=False)  # one major unit, to round deposits and shares
+
+    def __post_init__(self) -> None:
+        tests = [
+            (self.services[code], weight)
+            for code, _, _, weight in _DEMO_TESTS
+            if code in self.services and self.services[code].active
+        ]
+        self._tests = [service for service, _ in tests]
+        self._test_odds = list(itertools.accumulate(weight for _, weight in tests))
+        self._unit = 10 ** minor_digits(self.currency)
+
+    def add(
+        self,
+        case_id: int,
+        row: dict[str, Any],
+        history: list[dict[str, Any]],
+        assigned: list[_Assigned],
+        actor: str,
+        *,
+        foreign: bool,
+    ) -> None:
+        """The costs of one case; sets its totals (and its last change, if a cost came later)."""
+        rng, now = self.rng, self.now
+        self._events, self._lines, self._payments = [], [], []
+        status = row["status"]
+        received = row["received_at"]
+        at = {h["to_status"]: h["at"] for h in history}  # the last time in each status
+        opinion_at = row["opinion_at"]
+
+        translation = self.services.get("TRANSL")
+        if foreign and translation and translation.active and rng.random() < 0.3:
+            moment = received + min(now - received, _HOUR) * rng.uniform(0.1, 0.9)
+            quantity = rng.randint(1, 3)  # reports to translate
+            line = self._new(
+                translation.id, None, translation.name, quantity, translation.price, moment
+            )
+            self._event(moment, f"Added {self._described(line)}.")
+
+        anchor = None  # the primary reviewer's quoted fee: what a deposit is paid on
+        for a in assigned:
+            gone = {A.DECLINED: a.answered, A.REPLACED: a.ended}.get(a.status)
+            quoted = self._quote(a, gone) if self.quotes_fees else None
+            if quoted is not None and gone is None and a.role is R.PRIMARY:
+                anchor = quoted
+            if a.role is R.PATHOLOGY and gone is None and rng.random() < 0.6:
+                # The slides went to the pathologist: charged with the review, like the rest.
+                courier = self.services.get("COURIER")
+                if courier and courier.active:
+                    end = opinion_at or now
+                    moment = a.asked + (end - a.asked) * rng.uniform(0.02, 0.2)
+                    sent = self._new(courier.id, None, courier.name, 1, courier.price, moment)
+                    self._event(moment, f"Added {self._described(sent)}.")
+
+        # An extra test the reviewer asked for during the review (the case may be on hold
+        # while the patient thinks about its cost).
+        review_start = at.get(_UNDER_REVIEW)
+        review_end = {_UNDER_REVIEW: now, _ON_HOLD: row["hold_since"]}.get(status, opinion_at)
+        if status == _ON_HOLD and row["held_from"] != _UNDER_REVIEW:
+            review_end = None
+        if review_start and review_end and self._tests and rng.random() < 0.25:
+            self._extra_test(review_start, review_end, _OUTCOMES_DONE if opinion_at else _OUTCOMES)
+
+        charged_at = None
+        if status in _OPINION_STATUSES:  # the review is done: what was quoted is charged
+            end = at.get(_LETTER_SENT, now)
+            charged_at = opinion_at + (end - opinion_at) * rng.uniform(0.05, 0.6)
+            for line in self._lines:
+                if line.kind == _ESTIMATE and not line.removed and line.approval in _CHARGEABLE:
+                    self._charge(line, charged_at)
+            if status == _OPINION_RECEIVED and self._tests and rng.random() < 0.3:
+                # The opinion suggests a further test: quoted to the patient before the letter.
+                self._extra_test(opinion_at, now, _OUTCOMES_AFTER)
+
+        final = sum(
+            line.quantity * line.price
+            for line in self._lines
+            if line.kind == _FINAL and not line.removed
+        )
+        if charged_at is not None and final > 0:
+            self._settle(status, final, charged_at, anchor)
+        elif anchor is not None and status in _UNCHARGED and rng.random() < 0.5:
+            self._deposit(anchor, now)
+        elif anchor is not None and status == _CANCELLED and rng.random() < 0.35:
+            cancelled = at[_CANCELLED]
+            self._deposit(anchor, cancelled)
+            if rng.random() < 0.85:
+                amount, _, _, method, _, _ = self._payments[-1]
+                refunded = cancelled + min(now - cancelled, 10 * _DAY) * rng.uniform(0.05, 0.9)
+                self._pay(-amount, refunded, method, "Case cancelled: the deposit returned")
+        self._write(case_id, row, actor)
+
+    def _quote(self, a: _Assigned, gone: datetime | None) -> _Line | None:
+        """The reviewer's fee quoted on assignment (as services.costs.quote_specialist_fee
+        does), and taken off again when they decline or are replaced."""
+        service = self.services.get(ROLE_SERVICE_CODES[a.role])
+        price = a.reviewer.fee_minor or (service.price if service else 0)
+        if price <= 0:
+            return None
+        label = service.name if service else a.role.label
+        line = self._new(
+            service.id if service else None, a.id, f"{label}: {a.reviewer.name}", 1, price, a.asked
+        )
+        self._event(a.asked, f"Quoted {self._described(line, kind=False)} on assignment.")
+        if gone is not None:
+            line.removed = True
+            self._event(
+                gone, f"Removed {self._described(line)}: {a.reviewer.name} will not review."
+            )
+        return line
+
+    def _extra_test(self, start: datetime, end: datetime, odds: tuple[int, ...]) -> None:
+        """A test the specialist asks for: quoted, then maybe approved (and done) or declined."""
+        rng = self.rng
+        service = rng.choices(self._tests, cum_weights=self._test_odds)[0]
+        proposed = start + (end - start) * rng.uniform(0.05, 0.4)
+        line = self._new(
+            service.id, None, service.name, 1, service.price, proposed, approval=_PENDING
+        )
+        self._event(proposed, f"Added {self._described(line)}.")
+        outcome = rng.choices(_TEST_OUTCOMES, cum_weights=odds)[0]
+        if outcome == "pending":
+            return
+        answered = proposed + (end - proposed) * rng.uniform(0.05, 0.5)
+        line.approval = _DECLINED if outcome == "declined" else _APPROVED
+        line.approval_on = answered.astimezone().date()  # the office's day, as services take it
+        line.updated_at = answered
+        line.version += 1
+        self._event(
+            answered,
+            f"The patient {line.approval} '{line.description}' on {line.approval_on.isoformat()}.",
+        )
+        if outcome == "charged":
+            self._charge(line, answered + (end - answered) * rng.uniform(0.1, 0.8))
+
+    def _settle(self, status: str, final: int, charged_at: datetime, anchor: _Line | None) -> None:
+        """Payments of a charged case: settled, partly, not yet, or paid twice (and refunded)."""
+        rng, now = self.rng, self.now
+        story = rng.choices(_SETTLE, cum_weights=_SETTLE_ODDS[status])[0]
+        if story == "unpaid":
+            return
+        paid = 0
+        if anchor is not None and rng.random() < 0.3:  # a deposit before the work
+            paid = self._deposit(anchor, charged_at)
+        after = charged_at + min(now - charged_at, 30 * _DAY) * rng.uniform(0.02, 0.6)
+        method = self._method()
+        due = final - paid
+        if story == "partly":
+            if paid and rng.random() < 0.5:
+                return  # the deposit was all so far
+            if method is M.INSURANCE:  # the insurer's share of the bill
+                share = self._round(due * rng.choice((60, 70, 80, 90)) // 100, 1)
+            else:  # a first instalment, in round figures
+                share = self._round(due * rng.randint(30, 70) // 100, 50)
+            if share > 0:
+                self._pay(share, after, method)
+            return
+        if due > 0:
+            self._pay(due, after, method)
+        if story in ("over_refunded", "over"):
+            twice = after + min(now - after, 20 * _DAY) * rng.uniform(0.05, 0.5)
+            if method is M.INSURANCE or rng.random() < 0.5:  # the same bill paid again
+                extra = due or final
+                why = "Paid twice; the second payment returned"
+                self._pay(extra, twice, method if method is not M.INSURANCE else M.BANK_TRANSFER)
+            else:  # the insurer paid the whole bill as well
+                extra = final
+                why = "The insurer paid the bill as well; the patient's payment returned"
+                self._pay(extra, twice, M.INSURANCE)
+            if story == "over_refunded":
+                back = twice + min(now - twice, 14 * _DAY) * rng.uniform(0.1, 0.9)
+                self._pay(-extra, back, M.BANK_TRANSFER, why)
+
+    def _deposit(self, anchor: _Line, before: datetime) -> int:
+        """Part or all of the quoted fee, paid between the quote and `before`."""
+        rng = self.rng
+        moment = anchor.created_at + (before - anchor.created_at) * rng.uniform(0.1, 0.9)
+        amount = anchor.price if rng.random() < 0.5 else self._round(anchor.price // 2, 1)
+        if amount <= 0:
+            return 0
+        self._pay(amount, moment, rng.choice((M.CARD, M.BANK_TRANSFER)))
+        return amount
+
+    def _round(self, amount: int, major: int) -> int:
+        """Down to a multiple of `major` whole units: part payments come in round figures."""
+        step = major * self._unit
+        return amount // step * step
+
+    def _method(self) -> PaymentMethod:
+        return self.rng.choices(_METHODS, cum_weights=_METHOD_ODDS)[0]
+
+    def _reference(self, method: PaymentMethod, day: str) -> str:
+        rng = self.rng
+        if method is M.CARD:
+            return f"POS {rng.randrange(100000, 1000000)}"
+        if method is M.BANK_TRANSFER:
+            return f"TRF {day.replace('-', '')}-{rng.randrange(1000, 10000)}"
+        if method is M.INSURANCE:
+            return f"{rng.choice(_INSURERS)} claim {rng.randrange(10**7, 10**8)}"
+        return f"Receipt {rng.randrange(1000, 10000)}" if rng.random() < 0.7 else ""
+
+    def _pay(self, amount: int, moment: datetime, method: PaymentMethod, reason: str = "") -> None:
+        day = moment.astimezone().date().isoformat()  # the office's day, as services take it
+        reference = self._reference(method, day) if amount > 0 else ""
+        self._payments.append((amount, moment, day, method, reference, reason))
+        # As services.costs.add_payment words it.
+        action = (
+            f"{'Refunded' if amount < 0 else 'Received'} {self._iso(abs(amount))}"
+            f" by {method.label.lower()} on {day}"
+            + (f" (ref. {reference})" if reference else "")
+            + "."
+        )
+        self._event(moment, action, reason)
+
+    def _new(
+        self,
+        service_id: int | None,
+        assignment_id: int | None,
+        description: str,
+        quantity: int,
+        price: int,
+        moment: datetime,
+        *,
+        approval: str = _NOT_NEEDED,
+    ) -> _Line:
+        """A quoted line (the demo charges what was quoted, as the office does)."""
+        line = _Line(
+            service_id,
+            assignment_id,
+            description,
+            quantity,
+            price,
+            _ESTIMATE,
+            approval,
+            moment,
+            moment,
+        )
+        self._lines.append(line)
+        return line
+
+    def _charge(self, line: _Line, moment: datetime) -> None:
+        line.kind = _FINAL
+        line.updated_at = moment
+        line.version += 1
+        self._event(moment, f"Charged {self._described(line, kind=False)}.")
+
+    def _event(self, moment: datetime, action: str, reason: str = "") -> None:
+        self._events.append((moment, len(self._events), action, reason))
+
+    def _iso(self, minor: int) -> str:
+        text = self._money.get(minor)
+        if text is None:
+            text = self._money[minor] = format_iso(minor, self.currency)
+        return text
+
+    def _described(self, line: _Line, *, kind: bool = True) -> str:
+        """As services.costs._describe: "estimate 'PET-CT scan', EUR 1100.00"."""
+        quantity = f"{line.quantity} × " if line.quantity != 1 else ""
+        described = f"'{line.description}', {quantity}{self._iso(line.price)}"
+        return f"{line.kind} {described}" if kind else described
+
+    def _write(self, case_id: int, row: dict[str, Any], actor: str) -> None:
+        events = self._events
+        events.sort()
+        # Every line and payment was written at the moment of one of the case's events.
+        stamps = {moment: _stamp(moment) for moment, _, _, _ in events}
+        self.event_rows.extend(
+            (case_id, stamps[moment], actor, action, reason) for moment, _, action, reason in events
+        )
+        final = estimated = pending = 0
+        for line in self._lines:
+            if line.removed:
+                continue
+            self.lines_made += 1
+            # The totals as domain.costs.totals sums them.
+            if line.kind == _FINAL:
+                final += line.quantity * line.price
+            elif line.approval != _DECLINED:
+                estimated += line.quantity * line.price
+                pending += line.approval == _PENDING
+            self.line_rows.append(
+                (
+                    case_id,
+                    line.service_id,
+                    line.assignment_id,
+                    line.description,
+                    line.quantity,
+                    line.price,
+                    line.kind,
+                    line.approval,
+                    line.approval_on.isoformat() if line.approval_on else None,
+                    actor if line.approval_on else None,
+                    stamps[line.created_at],
+                    actor,
+                    stamps[line.updated_at],
+                    actor,
+                    line.version,
+                )
+            )
+        paid = 0
+        for amount, moment, day, method, reference, reason in self._payments:
+            paid += amount
+            self.payment_rows.append(
+                (
+                    case_id,
+                    amount,
+                    day,
+                    method.value,
+                    reference,
+                    reason,
+                    stamps[moment],
+                    actor,
+                )
+            )
+        self.payments_made += len(self._payments)
+        row["charges_minor"] = final
+        row["estimate_minor"] = estimated
+        row["balance_minor"] = final - paid
+        row["awaiting_approval"] = pending
+        if events and events[-1][0] > row["updated_at"]:  # a cost change is a case change
+            row["updated_at"] = events[-1][0]
+            row["updated_by"] = actor
+
+    def flush(self, raw: sqlite3.Connection) -> None:
+        raw.executemany(
+            "INSERT INTO cost_lines (case_id, service_id, assignment_id, description, quantity, "
+            "unit_price_minor, kind, approval, approval_on, approval_by, created_at, created_by, "
+            "updated_at, updated_by, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self.line_rows,
+        )
+        raw.executemany(
+            "INSERT INTO payments (case_id, amount_minor, paid_on, method, reference, reason, "
+            "recorded_at, recorded_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            self.payment_rows,
+        )
+        raw.executemany(
+            "INSERT INTO cost_events (case_id, at, actor, action, reason) VALUES (?, ?, ?, ?, ?)",
+            self.event_rows,
+        )
+        self.line_rows.clear()
+        self.payment_rows.clear()
+        self.event_rows.clear()

@@ -15,13 +15,16 @@ from sqlalchemy.orm import Session
 
 from referral_desk.db.engine import Database
 from referral_desk.db.models import CostLineRecord, FeeService
-from referral_desk.domain.costs import CostRuleError, check_line
+from referral_desk.domain.costs import ROLE_SERVICE_CODES, CostRuleError, check_line
 from referral_desk.domain.money import minor_digits
 from referral_desk.services.errors import ConflictError, NotFoundError, ValidationError
-from referral_desk.services.office import office_currency
+from referral_desk.services.office import office_currency, pin_currency
 
 CODE_PATTERN = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,19}")
 MAX_NAME_CHARS = 200
+# A specialist's fee is quoted under these when they are assigned (their price is the
+# fallback): the code must stay, the name and price are the office's.
+ROLE_CODES = frozenset(ROLE_SERVICE_CODES.values())
 
 
 @dataclass(frozen=True)
@@ -53,10 +56,17 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _validate(session: Session, draft: ServiceDraft, service_id: int | None) -> ServiceDraft:
+def _validate(
+    session: Session, draft: ServiceDraft, service_id: int | None, code_before: str | None = None
+) -> ServiceDraft:
     errors: dict[str, str] = {}
     code = draft.code.strip().upper()
-    if not CODE_PATTERN.fullmatch(code):
+    if code_before in ROLE_CODES and code != code_before:
+        errors["code"] = (
+            f"{code_before} is the service a reviewer's fee is quoted under when they are "
+            "assigned; keep its code (the name and price can change)."
+        )
+    elif not CODE_PATTERN.fullmatch(code):
         errors["code"] = (
             "A code is 1 to 20 letters, digits, '-' or '_', starting with a letter or digit."
         )
@@ -68,13 +78,18 @@ def _validate(session: Session, draft: ServiceDraft, service_id: int | None) -> 
     if not name:
         errors["name"] = "Name the service as the patient will read it on the costs."
     elif len(name) > MAX_NAME_CHARS:
-        errors["name"] = f"Keep the name under {MAX_NAME_CHARS} characters."
-    try:
-        check_line(1, draft.price_minor, 10 ** minor_digits(office_currency(session)))
-    except CostRuleError as exc:
-        errors["price"] = str(exc)
+        errors["name"] = f"Keep the name to {MAX_NAME_CHARS} characters (it has {len(name):,})."
+    if isinstance(draft.price_minor, int) and draft.price_minor < 0:
+        errors["price"] = "A price cannot be negative."
+    else:
+        try:
+            check_line(1, draft.price_minor, 10 ** minor_digits(office_currency(session)))
+        except CostRuleError as exc:
+            errors["price"] = str(exc)
     if errors:
         raise ValidationError(errors)
+    if draft.price_minor:  # a price means something only in the currency it was typed in
+        pin_currency(session)
     return ServiceDraft(code, name, draft.price_minor, draft.needs_approval, draft.active)
 
 
@@ -152,7 +167,7 @@ def update_service(
                 f"{record.code} was changed by someone else since you opened it; "
                 "your change was not saved. Look at it again."
             )
-        clean = _validate(session, draft, service_id)
+        clean = _validate(session, draft, service_id, record.code)
         record.code = clean.code
         record.name = clean.name
         record.price_minor = clean.price_minor
@@ -169,6 +184,14 @@ def delete_service(db: Database, service_id: int) -> None:
         record = session.get(FeeService, service_id)
         if record is None:
             raise NotFoundError(f"There is no service number {service_id}.")
+        if record.code in ROLE_CODES:
+            raise ValidationError(
+                {
+                    "service": f"{record.code} {record.name} is the service a reviewer's fee is "
+                    "quoted under when they are assigned, so it stays. Deactivate it if the "
+                    "office does not offer it."
+                }
+            )
         used = _usage(session).get(service_id, 0)
         if used:
             raise ValidationError(

@@ -15,6 +15,7 @@ from referral_desk.domain.money import (
     MoneyError,
     check_currency,
     currency_for_locale,
+    format_iso,
     minor_digits,
     normalise_locale,
 )
@@ -73,6 +74,10 @@ def set_specialist_fee_estimate(db: Database, enabled: bool) -> None:
         session.commit()
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def set_currency(db: Database, code: str) -> str:
     """Set the office currency; refused once costs or payments are recorded in another one.
 
@@ -94,9 +99,10 @@ def set_currency(db: Database, code: str) -> str:
         if lines or payments:
             raise ValidationError(
                 {
-                    "currency": f"Costs are already recorded in {current} ({lines:,} cost lines, "
-                    f"{payments:,} payments). Changing the currency would change what every one "
-                    f"of them means, so the office stays in {current}."
+                    "currency": f"Costs are already recorded in {current} "
+                    f"({_count(lines, 'cost line')}, {_count(payments, 'payment')}). Changing "
+                    "the currency would change what every one of them means, so the office "
+                    f"stays in {current}."
                 }
             )
         shift = minor_digits(new) - minor_digits(current)
@@ -110,10 +116,12 @@ def set_currency(db: Database, code: str) -> str:
         for label, row, attribute in priced:
             amount = getattr(row, attribute)
             if shift < 0 and amount % 10**-shift:
+                places = minor_digits(new)
                 raise ValidationError(
                     {
-                        "currency": f"{new} has no {'cents' if shift == -2 else 'fractions'} "
-                        f"and {label} has some. Round it to whole units first."
+                        "currency": f"{new} has {f'only {places}' if places else 'no'} decimal "
+                        f"places, and {label} is {format_iso(amount, current)}. Round it to "
+                        f"{'whole units' if places == 0 else f'{places} places'} first."
                     }
                 )
             setattr(row, attribute, amount * 10**shift if shift >= 0 else amount // 10**-shift)

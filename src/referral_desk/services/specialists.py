@@ -22,6 +22,7 @@ from referral_desk.db.models import (
 from referral_desk.domain import clock
 from referral_desk.domain.clock import ClockPolicy, Pace
 from referral_desk.domain.enums import CANCER_TYPES, CaseStatus
+from referral_desk.domain.money import MAX_MAJOR_UNITS, minor_digits
 from referral_desk.domain.specialists import (
     Absence,
     AssignmentStatus,
@@ -39,8 +40,9 @@ from referral_desk.domain.text import fold
 from referral_desk.services import case_state, costs
 from referral_desk.services.case_state import CaseChange
 from referral_desk.services.errors import ConflictError, NotFoundError, ValidationError
+from referral_desk.services.office import office_currency, pin_currency
 
-MAX_FEE_MINOR = 10_000_000_00  # ten million in any currency: anything above is a typo
+MAX_NAME_CHARS = 200  # the column's width
 # A case is on someone's desk until the opinion is in.
 OPEN_FOR_REVIEW = frozenset(
     {
@@ -93,17 +95,20 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def validate(draft: SpecialistDraft) -> dict[str, str]:
+def validate(draft: SpecialistDraft, minor_per_major: int = 100) -> dict[str, str]:
     errors: dict[str, str] = {}
-    if not draft.name.strip():
+    name = " ".join(draft.name.split())
+    if not name:
         errors["name"] = "Give the specialist's name."
+    elif len(name) > MAX_NAME_CHARS:
+        errors["name"] = f"Keep the name to {MAX_NAME_CHARS} characters (it has {len(name)})."
     try:
         check_capacity(draft.capacity)
     except SpecialistRuleError as exc:
         errors["capacity"] = str(exc)
     if draft.fee_minor < 0:
         errors["fee"] = "The fee cannot be negative."
-    elif draft.fee_minor > MAX_FEE_MINOR:
+    elif draft.fee_minor > MAX_MAJOR_UNITS * minor_per_major:
         errors["fee"] = "The fee is implausibly high; check the amount."
     email = draft.email.strip()
     if email and ("@" not in email or " " in email):
@@ -132,12 +137,19 @@ def _apply(record: Specialist, draft: SpecialistDraft, now: datetime) -> None:
     record.updated_at = now
 
 
-def create_specialist(db: Database, draft: SpecialistDraft, *, now: datetime | None = None) -> int:
-    now = now or _utcnow()
-    errors = validate(draft)
+def _check(session: Session, draft: SpecialistDraft) -> None:
+    """Validate in the office currency; a fee pins it (amounts mean nothing without it)."""
+    errors = validate(draft, 10 ** minor_digits(office_currency(session)))
     if errors:
         raise ValidationError(errors)
+    if draft.fee_minor:
+        pin_currency(session)
+
+
+def create_specialist(db: Database, draft: SpecialistDraft, *, now: datetime | None = None) -> int:
+    now = now or _utcnow()
     with db.write() as session:
+        _check(session, draft)
         record = Specialist(created_at=now)
         _apply(record, draft, now)
         session.add(record)
@@ -156,10 +168,8 @@ def update_specialist(
     now: datetime | None = None,
 ) -> int:
     now = now or _utcnow()
-    errors = validate(draft)
-    if errors:
-        raise ValidationError(errors)
     with db.write() as session:
+        _check(session, draft)
         record = _load(session, specialist_id)
         if record.version != expected_version:
             raise ConflictError(

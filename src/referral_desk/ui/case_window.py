@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QListView,
     QListWidget,
     QListWidgetItem,
     QMessageBox,
@@ -35,6 +36,7 @@ from referral_desk.services.case_state import CaseChange
 from referral_desk.services.cases import CaseDetail
 from referral_desk.services.errors import ConflictError, ValidationError
 from referral_desk.ui.case_form import CaseForm
+from referral_desk.ui.costs_panel import CostsPanel
 from referral_desk.ui.documents_panel import DocumentsPanel
 from referral_desk.ui.formatting import PACE_COLOURS, clock_text, local_time
 from referral_desk.ui.review_panel import MAJOR_STYLE, ReviewPanel
@@ -113,6 +115,9 @@ class CaseWindow(QWidget):
         self.review = ReviewPanel(db, case_id, actor)
         self.review.changed.connect(self._records_changed)
         self.tabs.addTab(self.review, "Re&view")
+        self.costs = CostsPanel(db, case_id, actor)
+        self.costs.changed.connect(self._records_changed)
+        self.tabs.addTab(self.costs, "Co&sts")
         left = self.tabs
         # Files dropped anywhere on the case go to its documents.
         self.setAcceptDrops(True)
@@ -141,6 +146,8 @@ class CaseWindow(QWidget):
         # Two lines an entry: the pane is narrow and reasons are sentences.
         self.history = QListWidget(objectName="history")
         self.history.setWordWrap(True)
+        # Wrapped rows are measured once; re-measure them when the pane changes width.
+        self.history.setResizeMode(QListView.ResizeMode.Adjust)
         self.history.setAlternatingRowColors(True)
         history_box = QGroupBox("History")
         QVBoxLayout(history_box).addWidget(self.history)
@@ -223,6 +230,9 @@ class CaseWindow(QWidget):
         reviewer = f" · {detail.specialist_name}" if detail.specialist_name else ""
         self.tabs.setTabText(2, f"Re&view{reviewer}")
         self.review.show_case(detail.reference, detail.status)
+        self.costs.reload()  # a status change may send the letter: charges then need a reason
+        waiting = self.costs.awaiting_approval
+        self.tabs.setTabText(3, f"Co&sts ({waiting} to approve)" if waiting else "Co&sts")
 
     def _show_status(self, detail: CaseDetail) -> None:
         self.status_label.setText(detail.status.label)

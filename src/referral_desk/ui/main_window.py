@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QStyle,
     QStyledItemDelegate,
@@ -47,7 +48,7 @@ from referral_desk.db.engine import Database
 from referral_desk.domain.clock import Pace
 from referral_desk.domain.enums import CaseStatus, Urgency
 from referral_desk.domain.workflow import CLOSED_STATUSES
-from referral_desk.services import case_list, specialists
+from referral_desk.services import case_list, office, specialists
 from referral_desk.services.case_list import CaseQuery, Page
 from referral_desk.services.specialists import SpecialistInfo
 from referral_desk.ui.case_table_model import COLUMNS, DEFAULT_SORT_COLUMN, CaseTableModel
@@ -55,6 +56,7 @@ from referral_desk.ui.case_window import CaseWindow
 from referral_desk.ui.changes import ChangeBus
 from referral_desk.ui.chase_window import ChaseWindow
 from referral_desk.ui.checklist_dialog import ChecklistDialog
+from referral_desk.ui.fee_schedule_window import FeeScheduleWindow
 from referral_desk.ui.formatting import PACE_COLOURS
 from referral_desk.ui.intake_dialog import IntakeDialog
 from referral_desk.ui.specialists_window import SpecialistsWindow
@@ -78,9 +80,18 @@ COLUMN_WIDTHS = {
     "Received": 132,
     "Due": 132,
     "Time left": 130,
+    "Total": 112,
+    "Balance": 112,
     "Last change": 132,
 }
 MAJOR_CHANGE_TIP = "Only cases whose second opinion changed the first one a lot"
+UNPAID_TIP = (
+    "Only cases whose charges are not fully paid (Alt+U). Closed cases can owe too: "
+    "choose All cases on the left to see them."
+)
+AWAITING_APPROVAL_TIP = (
+    "Only open cases with additional tests waiting for the patient to agree to the cost (Alt+A)"
+)
 
 
 def workload_text(info: SpecialistInfo) -> str:
@@ -168,6 +179,12 @@ class MainWindow(QMainWindow):
         )
         self.major_change = QCheckBox("Major change", objectName="major_change_filter")
         self.major_change.setToolTip(MAJOR_CHANGE_TIP)
+        self.unpaid = QCheckBox("&Unpaid", objectName="unpaid_filter")
+        self.unpaid.setToolTip(UNPAID_TIP)
+        self.awaiting_approval = QCheckBox(
+            "&Awaiting cost approval", objectName="awaiting_approval_filter"
+        )
+        self.awaiting_approval.setToolTip(AWAITING_APPROVAL_TIP)
 
         self.new_case_action = QAction("&New case…", self)
         self.new_case_action.setShortcut(QKeySequence.StandardKey.New)
@@ -190,6 +207,9 @@ class MainWindow(QMainWindow):
         self.specialists_action.triggered.connect(self.show_specialists)
         self.checklists_action = QAction("Document types and &checklists…", self)
         self.checklists_action.triggered.connect(self.edit_checklists)
+        self.fee_schedule_action = QAction("&Fee schedule and office…", self)
+        self.fee_schedule_action.setToolTip("Office currency, specialist fees as estimates, prices")
+        self.fee_schedule_action.triggered.connect(self.show_fee_schedule)
         about = QAction("&About Referral Desk", self)
         about.triggered.connect(self._about)
 
@@ -204,23 +224,37 @@ class MainWindow(QMainWindow):
         view_menu.addSeparator()
         view_menu.addAction(self.chase_action)
         view_menu.addAction(self.specialists_action)
-        menu.addMenu("&Settings").addAction(self.checklists_action)
+        settings_menu = menu.addMenu("&Settings")
+        settings_menu.addAction(self.checklists_action)
+        settings_menu.addAction(self.fee_schedule_action)
         menu.addMenu("&Help").addAction(about)
 
+        # Two rows: with every filter on one, the last ones fell off into the overflow menu.
         toolbar = QToolBar("Cases", objectName="main_toolbar")
         toolbar.setMovable(False)
         toolbar.addAction(self.new_case_action)
         toolbar.addSeparator()
+        self.search.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         toolbar.addWidget(self.search)
-        toolbar.addWidget(self.urgency)
-        toolbar.addWidget(self.overdue)
-        toolbar.addWidget(self.incomplete)
-        toolbar.addWidget(self.specialist)
-        toolbar.addWidget(self.major_change)
         toolbar.addSeparator()
         toolbar.addAction(self.chase_action)
         toolbar.addAction(self.specialists_action)
         self.addToolBar(toolbar)
+        self.addToolBarBreak()
+        filters = QToolBar("Filters", objectName="filter_toolbar")
+        filters.setMovable(False)
+        for widget in (
+            self.urgency,
+            self.overdue,
+            self.incomplete,
+            self.specialist,
+            self.major_change,
+        ):
+            filters.addWidget(widget)
+        filters.addSeparator()
+        filters.addWidget(self.unpaid)
+        filters.addWidget(self.awaiting_approval)
+        self.addToolBar(filters)
 
         # Side panel: counts per status, also a filter
         self.status_list = QListWidget(objectName="status_list")
@@ -261,7 +295,7 @@ class MainWindow(QMainWindow):
         self._bold.setBold(True)
 
         # The list
-        self.model = CaseTableModel(self._fetch)
+        self.model = CaseTableModel(self._fetch, currency=office.get_profile(db).currency)
         self.model.set_query(self._build_query())
         self.table = QTableView(objectName="case_table")
         self.table.setModel(self.model)
@@ -319,6 +353,8 @@ class MainWindow(QMainWindow):
         self.incomplete.toggled.connect(self.apply_filters)
         self.specialist.currentIndexChanged.connect(self.apply_filters)
         self.major_change.toggled.connect(self.apply_filters)
+        self.unpaid.toggled.connect(self.apply_filters)
+        self.awaiting_approval.toggled.connect(self.apply_filters)
         self.status_list.currentRowChanged.connect(self.apply_filters)
         changes.cases_changed.connect(self.refresh)
         self._tick = QTimer(self, interval=CLOCK_TICK_MS)  # time left moves on by itself
@@ -326,6 +362,7 @@ class MainWindow(QMainWindow):
         self._tick.start()
         self._chase_window: ChaseWindow | None = None
         self._specialists_window: SpecialistsWindow | None = None
+        self._fee_schedule_window: FeeScheduleWindow | None = None
         self._specialist_choices: list[tuple[int, str, bool]] = []
         # PDFs stored since the last run (or by another seat) become searchable.
         self.text_reader = TextReader(db, self)
@@ -362,6 +399,8 @@ class MainWindow(QMainWindow):
             incomplete_only=self.incomplete.isChecked(),
             specialist_id=self.specialist.currentData(),
             major_change_only=self.major_change.isChecked(),
+            unpaid_only=self.unpaid.isChecked(),
+            awaiting_approval_only=self.awaiting_approval.isChecked(),
         )
 
     def apply_filters(self) -> None:
@@ -373,6 +412,7 @@ class MainWindow(QMainWindow):
         """Reload what is shown, keeping the user's place: selection and scroll position."""
         selected = self.selected_case_id()
         scroll = self.table.verticalScrollBar().value()
+        self.model.set_currency(office.get_profile(self._db).currency)  # another seat may set it
         self.model.refresh()
         if selected is not None:
             row = self.model.row_for_case(selected)
@@ -399,6 +439,10 @@ class MainWindow(QMainWindow):
                 status = CaseStatus(key)
                 item.setText(f"{status.label} ({counts.by_status[status]:,})")
         self.overdue.setText(f"Overdue only ({counts.overdue:,})")
+        unpaid = case_list.count_cases(self._db, CaseQuery(unpaid_only=True))
+        self.unpaid.setText(f"&Unpaid ({unpaid:,})")
+        asking = case_list.count_cases(self._db, CaseQuery(awaiting_approval_only=True))
+        self.awaiting_approval.setText(f"&Awaiting cost approval ({asking:,})")
         self.empty_banner.setVisible(counts.total == 0)
         self._refresh_specialists()
         self._show_shown_count()
@@ -579,6 +623,21 @@ class MainWindow(QMainWindow):
     def edit_checklists(self) -> None:
         ChecklistDialog(self._db, self).exec()
 
+    def show_fee_schedule(self) -> FeeScheduleWindow:
+        if self._fee_schedule_window is None:
+            self._fee_schedule_window = FeeScheduleWindow(self._db, self._state, self)
+            # Currency or prices changed: every screen reads its amounts again.
+            self._fee_schedule_window.changed.connect(self._changes.notify)
+            self._changes.cases_changed.connect(
+                lambda: _refresh_if_shown(self._fee_schedule_window)  # "used by" counts move
+            )
+        else:
+            self._fee_schedule_window.refresh()
+        self._fee_schedule_window.show()
+        self._fee_schedule_window.raise_()
+        self._fee_schedule_window.activateWindow()
+        return self._fee_schedule_window
+
     def _about(self) -> None:
         QMessageBox.about(
             self,
@@ -601,12 +660,16 @@ class MainWindow(QMainWindow):
         self._tick.stop()
         if self._chase_window is not None:
             self._chase_window.close()
+        if self._fee_schedule_window is not None:
+            self._fee_schedule_window.close()
         self.text_reader.stop()
         QThreadPool.globalInstance().waitForDone()  # no write is cut off halfway
         super().closeEvent(event)
 
 
-def _refresh_if_shown(window: ChaseWindow | SpecialistsWindow | None) -> None:
+def _refresh_if_shown(
+    window: ChaseWindow | SpecialistsWindow | FeeScheduleWindow | None,
+) -> None:
     """A closed window is only hidden: it reloads when shown again, not on every change."""
     if window is not None and window.isVisible():
         window.refresh()

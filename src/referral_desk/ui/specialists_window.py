@@ -5,11 +5,9 @@ The screen turns widgets into drafts and shows messages; the services decide and
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from PySide6.QtCore import (
@@ -49,12 +47,14 @@ from PySide6.QtWidgets import (
 from referral_desk.db.engine import Database
 from referral_desk.domain.clock import Pace
 from referral_desk.domain.enums import CANCER_TYPES, cancer_type_label
+from referral_desk.domain.money import MoneyError
 from referral_desk.domain.specialists import Discipline
-from referral_desk.services import specialists
+from referral_desk.services import office, specialists
 from referral_desk.services.errors import ConflictError, ServiceError, ValidationError
 from referral_desk.services.specialists import AbsenceInfo, SpecialistDraft, SpecialistInfo
 from referral_desk.ui.case_form import ERROR_STYLE
 from referral_desk.ui.formatting import PACE_COLOURS
+from referral_desk.ui.money import amount_text, editable_text, parse_amount
 from referral_desk.ui.window_state import WindowState
 
 Index = QModelIndex | QPersistentModelIndex
@@ -62,44 +62,6 @@ SPECIALIST_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 DEFAULT_CAPACITY = 3
 MAX_CAPACITY = 99
 INACTIVE_TEXT = QColor("#757575")
-
-# --- money as typed ------------------------------------------------------------------------
-# Digits with at most one decimal separator (point or comma) and at most two decimals.
-_AMOUNT = re.compile(r"(-?)([0-9]*)(?:[.,]([0-9]*))?")
-FEE_FORMAT_MESSAGE = (
-    "Type the fee as an amount such as 250.00 or 250,00, without thousands separators."
-)
-
-
-class FeeInputError(ValueError):
-    """The fee as typed cannot be read as an amount; the message says how to write it."""
-
-
-def parse_fee(text: str) -> int:
-    """The fee typed by the user, in minor units (cents). Empty means no fee.
-
-    Exact (Decimal, never float). A negative amount is returned as such: the service says
-    that a fee cannot be negative.
-    """
-    typed = text.strip().replace(" ", "")
-    if not typed:
-        return 0
-    match = _AMOUNT.fullmatch(typed)
-    if match is None or not (match.group(2) or match.group(3)):
-        raise FeeInputError(FEE_FORMAT_MESSAGE)
-    sign, units, cents = match.group(1), match.group(2) or "0", match.group(3) or ""
-    if len(cents) > 2:
-        raise FeeInputError(
-            f"'{text.strip()}' has {len(cents)} decimals; a fee has at most two (cents). "
-            + FEE_FORMAT_MESSAGE
-        )
-    amount = Decimal(f"{sign}{units}.{cents or '0'}")
-    return int(amount.scaleb(2))
-
-
-def format_fee(minor: int, *, grouped: bool = False) -> str:
-    amount = Decimal(minor).scaleb(-2)
-    return f"{amount:,.2f}" if grouped else f"{amount:.2f}"
 
 
 # --- how the roster reads --------------------------------------------------------------
@@ -133,19 +95,19 @@ def _sub_specialties(info: SpecialistInfo) -> str:
     return ", ".join(sorted(cancer_type_label(c) for c in info.draft.cancer_types))
 
 
-COLUMNS: tuple[tuple[str, Callable[[SpecialistInfo, date], str]], ...] = (
-    ("Name", lambda s, _t: s.name),
-    ("Title", lambda s, _t: s.draft.title),
-    ("Discipline", lambda s, _t: s.draft.discipline.label),
-    ("Sub-specialties", lambda s, _t: _sub_specialties(s)),
-    ("Active cases", lambda s, _t: f"{s.active_cases} of {s.draft.capacity}"),
-    ("Due soon", lambda s, _t: str(s.due_soon) if s.due_soon else ""),
-    ("Overdue", lambda s, _t: str(s.overdue) if s.overdue else ""),
-    ("Fee", lambda s, _t: format_fee(s.draft.fee_minor, grouped=True)),
-    ("Status", lambda s, _t: "Active" if s.draft.active else "Inactive"),
-    ("Next absence", lambda s, _t: next_absence(s.absences, _t)),
+COLUMNS: tuple[tuple[str, Callable[[SpecialistInfo, date, str], str]], ...] = (
+    ("Name", lambda s, _t, _c: s.name),
+    ("Title", lambda s, _t, _c: s.draft.title),
+    ("Discipline", lambda s, _t, _c: s.draft.discipline.label),
+    ("Sub-specialties", lambda s, _t, _c: _sub_specialties(s)),
+    ("Active cases", lambda s, _t, _c: f"{s.active_cases} of {s.draft.capacity}"),
+    ("Due soon", lambda s, _t, _c: str(s.due_soon) if s.due_soon else ""),
+    ("Overdue", lambda s, _t, _c: str(s.overdue) if s.overdue else ""),
+    ("Fee", lambda s, _t, c: amount_text(s.draft.fee_minor, c) if s.draft.fee_minor else ""),
+    ("Status", lambda s, _t, _c: "Active" if s.draft.active else "Inactive"),
+    ("Next absence", lambda s, t, _c: next_absence(s.absences, t)),
 )
-COLUMN_WIDTHS = (160, 70, 125, 170, 84, 66, 60, 76, 58, 200)
+COLUMN_WIDTHS = (160, 70, 125, 170, 84, 66, 60, 96, 58, 200)
 DUE_SOON_COLUMN = next(i for i, c in enumerate(COLUMNS) if c[0] == "Due soon")
 OVERDUE_COLUMN = next(i for i, c in enumerate(COLUMNS) if c[0] == "Overdue")
 LOAD_COLUMN = next(i for i, c in enumerate(COLUMNS) if c[0] == "Active cases")
@@ -163,12 +125,13 @@ class SpecialistsModel(QAbstractTableModel):
         super().__init__()
         self.rows: list[SpecialistInfo] = []
         self.today = date.today()
+        self.currency = "EUR"
         self._bold = QFont()
         self._bold.setBold(True)
 
-    def set_rows(self, rows: list[SpecialistInfo], today: date) -> None:
+    def set_rows(self, rows: list[SpecialistInfo], today: date, currency: str) -> None:
         self.beginResetModel()
-        self.rows, self.today = rows, today
+        self.rows, self.today, self.currency = rows, today, currency
         self.endResetModel()
 
     def row_for(self, specialist_id: int) -> int | None:
@@ -187,7 +150,7 @@ class SpecialistsModel(QAbstractTableModel):
         column = index.column()
         full = info.active_cases >= info.draft.capacity
         if role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[column][1](info, self.today)
+            return COLUMNS[column][1](info, self.today, self.currency)
         if role == SPECIALIST_ID_ROLE:
             return info.id
         if role == Qt.ItemDataRole.TextAlignmentRole and column in NUMBER_COLUMNS:
@@ -208,13 +171,15 @@ class SpecialistsModel(QAbstractTableModel):
             return self._bold
         if role == Qt.ItemDataRole.ToolTipRole:
             if column in LONG_TEXT_COLUMNS:  # may be cut off: the whole text on hover
-                return COLUMNS[column][1](info, self.today) or None
+                return COLUMNS[column][1](info, self.today, self.currency) or None
             if column == LOAD_COLUMN:
                 return (
                     f"{info.active_cases} active case{'s' if info.active_cases != 1 else ''} "
                     f"for a capacity of {info.draft.capacity}"
                     + (": full, new cases need a stated override" if full else "")
                 )
+            if column == FEE_COLUMN and not info.draft.fee_minor:
+                return "No fee of their own: the fee schedule's price for the role is quoted"
             if column == DUE_SOON_COLUMN and info.due_soon:
                 return "Cases of this specialist whose answer is due soon"
             if column == OVERDUE_COLUMN and info.overdue:
@@ -232,7 +197,7 @@ class SpecialistsModel(QAbstractTableModel):
 
 
 # --- the edit form -----------------------------------------------------------------------
-class _Field(QWidget):
+class FieldWithMessage(QWidget):
     """An input with its validation message right underneath."""
 
     def __init__(self, editor: QWidget) -> None:
@@ -259,7 +224,7 @@ class SpecialistForm(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._fields: dict[str, _Field] = {}
+        self._fields: dict[str, FieldWithMessage] = {}
         self._loading = False
         self.name = QLineEdit(objectName="specialist_name")
         self.title = QLineEdit(objectName="specialist_title", placeholderText="e.g. Prof. Dr. med.")
@@ -288,8 +253,16 @@ class SpecialistForm(QWidget):
             self.cancer_types.addItem(item)
         self.phone = QLineEdit(objectName="specialist_phone")
         self.email = QLineEdit(objectName="specialist_email")
-        self.fee = QLineEdit(objectName="specialist_fee", placeholderText="e.g. 250.00")
-        self.fee.setToolTip("Consultation fee in the office currency, with up to two decimals")
+        self.fee = QLineEdit(objectName="specialist_fee")
+        self.fee_currency = QLabel(objectName="specialist_fee_currency")
+        fee_row = QWidget()
+        fee_layout = QHBoxLayout(fee_row)
+        fee_layout.setContentsMargins(0, 0, 0, 0)
+        fee_layout.addWidget(self.fee, 1)
+        fee_layout.addWidget(self.fee_currency)
+        fee_row.setFocusProxy(self.fee)
+        self._currency = ""
+        self.set_currency("EUR")
         self.capacity = QSpinBox(objectName="specialist_capacity")
         self.capacity.setRange(1, MAX_CAPACITY)
         self.capacity.setSuffix(" active cases at once")
@@ -303,7 +276,7 @@ class SpecialistForm(QWidget):
         form.addRow("Sub-specialties", self._field("cancer_types", self.cancer_types))
         form.addRow("&Phone", self._field("phone", self.phone))
         form.addRow("&E-mail", self._field("email", self.email))
-        form.addRow("&Fee", self._field("fee", self.fee))
+        form.addRow("&Fee", self._field("fee", fee_row))
         form.addRow("&Capacity", self._field("capacity", self.capacity))
         form.addRow("", self._field("active", self.active))
 
@@ -315,8 +288,20 @@ class SpecialistForm(QWidget):
         self.active.clicked.connect(self._edited)
         self.set_draft(None)
 
-    def _field(self, name: str, editor: QWidget) -> _Field:
-        field = _Field(editor)
+    def set_currency(self, currency: str) -> None:
+        """The office currency the fee is typed in (in the user's locale: 1.234,50 in German)."""
+        if currency == self._currency:
+            return
+        self._currency = currency
+        self.fee_currency.setText(currency)
+        self.fee.setPlaceholderText(f"e.g. {editable_text(25_000, currency)}")
+        self.fee.setToolTip(
+            f"Consultation fee in {currency}, typed as usual here "
+            f"(e.g. {editable_text(123_450, currency)}); empty: no fee of their own"
+        )
+
+    def _field(self, name: str, editor: QWidget) -> FieldWithMessage:
+        field = FieldWithMessage(editor)
         self._fields[name] = field
         return field
 
@@ -339,7 +324,8 @@ class SpecialistForm(QWidget):
                 item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
             self.phone.setText(draft.phone if draft else "")
             self.email.setText(draft.email if draft else "")
-            self.fee.setText(format_fee(draft.fee_minor) if draft else "")
+            fee = draft.fee_minor if draft else 0
+            self.fee.setText(editable_text(fee, self._currency) if fee else "")
             self.capacity.setValue(draft.capacity if draft else DEFAULT_CAPACITY)
             self.active.setChecked(draft.active if draft else True)
             self.show_errors({})
@@ -355,11 +341,12 @@ class SpecialistForm(QWidget):
 
     def draft(self, errors: dict[str, str]) -> SpecialistDraft:
         """The specialist as typed; a fee that cannot be read is added to `errors` (fee 0)."""
-        try:
-            fee_minor = parse_fee(self.fee.text())
-        except FeeInputError as exc:
-            errors["fee"] = str(exc)
-            fee_minor = 0
+        fee_minor = 0
+        if self.fee.text().strip():
+            try:  # a negative fee is read as typed: the service refuses it in its own words
+                fee_minor = parse_amount(self.fee.text(), self._currency, allow_negative=True)
+            except MoneyError as exc:
+                errors["fee"] = str(exc)
         return SpecialistDraft(
             name=self.name.text(),
             discipline=Discipline(self.discipline.currentData()),  # Qt hands back a str
@@ -549,7 +536,9 @@ class SpecialistsWindow(QWidget):
     def refresh(self) -> None:
         """Reload the roster and its load; the form keeps the user's unsaved edits."""
         rows = specialists.list_specialists(self._db)
-        self.model.set_rows(rows, date.today())
+        currency = office.get_profile(self._db).currency
+        self.model.set_rows(rows, date.today(), currency)
+        self.form.set_currency(currency)
         active = [s for s in rows if s.draft.active]
         load = sum(s.active_cases for s in rows)
         due_soon = sum(s.due_soon for s in rows)
