@@ -6,6 +6,7 @@ import argparse
 import csv
 import json
 import re
+import signal
 import sys
 import tempfile
 import unicodedata
@@ -18,11 +19,13 @@ from referral_desk import __version__
 from referral_desk.db.integrity import wal_reset_affected
 from referral_desk.domain.costs import PaymentMethod
 from referral_desk.domain.enums import CaseStatus
+from referral_desk.domain.letters import LetterKind
 from referral_desk.domain.specialists import Role
 from referral_desk.paths import DATA_DIR_ENV, AppPaths, resolve_paths
 
 if TYPE_CHECKING:
     from referral_desk.db.engine import Database
+    from referral_desk.services.case_state import CaseChange
     from referral_desk.services.costs import CaseCosts, LineInfo
     from referral_desk.services.documents import ChaseRow
     from referral_desk.services.specialists import SpecialistInfo
@@ -77,6 +80,53 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("give at least 1")
     return value
+
+
+def _letter_kind(text: str) -> LetterKind:
+    wanted = text.strip().lower().replace("-", "_").replace(" ", "_")
+    for kind in LetterKind:
+        if wanted == kind.value:
+            return kind
+    choices = ", ".join(_kind_name(k) for k in LetterKind)
+    raise argparse.ArgumentTypeError(f"unknown letter kind '{text}' (choose from {choices})")
+
+
+def _kind_name(kind: LetterKind) -> str:
+    """As typed on the command line: records-request."""
+    return kind.value.replace("_", "-")
+
+
+_LETTER_NOUNS = {
+    LetterKind.SUMMARY: ("patient summary letter", "patient summary letters"),
+    LetterKind.REFERRER: ("referring doctor's copy", "referring doctor's copies"),
+    LetterKind.RECORDS_REQUEST: ("records request", "records requests"),
+    LetterKind.ESTIMATE: ("cost estimate", "cost estimates"),
+}
+
+
+def _letter_noun(kind: LetterKind, count: int = 1) -> str:
+    """What the messages call a letter of this kind: "3 records requests"."""
+    one, many = _LETTER_NOUNS[kind]
+    return one if count == 1 else many
+
+
+def _letter_ids(text: str) -> list[int]:
+    """A letter number, or a range of them as a batch prints it (1201-1240)."""
+    first, dash, last = text.strip().partition("-")
+    try:
+        low = int(first)
+        high = int(last) if dash else low
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a letter number or a range like 1201-1240"
+        ) from None
+    if low < 1 or high < low:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a letter number or a range like 1201-1240"
+        )
+    if high - low >= 100_000:
+        raise argparse.ArgumentTypeError(f"'{text}' spans more than 100,000 letters")
+    return list(range(low, high + 1))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -290,6 +340,86 @@ def build_parser() -> argparse.ArgumentParser:
         "--all", action="store_true", help="include inactive services (active ones only by default)"
     )
 
+    kinds = "summary (for the patient), referrer (the referring doctor's copy), records-request "
+    kinds += "or estimate (the costs, for the patient's approval)"
+    letter = commands.add_parser(
+        "letter",
+        parents=[data_dir],
+        help="one case's letters: list them, make one as a PDF (archived with the case), "
+        "or save an archived one again",
+    )
+    letter.add_argument("reference", metavar="REF", help="case reference, e.g. RD-2026-00042")
+    letter.add_argument("--kind", type=_letter_kind, metavar="KIND", help=f"make a letter: {kinds}")
+    letter.add_argument(
+        "--reprint",
+        type=_positive,
+        metavar="ID",
+        help="save archived letter ID (as listed) again: the identical file",
+    )
+    letter.add_argument("--out", type=Path, metavar="FILE.pdf", help="where to write the PDF")
+    letter.add_argument(
+        "--large-print", action="store_true", help="larger type, for readers with low vision"
+    )
+    letter.add_argument(
+        "--mark-sent",
+        action="store_true",
+        help="record the letter as sent (a summary letter moves the case to Letter sent)",
+    )
+    letter.add_argument("--force", action="store_true", help="replace FILE.pdf if it exists")
+    letter.set_defaults(usage=letter)
+
+    batch = commands.add_parser(
+        "letters",
+        parents=[data_dir],
+        help="letters for every case waiting for one, in one PDF to print; or mark letters sent",
+        usage="%(prog)s --out FILE.pdf [--status S] [--kind KIND] [--large-print] "
+        "[--mark-sent] [--force]\n       %(prog)s sent ID [ID ...]",
+    )
+    batch.add_argument(
+        "--status",
+        type=_status,
+        default=CaseStatus.OPINION_RECEIVED,
+        metavar="S",
+        help="cases in this status that can have the letter and have not been sent one "
+        "(default opinion-received)",
+    )
+    batch.add_argument(
+        "--kind",
+        type=_letter_kind,
+        default=LetterKind.SUMMARY,
+        metavar="KIND",
+        help=f"{kinds}; summary by default",
+    )
+    batch.add_argument(
+        "--out", type=Path, metavar="FILE.pdf", help="the combined PDF, each letter on new pages"
+    )
+    batch.add_argument(
+        "--large-print", action="store_true", help="larger type, for readers with low vision"
+    )
+    batch.add_argument(
+        "--mark-sent",
+        action="store_true",
+        help="record the letters as sent at once (summary letters move their cases to "
+        "Letter sent); otherwise mark them after posting with `letters sent`",
+    )
+    batch.add_argument("--force", action="store_true", help="replace FILE.pdf if it exists")
+    batch.set_defaults(usage=batch)
+    batch_commands = batch.add_subparsers(dest="letters_command", metavar="ACTION")
+    sent = batch_commands.add_parser(
+        "sent",
+        prog=f"{parser.prog} letters sent",  # not derived from the batch's two-line usage
+        parents=[data_dir],
+        help="record archived letters as sent, e.g. a printed batch once it is posted",
+    )
+    sent.add_argument(
+        "ids",
+        nargs="+",
+        type=_letter_ids,
+        metavar="ID",
+        help="letter numbers, or ranges as the batch printed them (1201-1240)",
+    )
+    sent.set_defaults(usage=sent)
+
     commands.add_parser(
         "check",
         parents=[data_dir],
@@ -309,6 +439,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command in ("letter", "letters"):
+        _check_letter_arguments(args)
     paths = resolve_paths(getattr(args, "data_dir", None))
     if args.command is None:
         return _run_gui(paths, demo=args.demo)
@@ -338,6 +470,10 @@ def _main(argv: Sequence[str] | None) -> int:
             return _add_payment(db, args)
         if args.command == "fees":
             return _list_fees(db, show_inactive=args.all, output=args.format)
+        if args.command == "letter":
+            return _letter(db, args)
+        if args.command == "letters":
+            return _letters(db, args)
         return _list_cases(db, args)
     finally:
         db.dispose()
@@ -367,7 +503,8 @@ def _demo(db: Database, count: int, seed: int) -> int:
         f"Added {result.cases:,} demo cases for {result.patients:,} new patients, "
         f"with {result.documents:,} documents, {result.files:,} attached files, "
         f"{result.assignments:,} specialist assignments, {result.opinions:,} opinions, "
-        f"{result.cost_lines:,} cost lines and {result.payments:,} payments."
+        f"{result.cost_lines:,} cost lines, {result.payments:,} payments and "
+        f"{result.letters:,} sent letters."
     )
     return EXIT_OK
 
@@ -1106,6 +1243,353 @@ def _list_fees(db: Database, *, show_inactive: bool, output: str) -> int:
         out.write(f"{n:,} {'active ' if not show_inactive else ''}service{'s' if n != 1 else ''}")
         out.write(f", prices in {currency}\n")
     return EXIT_OK
+
+
+def _check_letter_arguments(args: argparse.Namespace) -> None:
+    """Options that do not go together: refused before anything is opened (exit 2)."""
+    usage: argparse.ArgumentParser = args.usage
+    if args.command == "letter":
+        if args.kind is not None and args.reprint is not None:
+            usage.error("give --kind (a new letter) or --reprint ID (an archived one), not both")
+        making = args.kind is not None or args.reprint is not None
+        if making and args.out is None:
+            usage.error(f"{'--kind' if args.kind else '--reprint'} needs --out FILE.pdf")
+        if not making:
+            for flag, given in (
+                ("--out", args.out is not None),
+                ("--large-print", args.large_print),
+                ("--mark-sent", args.mark_sent),
+                ("--force", args.force),
+            ):
+                if given:
+                    usage.error(f"{flag} goes with --kind KIND (or --reprint ID)")
+        if args.reprint is not None and args.large_print:
+            usage.error(
+                "a reprint is the archived file as it was; for large print make a new letter "
+                "with --kind KIND --large-print"
+            )
+        return
+    if args.letters_command == "sent":
+        for flag, given in (
+            ("--out", args.out is not None),
+            ("--large-print", args.large_print),
+            ("--mark-sent", args.mark_sent),
+            ("--force", args.force),
+        ):
+            if given:
+                usage.error(f"{flag} is for making a batch, not for `letters sent`")
+    elif args.out is None:
+        usage.error("the batch needs --out FILE.pdf")
+
+
+def _refuse(message: str) -> int:
+    print(f"referral-desk: {message}", file=sys.stderr)
+    return EXIT_BAD
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def _target_problem(target: Path, force: bool) -> str | None:
+    """Why the PDF cannot go to `target`, checked before a letter is made and archived."""
+    if target.is_dir():
+        return f"{target} is a folder; give a file name, e.g. {target / 'letter.pdf'}."
+    if target.exists() and not force:
+        return f"{target} already exists; add --force to replace it."
+    folder = target.parent
+    if not folder.is_dir():
+        return f"The folder {folder} does not exist."
+    return None
+
+
+def _local_time(moment: datetime) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def _letter(db: Database, args: argparse.Namespace) -> int:
+    from referral_desk.services.errors import ServiceError
+    from referral_desk.services.lookup import case_id_for_reference
+
+    try:
+        case_id = case_id_for_reference(db, args.reference)
+        if args.kind is not None:
+            return _make_letter(db, case_id, args)
+        if args.reprint is not None:
+            return _reprint_letter(db, case_id, args)
+        return _list_letters(db, case_id)
+    except ServiceError as exc:
+        return _refuse(str(exc))
+
+
+def _list_letters(db: Database, case_id: int) -> int:
+    from referral_desk.domain.text import full_name
+    from referral_desk.services import cases, letters
+
+    detail = cases.get_case(db, case_id)
+    made = letters.list_letters(db, case_id)
+    available = letters.available_kinds(db, case_id)
+    out = sys.stdout
+    patient = full_name(detail.patient.given_names, detail.patient.family_name)
+    out.write(f"{detail.reference}  {patient}  ({detail.status.label})\n\n")
+    if not made:
+        out.write("No letters yet.\n")
+    else:
+        _table(
+            out,
+            ("ID", "KIND", "MADE", "BY", "PAGES", "PRINT", "TEMPLATE", "SENT"),
+            [
+                (
+                    str(info.id),
+                    info.kind.label,
+                    _local_time(info.created_at),
+                    info.created_by,
+                    str(info.pages),
+                    "large" if info.large_print else "",
+                    f"v{info.template_version}",
+                    f"{_local_time(info.sent_at)} by {info.sent_by}" if info.sent_at else "",
+                )
+                for info in made
+            ],
+            right=frozenset({0, 4}),
+        )
+    out.write("\nCan be made:\n")
+    width = max(len(_kind_name(k)) for k in LetterKind)
+    for kind in LetterKind:
+        reason = available.get(kind, "Not offered for this case.")
+        out.write(
+            f"  {_kind_name(kind).ljust(width)}  {'yes' if reason is None else 'no: ' + reason}\n"
+        )
+    return EXIT_OK
+
+
+def _make_letter(db: Database, case_id: int, args: argparse.Namespace) -> int:
+    from referral_desk import identity
+    from referral_desk.services import letters
+    from referral_desk.services.errors import ServiceError
+    from referral_desk.services.office import system_locale
+
+    kind: LetterKind = args.kind
+    target: Path = args.out
+    reason = letters.available_kinds(db, case_id).get(kind, "Not offered for this case.")
+    if reason is not None:
+        return _refuse(
+            f"No {_letter_noun(kind)} for {args.reference.strip().upper()}: "
+            f"{reason} Nothing was written."
+        )
+    problem = _target_problem(target, args.force)
+    if problem:
+        return _refuse(f"{problem} Nothing was made.")
+    actor = identity.current_user()
+    info = letters.generate(
+        db, case_id, kind, actor=actor, large_print=args.large_print, locale=system_locale()
+    )
+    try:
+        letters.save_copy(db, info.id, target)
+    except ServiceError as exc:
+        return _refuse(
+            f"{exc} The letter is archived with the case as letter {info.id}; save it with "
+            f"`referral-desk letter {info.reference} --reprint {info.id} --out FILE.pdf`."
+        )
+    print(
+        f"Wrote the {_letter_noun(kind)} for {info.reference} to {target} "
+        f"({_plural(info.pages, 'page')}); it is archived with the case as letter {info.id}."
+    )
+    return _after_writing(db, [info.id], mark=args.mark_sent, actor=actor)
+
+
+def _reprint_letter(db: Database, case_id: int, args: argparse.Namespace) -> int:
+    from referral_desk import identity
+    from referral_desk.services import letters
+
+    made = {info.id: info for info in letters.list_letters(db, case_id)}
+    info = made.get(args.reprint)
+    if info is None:
+        return _refuse(
+            f"{args.reference.strip().upper()} has no letter {args.reprint}; "
+            f"`referral-desk letter {args.reference.strip().upper()}` lists its letters."
+        )
+    problem = _target_problem(args.out, args.force)
+    if problem:
+        return _refuse(f"{problem} Nothing was written.")
+    letters.save_copy(db, info.id, args.out)
+    print(
+        f"Wrote letter {info.id} ({_letter_noun(info.kind)}, made "
+        f"{_local_time(info.created_at)} by {info.created_by}) to {args.out}: the archived file, "
+        f"SHA-256 {info.sha256}."
+    )
+    if info.sent_at is not None:
+        print(f"It was marked sent on {_local_time(info.sent_at)} by {info.sent_by}.")
+        return EXIT_OK
+    return _after_writing(db, [info.id], mark=args.mark_sent, actor=identity.current_user())
+
+
+def _after_writing(db: Database, letter_ids: list[int], *, mark: bool, actor: str) -> int:
+    """Mark the letters sent, or say how to once they are posted."""
+    from referral_desk.services import letters
+    from referral_desk.services.errors import ServiceError
+
+    if not letter_ids:
+        return EXIT_OK
+    if not mark:
+        print(
+            "Not marked sent yet. Once posted: referral-desk letters sent "
+            f"{_id_ranges(letter_ids)} (or Mark sent on the case's Letters tab)."
+        )
+        return EXIT_OK
+    try:
+        changes = letters.mark_sent(db, letter_ids, actor=actor)
+    except ServiceError as exc:
+        return _refuse(f"{exc} The PDF is written and archived; nothing was marked sent.")
+    _say_marked(len(letter_ids), changes)
+    return EXIT_OK
+
+
+def _say_marked(count: int, changes: Sequence[CaseChange]) -> None:
+    moved = sum(1 for change in changes if change.moved_to is CaseStatus.LETTER_SENT)
+    line = f"Marked {_plural(count, 'letter')} sent"
+    if moved:
+        line += f"; {_plural(moved, 'case')} moved to {CaseStatus.LETTER_SENT.label}"
+    print(line + ".")
+
+
+def _id_ranges(ids: Sequence[int]) -> str:
+    """1201-1240 1250: what `letters sent` reads back."""
+    ordered = sorted(set(ids))
+    parts: list[str] = []
+    start = previous = ordered[0]
+    for number in [*ordered[1:], None]:
+        if number is not None and number == previous + 1:
+            previous = number
+            continue
+        parts.append(str(start) if start == previous else f"{start}-{previous}")
+        if number is not None:
+            start = previous = number
+    return " ".join(parts)
+
+
+def _letters(db: Database, args: argparse.Namespace) -> int:
+    from referral_desk.services.errors import ServiceError
+
+    try:
+        if args.letters_command == "sent":
+            return _mark_letters_sent(db, [i for group in args.ids for i in group])
+        return _letter_batch(db, args)
+    except ServiceError as exc:
+        return _refuse(str(exc))
+
+
+def _mark_letters_sent(db: Database, letter_ids: list[int]) -> int:
+    from referral_desk import identity
+    from referral_desk.services import letters
+
+    changes = letters.mark_sent(db, letter_ids, actor=identity.current_user())
+    _say_marked(len(set(letter_ids)), changes)
+    return EXIT_OK
+
+
+def _batch_case_ids(db: Database, status: CaseStatus, kind: LetterKind) -> list[int]:
+    """The cases in `status` that can have this letter and have not been sent one."""
+    from referral_desk.services import letters
+    from referral_desk.services.case_export import iter_rows
+    from referral_desk.services.case_list import CaseQuery, SortKey
+
+    if status is CaseStatus.OPINION_RECEIVED and kind is LetterKind.SUMMARY:
+        return letters.batch_cases(db)
+    query = CaseQuery(statuses=frozenset({status}), sort=SortKey.REFERENCE)
+    wanted = []
+    for row in iter_rows(db, query):
+        if letters.available_kinds(db, row.id).get(kind, "") is not None:
+            continue
+        if any(i.kind is kind and i.sent_at for i in letters.list_letters(db, row.id)):
+            continue
+        wanted.append(row.id)
+    return wanted
+
+
+def _letter_batch(db: Database, args: argparse.Namespace) -> int:
+    from referral_desk import identity
+    from referral_desk.services import letters
+    from referral_desk.services.office import system_locale
+
+    kind: LetterKind = args.kind
+    status: CaseStatus = args.status
+    target: Path = args.out
+    problem = _target_problem(target, args.force)
+    if problem:
+        return _refuse(f"{problem} Nothing was made.")
+    case_ids = _batch_case_ids(db, status, kind)
+    if not case_ids:
+        print(
+            f"No case in {status.label} is waiting for a {_letter_noun(kind)}; nothing was written."
+        )
+        return EXIT_OK
+    total = len(case_ids)
+    show_progress = sys.stderr.isatty()
+
+    def progress(done: int) -> None:
+        print(f"\r{done:,}/{total:,}", end="", file=sys.stderr, flush=True)
+
+    stop = _InterruptFlag()
+    with stop:
+        result = letters.generate_batch(
+            db,
+            case_ids,
+            kind,
+            target,
+            actor=identity.current_user(),
+            large_print=args.large_print,
+            progress=progress if show_progress else None,
+            cancelled=stop.is_set,
+            locale=system_locale(),
+        )
+    if show_progress:
+        print(file=sys.stderr)
+    made = len(result.letter_ids)
+    if result.cancelled:
+        kept = (
+            f" The {_plural(made, 'letter')} made before stopping are archived with their cases."
+            if made
+            else ""
+        )
+        return _refuse(f"Stopped: no batch file was written and nothing was marked sent.{kept}")
+    print(
+        f"Wrote {made:,} {_letter_noun(kind, made)} ({_plural(result.pages, 'page')}) for the "
+        f"cases in {status.label} to {target}; each letter is archived with its case."
+    )
+    return _after_writing(
+        db, list(result.letter_ids), mark=args.mark_sent, actor=identity.current_user()
+    )
+
+
+class _InterruptFlag:
+    """Ctrl+C asks the batch to stop between letters rather than killing it mid-write."""
+
+    def __init__(self) -> None:
+        self._set = False
+        self._installed = False
+        self._previous: Any = None
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def _handle(self, _signum: int, _frame: Any) -> None:
+        if self._set:  # a second Ctrl+C: stop at once
+            raise KeyboardInterrupt
+        self._set = True
+        print("\nStopping after this letter (Ctrl+C again to stop at once) ...", file=sys.stderr)
+
+    def __enter__(self) -> _InterruptFlag:
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+            self._installed = True
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous or signal.default_int_handler)
 
 
 def _write_json(out: TextIO, records: Iterable[dict[str, Any]]) -> None:

@@ -3,7 +3,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sqlite3
+import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -14,6 +16,7 @@ import pytest
 from referral_desk.cli import main
 from referral_desk.domain.costs import PaymentMethod
 from referral_desk.domain.enums import CaseStatus, Urgency
+from referral_desk.domain.letters import LetterKind
 from referral_desk.paths import resolve_paths
 from referral_desk.services import cases, documents
 from referral_desk.services.case_list import CaseQuery, fetch_page
@@ -1170,3 +1173,430 @@ def test_the_demo_office_has_costs_the_cli_shows(
     assert all(r["balance_minor"] > 0 and r["currency"] == "EUR" for r in unpaid)
     shown = _show(capsys, data_dir, unpaid[0]["reference"])
     assert shown["totals"]["balance_minor"] == unpaid[0]["balance_minor"]
+
+
+# --- letters -------------------------------------------------------------------------------
+
+
+def _pdf_text(path: Path) -> str:
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() for page in PdfReader(path).pages)
+
+
+def _pdf_pages(path: Path) -> int:
+    from pypdf import PdfReader
+
+    return len(PdfReader(path).pages)
+
+
+def _case_for(data_dir: str, kind: LetterKind, *statuses: CaseStatus) -> str:
+    """The reference of a demo case that can have this kind of letter."""
+    from referral_desk.services import letters
+    from referral_desk.services.case_export import iter_rows
+
+    db = open_database(resolve_paths(data_dir))
+    try:
+        for row in iter_rows(db, CaseQuery(statuses=frozenset(statuses))):
+            if letters.available_kinds(db, row.id)[kind] is None:
+                return row.reference
+    finally:
+        db.dispose()
+    raise AssertionError(f"the demo office has no case that can have a {kind} letter")
+
+
+def _letters_of(data_dir: str, reference: str) -> list[tuple[Any, ...]]:
+    return _sql(
+        data_dir,
+        "SELECT l.id, l.kind, l.pages, l.sent_at FROM letters l JOIN cases c ON c.id = l.case_id "
+        f"WHERE c.reference = '{reference}' ORDER BY l.id",
+    )
+
+
+def _status_of(data_dir: str, reference: str) -> str:
+    return str(_sql(data_dir, f"SELECT status FROM cases WHERE reference = '{reference}'")[0][0])
+
+
+@pytest.mark.parametrize("kind", ["summary", "referrer", "records-request", "estimate"])
+def test_letter_of_each_kind_is_written_archived_and_reprinted_identically(
+    capsys: pytest.CaptureFixture[str], data_dir: str, tmp_path: Path, kind: str
+) -> None:
+    letter_kind = LetterKind(kind.replace("-", "_"))
+    reference = _case_for(data_dir, letter_kind)
+    status = _status_of(data_dir, reference)
+    target = tmp_path / f"{kind}.pdf"
+    code, out, err = run(
+        capsys, "letter", reference, "--kind", kind, "--out", str(target), "--data-dir", data_dir
+    )
+    assert code == 0 and err == ""
+    assert reference in _pdf_text(target)
+    [(number, stored_kind, pages, sent_at)] = _letters_of(data_dir, reference)
+    assert (stored_kind, sent_at) == (letter_kind.value, None)
+    assert _pdf_pages(target) == pages
+    assert f"for {reference} to {target}" in out and f"as letter {number}" in out
+    assert f"Not marked sent yet. Once posted: referral-desk letters sent {number} " in out
+    assert _status_of(data_dir, reference) == status  # made is not sent
+
+    code, out, _ = run(capsys, "letter", reference.lower(), "--data-dir", data_dir)
+    assert code == 0
+    listed = next(line for line in out.splitlines() if line.lstrip().startswith(str(number)))
+    assert letter_kind.label in listed and "v1" in listed
+    assert f"  {kind.ljust(15)}  yes" in out
+
+    copy = tmp_path / "copy.pdf"
+    code, out, _ = run(
+        capsys,
+        "letter",
+        reference,
+        "--reprint",
+        str(number),
+        "--out",
+        str(copy),
+        "--data-dir",
+        data_dir,
+    )
+    assert code == 0 and "the archived file" in out
+    assert copy.read_bytes() == target.read_bytes()
+    assert len(_letters_of(data_dir, reference)) == 1  # a reprint is not a new letter
+
+
+def test_a_letter_the_case_cannot_have_says_why_and_nothing_is_made(
+    capsys: pytest.CaptureFixture[str], data_dir: str, waiting: str, tmp_path: Path
+) -> None:
+    target = tmp_path / "summary.pdf"
+    code, out, err = run(
+        capsys, "letter", waiting, "--kind", "summary", "--out", str(target), "--data-dir", data_dir
+    )
+    assert (code, out) == (1, "")
+    assert err.startswith(f"referral-desk: No patient summary letter for {waiting}: ")
+    assert "No opinion recorded yet." in err and "Nothing was written." in err
+    assert not target.exists() and _letters_of(data_dir, waiting) == []
+    code, out, _ = run(capsys, "letter", waiting, "--data-dir", data_dir)
+    assert code == 0 and "No letters yet." in out
+    assert "  summary          no: No opinion recorded yet." in out
+
+
+def test_a_letter_never_replaces_a_file_unless_forced(
+    capsys: pytest.CaptureFixture[str], data_dir: str, tmp_path: Path
+) -> None:
+    reference = _case_for(data_dir, LetterKind.SUMMARY)
+    target = tmp_path / "summary.pdf"
+    target.write_text("yesterday's batch")
+    args = ["letter", reference, "--kind", "summary", "--out", str(target)]
+    code, out, err = run(capsys, *args, "--data-dir", data_dir)
+    assert (code, out) == (1, "")
+    assert (
+        err
+        == f"referral-desk: {target} already exists; add --force to replace it. Nothing was made.\n"
+    )
+    assert target.read_text() == "yesterday's batch" and _letters_of(data_dir, reference) == []
+    code, out, err = run(
+        capsys, *args, "--out", str(tmp_path / "nowhere" / "x.pdf"), "--data-dir", data_dir
+    )
+    assert code == 1 and f"The folder {tmp_path / 'nowhere'} does not exist." in err
+    code, _, _ = run(capsys, *args, "--force", "--data-dir", data_dir)
+    assert code == 0 and target.read_bytes().startswith(b"%PDF")
+    assert len(_letters_of(data_dir, reference)) == 1
+
+
+def test_letter_says_which_case_or_letter_is_unknown(
+    capsys: pytest.CaptureFixture[str], data_dir: str, tmp_path: Path
+) -> None:
+    target = tmp_path / "x.pdf"
+    code, out, err = run(
+        capsys,
+        "letter",
+        "RD-1999-00001",
+        "--kind",
+        "summary",
+        "--out",
+        str(target),
+        "--data-dir",
+        data_dir,
+    )
+    assert (code, out, err) == (1, "", "referral-desk: There is no case RD-1999-00001.\n")
+    assert not target.exists()
+    reference = _case_for(data_dir, LetterKind.SUMMARY)
+    code, out, err = run(
+        capsys,
+        "letter",
+        reference,
+        "--reprint",
+        "99999",
+        "--out",
+        str(target),
+        "--data-dir",
+        data_dir,
+    )
+    assert (code, out) == (1, "")
+    assert f"{reference} has no letter 99999" in err and not target.exists()
+    code, out, err = run(capsys, "letters", "sent", "99999", "--data-dir", data_dir)
+    assert code == 1 and out == "" and err.startswith("referral-desk: ")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["letter", "RD-2026-00001", "--kind", "summary"], "--kind needs --out FILE.pdf"),
+        (["letter", "RD-2026-00001", "--out", "x.pdf"], "--out goes with --kind KIND"),
+        (
+            ["letter", "RD-2026-00001", "--kind", "summary", "--reprint", "3", "--out", "x.pdf"],
+            "not both",
+        ),
+        (
+            ["letter", "RD-2026-00001", "--kind", "letterbomb", "--out", "x.pdf"],
+            "unknown letter kind",
+        ),
+        (["letters"], "the batch needs --out FILE.pdf"),
+        (["letters", "--out", "x.pdf", "sent", "3"], "--out is for making a batch"),
+        (["letters", "sent", "9-3"], "'9-3' is not a letter number or a range"),
+    ],
+)
+def test_letter_options_that_do_not_go_together_are_refused_before_anything(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, args: list[str], message: str
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main([*args, "--data-dir", str(tmp_path / "office")])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "office").exists() and not Path("x.pdf").exists()
+
+
+def test_letter_mark_sent_moves_the_case_to_letter_sent(
+    capsys: pytest.CaptureFixture[str], data_dir: str, tmp_path: Path
+) -> None:
+    reference = _case_for(data_dir, LetterKind.SUMMARY, CaseStatus.OPINION_RECEIVED)
+    code, out, err = run(
+        capsys,
+        "letter",
+        reference,
+        "--kind",
+        "summary",
+        "--out",
+        str(tmp_path / "s.pdf"),
+        "--mark-sent",
+        "--data-dir",
+        data_dir,
+    )
+    assert code == 0 and err == ""
+    assert out.splitlines()[-1] == "Marked 1 letter sent; 1 case moved to Letter sent."
+    assert _status_of(data_dir, reference) == "letter_sent"
+    [(_, _, _, sent_at)] = _letters_of(data_dir, reference)
+    assert sent_at is not None
+
+
+def _due_for_summary(data_dir: str) -> list[str]:
+    """Opinion received and no summary letter sent: what the batch should print."""
+    return [
+        r[0]
+        for r in _sql(
+            data_dir,
+            "SELECT reference FROM cases c WHERE status = 'opinion_received' AND NOT EXISTS "
+            "(SELECT 1 FROM letters l WHERE l.case_id = c.id AND l.kind = 'summary' "
+            "AND l.sent_at IS NOT NULL) ORDER BY reference",
+        )
+    ]
+
+
+@pytest.fixture
+def due(data_dir: str) -> list[str]:
+    """At least three demo cases waiting for their summary letter."""
+    from referral_desk.services import opinions
+
+    waiting = _due_for_summary(data_dir)
+    if len(waiting) < 3:  # too few today: bring cases under review to their opinion
+        db = open_database(resolve_paths(data_dir))
+        for (reference,) in _sql(
+            data_dir, "SELECT reference FROM cases WHERE status = 'under_review' LIMIT 3"
+        ):
+            opinions.record_opinion(db, _case_id(db, reference), _opinion_draft(), actor="t")
+        db.dispose()
+        waiting = _due_for_summary(data_dir)
+    assert len(waiting) >= 3
+    return waiting
+
+
+def _opinion_draft() -> Any:
+    from referral_desk.domain.specialists import Concordance
+    from referral_desk.services.opinions import OpinionDraft
+
+    return OpinionDraft(
+        patient_summary="The diagnosis is confirmed.",
+        recommendation="Go ahead with the planned treatment.",
+        diagnosis_concordance=Concordance.CONFIRMED,
+        treatment_concordance=Concordance.CONFIRMED,
+        received_at=datetime.now(UTC),
+    )
+
+
+def test_letters_batch_prints_every_summary_letter_due_and_marks_them_after_posting(
+    capsys: pytest.CaptureFixture[str], data_dir: str, due: list[str], tmp_path: Path
+) -> None:
+    target = tmp_path / "batch.pdf"
+    code, out, err = run(
+        capsys,
+        "letters",
+        "--status",
+        "opinion-received",
+        "--out",
+        str(target),
+        "--data-dir",
+        data_dir,
+    )
+    assert code == 0
+    assert err == ""  # progress only on a terminal
+    made = [row for reference in due for row in _letters_of(data_dir, reference)]
+    assert len(made) == len(due) and {row[1] for row in made} == {"summary"}
+    pages = sum(row[2] for row in made)
+    assert _pdf_pages(target) == pages
+    assert (
+        f"Wrote {len(due)} patient summary letters ({pages} pages) for the cases in "
+        f"Opinion received to {target}" in out
+    )
+    text = _pdf_text(target)
+    assert all(reference in text for reference in due)
+    assert all(_status_of(data_dir, reference) == "opinion_received" for reference in due)
+    ids = re.search(r"referral-desk letters sent ([\d -]+) \(", out)
+    assert ids is not None
+
+    code, out, _ = run(capsys, "letters", "sent", *ids.group(1).split(), "--data-dir", data_dir)
+    assert code == 0
+    assert out == f"Marked {len(due)} letters sent; {len(due)} cases moved to Letter sent.\n"
+    assert all(_status_of(data_dir, reference) == "letter_sent" for reference in due)
+
+    again = tmp_path / "again.pdf"
+    code, out, _ = run(capsys, "letters", "--out", str(again), "--data-dir", data_dir)
+    assert code == 0 and not again.exists()
+    assert out == (
+        "No case in Opinion received is waiting for a patient summary letter; "
+        "nothing was written.\n"
+    )
+
+
+def test_letters_batch_with_mark_sent_moves_the_cases_at_once(
+    capsys: pytest.CaptureFixture[str], data_dir: str, due: list[str], tmp_path: Path
+) -> None:
+    target = tmp_path / "batch.pdf"
+    target.write_text("last week's")
+    code, out, err = run(
+        capsys, "letters", "--out", str(target), "--mark-sent", "--data-dir", data_dir
+    )
+    assert (code, out) == (1, "") and "already exists; add --force" in err
+    assert all(_letters_of(data_dir, reference) == [] for reference in due)
+    code, out, err = run(
+        capsys, "letters", "--out", str(target), "--mark-sent", "--force", "--data-dir", data_dir
+    )
+    assert code == 0 and err == ""
+    assert out.splitlines()[-1] == (
+        f"Marked {len(due)} letters sent; {len(due)} cases moved to Letter sent."
+    )
+    assert all(_status_of(data_dir, reference) == "letter_sent" for reference in due)
+    assert _pdf_pages(target) == sum(
+        row[2] for reference in due for row in _letters_of(data_dir, reference)
+    )
+
+
+def test_letters_batch_for_another_status_and_kind(
+    capsys: pytest.CaptureFixture[str], data_dir: str, waiting: str, tmp_path: Path
+) -> None:
+    from referral_desk.services import letters
+    from referral_desk.services.case_export import iter_rows
+
+    db = open_database(resolve_paths(data_dir))
+    expected = sorted(
+        row.reference
+        for row in iter_rows(db, CaseQuery(statuses=frozenset({CaseStatus.AWAITING_RECORDS})))
+        if letters.available_kinds(db, row.id)[LetterKind.RECORDS_REQUEST] is None
+    )
+    db.dispose()
+    assert waiting in expected
+    target = tmp_path / "requests.pdf"
+    code, out, _ = run(
+        capsys,
+        "letters",
+        "--status",
+        "awaiting_records",
+        "--kind",
+        "records-request",
+        "--out",
+        str(target),
+        "--data-dir",
+        data_dir,
+    )
+    assert code == 0
+    assert f"Wrote {len(expected)} records request" in out
+    made = sorted(reference for reference in expected for row in _letters_of(data_dir, reference))
+    assert made == expected
+    assert _pdf_pages(target) == sum(
+        row[2] for reference in expected for row in _letters_of(data_dir, reference)
+    )
+
+
+def test_the_demo_office_has_sent_summary_letters_with_its_letterhead(
+    capsys: pytest.CaptureFixture[str], data_dir: str, tmp_path: Path
+) -> None:
+    rows = _sql(
+        data_dir,
+        "SELECT c.reference, l.id, l.kind, l.sent_at, c.status FROM letters l "
+        "JOIN cases c ON c.id = l.case_id ORDER BY l.id",
+    )
+    assert 0 < len(rows) <= 20
+    assert all(r[2] == "summary" and r[3] is not None and r[4] == "letter_sent" for r in rows)
+    reference, number = rows[0][0], rows[0][1]
+    copy = tmp_path / "demo.pdf"
+    code, out, _ = run(
+        capsys,
+        "letter",
+        reference,
+        "--reprint",
+        str(number),
+        "--out",
+        str(copy),
+        "--data-dir",
+        data_dir,
+    )
+    assert code == 0 and "It was marked sent on" in out and "Not marked sent" not in out
+    text = _pdf_text(copy)
+    assert reference in text and "Second Opinion Desk (demo office)" in text
+
+
+def test_letters_batch_shows_progress_on_a_terminal(
+    capsys: pytest.CaptureFixture[str],
+    data_dir: str,
+    due: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    code, _, err = run(capsys, "letters", "--out", str(tmp_path / "b.pdf"), "--data-dir", data_dir)
+    assert code == 0
+    n = len(due)
+    assert err == "".join(f"\r{done}/{n}" for done in range(1, n + 1)) + "\n"
+
+
+def test_a_stopped_batch_writes_no_file_and_marks_nothing(
+    capsys: pytest.CaptureFixture[str],
+    data_dir: str,
+    due: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from referral_desk import cli
+
+    asked: list[bool] = []
+
+    def stop_after_two(_flag: object) -> bool:  # as if Ctrl+C came during the second letter
+        asked.append(True)
+        return len(asked) > 2
+
+    monkeypatch.setattr(cli._InterruptFlag, "is_set", stop_after_two)
+    target = tmp_path / "b.pdf"
+    code, out, err = run(
+        capsys, "letters", "--out", str(target), "--mark-sent", "--data-dir", data_dir
+    )
+    assert (code, out) == (1, "")
+    assert err.startswith("referral-desk: Stopped: no batch file was written and nothing was")
+    assert not target.exists() and not list(tmp_path.glob(".referral-desk-*"))
+    assert all(_status_of(data_dir, reference) == "opinion_received" for reference in due)
+    made = [row for reference in due for row in _letters_of(data_dir, reference)]
+    assert all(row[3] is None for row in made)  # archived, unsent

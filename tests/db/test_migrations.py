@@ -505,3 +505,117 @@ def test_downgrading_the_costs_schema_keeps_the_cases_and_their_index(tmp_path: 
         assert _sqlite(path, "SELECT reference, balance_minor FROM cases") == [("RD-2026-00007", 0)]
     finally:
         db.dispose()
+
+
+def _insert_0004_estimate(path: Path, case_id: int) -> None:
+    """A quoted consultation, as 0004 stored it (the office currency pinned in EUR)."""
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "INSERT INTO cost_lines (case_id, service_id, assignment_id, description, quantity, "
+            "unit_price_minor, kind, approval, approval_on, approval_by, created_at, created_by, "
+            "updated_at, updated_by, version) VALUES (?, NULL, NULL, 'Second opinion "
+            "consultation', 1, 45000, 'estimate', 'not_needed', NULL, NULL, ?, 'ines', ?, "
+            "'ines', 1)",
+            (case_id, _T, _T),
+        )
+        conn.execute(
+            "UPDATE cases SET estimate_minor = 45000 WHERE id = ?",
+            (case_id,),
+        )
+        conn.execute(
+            "INSERT OR IGNORE INTO settings (key, value) VALUES ('office_currency', 'EUR')"
+        )
+    conn.close()
+
+
+def test_cases_from_the_previous_version_survive_the_letters_upgrade(tmp_path: Path) -> None:
+    from pypdf import PdfReader
+
+    from referral_desk.domain.letters import LetterKind
+    from referral_desk.services import letter_templates, letters
+
+    path = tmp_path / "office.sqlite"
+    _at_revision(path, "0004").dispose()
+    _insert_0001_case(path, "RD-2026-00007", "opinion_received", _T)
+    _insert_0001_case(path, "RD-2026-00008", "new", None)
+    _insert_0004_estimate(path, 1)
+    before = _sqlite(path, "SELECT * FROM cases ORDER BY id")
+    lines = _sqlite(path, "SELECT * FROM cost_lines")
+
+    db = open_database_file(path, tmp_path / "backups")
+    try:
+        assert migrate.current_revision(db) == migrate.head_revision()
+        assert len(list((tmp_path / "backups").glob("before-upgrade-from-0004-*.sqlite"))) == 1
+        assert _sqlite(path, "SELECT * FROM cases ORDER BY id") == before  # not a value changed
+        assert _sqlite(path, "SELECT * FROM cost_lines") == lines
+        [(index_sql,)] = _sqlite(
+            path, "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'ix_cases_clock'"
+        )
+        assert "coalesce(due_at, '')" in index_sql
+        assert _sqlite(path, "SELECT kind, version FROM letter_templates ORDER BY kind") == [
+            ("estimate", 1),
+            ("records_request", 1),
+            ("referrer", 1),
+            ("summary", 1),
+        ]
+        for kind in LetterKind:
+            template = letter_templates.current_template(db, kind)
+            assert letter_templates.check_template(kind, template.draft) == {}
+        assert _sqlite(path, "SELECT count(*) FROM letters") == [(0,)]
+        assert _sqlite(path, "PRAGMA foreign_key_check") == []
+        assert _sqlite(path, "PRAGMA integrity_check") == [("ok",)]
+
+        # The old case's quote becomes a letter like a new case's.
+        now = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+        info = letters.generate(
+            db, 1, LetterKind.ESTIMATE, actor="ines", now=now, locale="en_GB", local_zone=UTC
+        )
+        text = PdfReader(letters.save_copy(db, info.id, tmp_path / "estimate.pdf")).pages[0]
+        assert "€450.00" in text.extract_text() and "Şahin" in text.extract_text()
+        assert letters.available_kinds(db, 1)[LetterKind.SUMMARY] == "No opinion recorded yet."
+    finally:
+        db.dispose()
+
+
+def test_downgrading_the_letters_schema_keeps_the_cases_and_their_index(tmp_path: Path) -> None:
+    from referral_desk.domain.letters import LetterKind
+    from referral_desk.services import letters, office
+
+    path = tmp_path / "office.sqlite"
+    _at_revision(path, "0004").dispose()
+    _insert_0001_case(path, "RD-2026-00007", "new", None)
+    _insert_0004_estimate(path, 1)
+    db = open_database_file(path)
+    now = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+    office.set_office_details(db, office.OfficeDetails("Zürich office", phone="+41 44 000 00 00"))
+    letters.generate(db, 1, LetterKind.ESTIMATE, actor="ines", now=now, locale="en_GB")
+    before = _sqlite(path, "SELECT * FROM cases")
+    config = migrate.alembic_config()
+    with db.engine.connect() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0004")
+    db.dispose()
+
+    assert _sqlite(path, "SELECT * FROM cases") == before
+    tables = {r[0] for r in _sqlite(path, "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert not tables & {"letters", "letter_templates", "office_assets"}
+    assert {"cost_lines", "fee_services"} <= tables
+    assert _sqlite(path, "SELECT key FROM settings WHERE key LIKE 'office_%' ORDER BY key") == [
+        ("office_currency",)  # 0004's, kept; the letterhead details went with the letters
+    ]
+    _at_revision(tmp_path / "fresh.sqlite", "0004").dispose()
+    indexes = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'cases'"
+    assert sorted(_sqlite(path, indexes)) == sorted(_sqlite(tmp_path / "fresh.sqlite", indexes))
+    assert "ix_cases_clock" in {name for name, _sql in _sqlite(path, indexes)}
+    assert _sqlite(path, "SELECT version_num FROM alembic_version") == [("0004",)]
+    assert _sqlite(path, "PRAGMA integrity_check") == [("ok",)]
+    assert _sqlite(path, "PRAGMA foreign_key_check") == []
+
+    # And up again: the templates seeded afresh, the cases still there.
+    db = open_database_file(path)
+    try:
+        assert migrate.current_revision(db) == migrate.head_revision()
+        assert _sqlite(path, "SELECT count(*) FROM letter_templates") == [(4,)]
+        assert _sqlite(path, "SELECT reference FROM cases") == [("RD-2026-00007",)]
+    finally:
+        db.dispose()

@@ -215,3 +215,128 @@ def test_quoting_the_specialists_fee_on_assignment_is_a_setting(db: Database) ->
     assert office.get_profile(db) == OfficeProfile("EUR", True, False)
     office.set_specialist_fee_estimate(db, True)
     assert office.get_profile(db).specialist_fee_estimate
+
+
+# --- What heads the letters -------------------------------------------------------------------
+
+
+def _png(width: int = 4, height: int = 2) -> bytes:
+    """A real PNG, made by hand (no imaging library needed in the tests)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    rows = b"".join(b"\x00" + b"\x20\x40\x80" * width for _ in range(height))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_until_the_office_names_itself_letters_carry_a_default_name(db: Database) -> None:
+    profile = office.get_profile(db)
+    assert profile.name == "" and profile.letter_name == office.DEFAULT_OFFICE_NAME
+    assert not profile.has_logo and not profile.has_signature
+
+
+def test_office_details_are_stored_tidied(db: Database) -> None:
+    stored = office.set_office_details(
+        db,
+        office.OfficeDetails(
+            name="  Zürich  Second Opinion Office ",
+            address="Bahnhofstrasse 1\n\n  8001 Zürich  \n",
+            phone="+41 44 000 00 00",
+            email="office@example.ch",
+            website="example.ch",
+            signatory_name="Ines Navarro",
+            signatory_title="Patient coordinator",
+        ),
+    )
+    assert stored.name == "Zürich Second Opinion Office"
+    assert stored.address == "Bahnhofstrasse 1\n8001 Zürich"
+    profile = office.get_profile(db)
+    assert profile.details == stored
+    assert profile.letter_name == "Zürich Second Opinion Office"
+    assert profile.currency == office.get_profile(db).currency  # the currency is untouched
+
+    # Clearing a field removes it; the name stays required.
+    office.set_office_details(db, replace(stored, website="", signatory_title=""))
+    assert office.get_profile(db).website == ""
+    with pytest.raises(ValidationError) as raised:
+        office.set_office_details(db, replace(stored, name="   "))
+    assert raised.value.errors == {"name": "Give the office's name: it heads every letter."}
+    assert office.get_profile(db).name == "Zürich Second Opinion Office"
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"email": "office at example"}, "email", "is not an e-mail address"),
+        ({"phone": "1" * 61}, "phone", "This is 61 characters; keep it to 60."),
+        ({"address": "\n".join("line" for _ in range(7))}, "address", "has 7 lines"),
+    ],
+)
+def test_bad_office_details_are_refused_naming_the_field(
+    db: Database, change: dict[str, str], field: str, message: str
+) -> None:
+    details = replace(office.OfficeDetails("Office"), **change)
+    with pytest.raises(ValidationError, match=message) as raised:
+        office.set_office_details(db, details)
+    assert set(raised.value.errors) == {field}
+    assert office.get_profile(db).name == ""  # nothing saved
+
+
+def test_the_logo_and_signature_are_stored_and_removed(db: Database) -> None:
+    logo = _png()
+    office.set_image(db, "logo", logo)
+    assert office.office_image(db, "logo") == logo
+    assert office.get_profile(db).has_logo and not office.get_profile(db).has_signature
+    office.set_image(db, "signature", _png(8, 3))
+    assert office.get_profile(db).has_signature
+    office.set_image(db, "logo", None)
+    assert office.office_image(db, "logo") is None and not office.get_profile(db).has_logo
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "The logo file is empty."),
+        (
+            b"%PDF-1.7\n" + b"x" * 100,
+            "The logo must be a PNG or JPEG image; this file is a PDF file.",
+        ),
+        (
+            b"hello, this is text",
+            "The logo must be a PNG or JPEG image; this file is not an image.",
+        ),
+        (_png()[:40], "The logo looks like a PNG file but cannot be read; it may be damaged."),
+        (
+            b"\x89PNG\r\n\x1a\n" + b"\x00" * (2 * 1024 * 1024),
+            "The logo is 2.0 MB; it must be at most 2 MB.",
+        ),
+    ],
+)
+def test_an_image_the_letters_cannot_carry_is_refused_clearly(
+    db: Database, data: bytes, message: str
+) -> None:
+    with pytest.raises(ValidationError) as raised:
+        office.set_image(db, "logo", data)
+    assert raised.value.errors["logo"].startswith(message)
+    assert office.office_image(db, "logo") is None
+
+
+def test_a_jpeg_signature_is_accepted(db: Database) -> None:
+    from io import BytesIO
+
+    from PIL import Image  # ReportLab's own imaging library
+
+    out = BytesIO()
+    Image.new("RGB", (20, 8), "white").save(out, "JPEG")
+    office.set_image(db, "signature", out.getvalue())
+    assert office.office_image(db, "signature") == out.getvalue()

@@ -460,5 +460,57 @@ class CostEvent(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
 
 
+class LetterTemplate(Base):
+    """One version of the wording of a kind of letter; saving makes a new version, so every
+    archived letter can say which wording it used."""
+
+    __tablename__ = "letter_templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    salutation: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    closing: Mapped[str] = mapped_column(Text)
+    disclaimer: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(100))
+
+    __table_args__ = (UniqueConstraint("kind", "version", name="uq_letter_templates_kind_version"),)
+
+
+class Letter(Base):
+    """A letter as it was generated: the PDF itself, so a reprint is the identical file."""
+
+    __tablename__ = "letters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    template_version: Mapped[int] = mapped_column(Integer)
+    large_print: Mapped[bool] = mapped_column(Boolean, default=False)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    pages: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(100))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_by: Mapped[str | None] = mapped_column(String(100))
+    # Last, so listing letters never walks the content's overflow pages.
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+
+
+class OfficeAsset(Base):
+    """An image the letters carry: the office logo and the signatory's signature."""
+
+    __tablename__ = "office_assets"
+
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+
+
 # The FTS5 index lives outside the ORM metadata (virtual table made by the migration).
 CASE_SEARCH_TABLE = "case_search"

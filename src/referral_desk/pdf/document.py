@@ -20,19 +20,30 @@ class Letterhead:
 
 
 @dataclass(frozen=True)
-class Section:
-    heading: str  # "" for none
-    paragraphs: tuple[str, ...]  # each may hold single line breaks ("\n")
-    bullets: tuple[str, ...] = ()  # a list after the paragraphs (missing documents, lines)
-
-
-@dataclass(frozen=True)
 class Table:
-    """A small table after the sections (the cost estimate): right-aligned last column."""
+    """A small table (the cost estimate): the last column, and any column of figures, right-aligned.
+
+    The header repeats when the table runs onto another page. Rows shorter than the header are
+    padded on the right; a footer shorter than the header fills its last columns, its first cell
+    spanning the rest (("Total", "EUR 1,234.00") under four columns).
+    """
 
     header: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
     footer: tuple[str, ...] = ()  # e.g. the total
+
+
+@dataclass(frozen=True)
+class Section:
+    """A heading, its paragraphs, then bullets, then a table, in that order.
+
+    Text that continues after a list or a table goes into the next section with heading "".
+    """
+
+    heading: str  # "" for none
+    paragraphs: tuple[str, ...]  # each may hold single line breaks ("\n")
+    bullets: tuple[str, ...] = ()  # a list after the paragraphs (missing documents, lines)
+    table: Table | None = None  # where the template placed it (the cost estimate)
 
 
 @dataclass(frozen=True)
@@ -46,8 +57,9 @@ class LetterDocument:
     closing: str  # "With kind regards,"
     signatory_lines: tuple[str, ...]  # name, credentials, role
     disclaimer: str = ""  # small print at the end of the text
-    table: Table | None = None
+    table: Table | None = None  # after all the sections (Section.table places one in the text)
     footer_text: str = ""  # left of "Page x of y" on every page (office name, reference)
+    page_label: str = "Page {page} of {pages}"  # in the letter's language; both fields filled in
     # PDF metadata
     title: str = ""
     author: str = ""

@@ -7,6 +7,8 @@ each case's status, with a few declines, reassignments and major changes.
 The office works in euros with a realistic fee schedule: specialists' fees are quoted on
 assignment and charged once the opinion is in, some extra tests wait for the patient's
 approval, and payments run from deposits and insurers to the odd refund.
+Patients have postal addresses, an office without a letterhead gets the demo's, and the most
+recent cases whose letter went out have their summary letter archived, as sent.
 Written with bulk inserts so that 100,000 cases take seconds, not minutes.
 """
 
@@ -193,6 +195,7 @@ class DemoResult:
     opinions: int = 0
     cost_lines: int = 0
     payments: int = 0
+    letters: int = 0
 
 
 def _load_names() -> dict[str, Any]:
@@ -200,8 +203,9 @@ def _load_names() -> dict[str, Any]:
 
 
 class _Builder:
-    def __init__(self, rng: random.Random, now: datetime) -> None:
+    def __init__(self, rng: random.Random, now: datetime, places: random.Random) -> None:
         self.rng = rng
+        self.places = places  # its own stream: the names of a seed stay what they were
         self.now = now
         names = _load_names()
         self.groups = names["patients"]
@@ -226,13 +230,20 @@ class _Builder:
             "sex": sex.value,
             "phone": f"+44 20 7946 {rng.randrange(0, 10_000):04d}",
             "email": "",
-            "address": "",
+            "address": self.address(),
             "preferred_language": group["language"],
             "consent_share_with_referrer": rng.random() < 0.8,
             "created_at": self.now,
             "updated_at": self.now,
             "version": 1,
         }
+
+    def address(self) -> str:
+        places = self.places
+        street = f"{places.randrange(1, 240)} {places.choice(_STREETS)}"
+        if places.random() < 0.25:
+            street = f"Flat {places.randrange(1, 40)}, {street}"
+        return f"{street}\n{places.choice(_TOWNS)}"
 
     def status_for_age(self, age: timedelta) -> CaseStatus:
         """Old cases have mostly finished; this week's are still moving."""
@@ -301,7 +312,7 @@ def generate(
     review_rng = random.Random(f"reviews-{seed}")
     # And the costs and payments.
     cost_rng = random.Random(f"costs-{seed}")
-    builder = _Builder(rng, now)
+    builder = _Builder(rng, now, random.Random(f"addresses-{seed}"))
     span = timedelta(days=548)
     received = sorted(now - span * rng.random() ** 1.15 for _ in range(count))
 
@@ -345,6 +356,7 @@ def generate(
         )
         counters = {c.year: c.last_number for c in session.scalars(select(ReferenceCounter))}
         next_case_id = (session.scalar(text("SELECT coalesce(max(id), 0) FROM cases")) or 0) + 1
+        first_case_id = next_case_id
         next_patient_id = (
             session.scalar(text("SELECT coalesce(max(id), 0) FROM patients")) or 0
         ) + 1
@@ -472,6 +484,7 @@ def generate(
                 {"y": year, "n": last},
             )
         session.commit()
+    _dress_office(db, now)
     return DemoResult(
         count,
         patients_made,
@@ -481,7 +494,130 @@ def generate(
         reviews.opinions_made,
         costs.lines_made,
         costs.payments_made,
+        _archive_sent_letters(db, first_case_id),
     )
+
+
+_STREETS = (
+    "Alder Road",
+    "Beacon Street",
+    "Canal Walk",
+    "Chestnut Avenue",
+    "Elm Grove",
+    "Harbour Lane",
+    "Kingfisher Close",
+    "Linden Way",
+    "Market Place",
+    "Mill Lane",
+    "Orchard Rise",
+    "Station Road",
+    "Willow Crescent",
+)
+_TOWNS = ("London", "Croydon", "Harrow", "Ilford", "Kingston upon Thames", "Watford", "Slough")
+
+# What heads the demo office's letters (the phone numbers are in Ofcom's range for drama).
+DEMO_OFFICE = office.OfficeDetails(
+    name="Second Opinion Desk (demo office)",
+    address="4 Sample Court\nLondon",
+    phone="+44 20 7946 0000",
+    email="letters@example.org",
+    website="www.example.org",
+    signatory_name="Lena Hartmann",
+    signatory_title="Patient coordinator",
+)
+# Letters are rendered one by one (about 15 ms each): a handful, whatever the size of the demo.
+DEMO_LETTERS = 20
+
+
+def _dress_office(db: Database, now: datetime) -> None:
+    """An office without a name gets the demo letterhead, logo and signature."""
+    profile = office.get_profile(db)
+    if profile.name:
+        return
+    office.set_office_details(db, DEMO_OFFICE)
+    if not profile.has_logo:
+        office.set_image(db, "logo", _logo_png(), now=now)
+    if not profile.has_signature:
+        office.set_image(db, "signature", _signature_png(), now=now)
+
+
+def _archive_sent_letters(db: Database, first_case_id: int) -> int:
+    """The summary letters of the most recent cases whose letter went out, archived as sent.
+
+    Each is dated as its case moved to Letter sent and made by whoever moved it, so the
+    Letters tab of those cases shows what a real office would have.
+    """
+    from referral_desk.domain.letters import LetterKind
+    from referral_desk.services import letters
+
+    with db.read() as session:
+        sent = session.execute(
+            select(StatusChange.case_id, StatusChange.at, StatusChange.actor)
+            .join(Case, Case.id == StatusChange.case_id)
+            .where(
+                Case.id >= first_case_id,
+                Case.status == S.LETTER_SENT.value,
+                StatusChange.to_status == S.LETTER_SENT.value,
+            )
+            .order_by(StatusChange.at.desc(), StatusChange.case_id.desc())
+            .limit(DEMO_LETTERS)
+        ).all()
+    for case_id, at, actor in sent:
+        made = letters.generate(
+            db, case_id, LetterKind.SUMMARY, actor=actor, now=at - timedelta(minutes=20)
+        )
+        letters.mark_sent(db, [made.id], actor=actor, now=at)
+    return len(sent)
+
+
+def _png(width: int, height: int, rows: Sequence[bytes], colour: bool) -> bytes:
+    """A PNG from raw rows (RGB when `colour`, else greyscale), written by hand: no imaging
+    library is needed for a few demo pictures."""
+    raw = b"".join(b"\x00" + row for row in rows)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2 if colour else 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw, 9))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _logo_png(size: int = 96) -> bytes:
+    """A teal disc with a white cross: plainly a placeholder logo."""
+    teal, white = bytes((0, 118, 128)), bytes((255, 255, 255))
+    middle, radius, arm = size / 2, size / 2 - 2, size // 10
+    rows = []
+    for y in range(size):
+        row = bytearray()
+        for x in range(size):
+            inside = (x - middle + 0.5) ** 2 + (y - middle + 0.5) ** 2 <= radius**2
+            cross = abs(x - middle + 0.5) < arm or abs(y - middle + 0.5) < arm
+            far = abs(x - middle + 0.5) < radius * 0.6 and abs(y - middle + 0.5) < radius * 0.6
+            row += white if inside and cross and far else teal if inside else white
+        rows.append(bytes(row))
+    return _png(size, size, rows, colour=True)
+
+
+def _signature_png(width: int = 220, height: int = 64) -> bytes:
+    """A handwritten-looking stroke on white, for the signatory: loops that shrink and drift
+    up a little, drawn as one continuous line."""
+    pixels = [bytearray([255]) * width for _ in range(height)]
+    previous: int | None = None
+    for x in range(10, width - 10):
+        t = (x - 10) / (width - 20)
+        swing = 16 * (1 - 0.5 * t) * math.sin(x / (2.2 + 2.5 * t)) + 6 * _wave(x)
+        y = min(height - 3, max(2, int(height * 0.6 - 10 * t + swing)))
+        low, high = (y, y) if previous is None else sorted((previous, y))
+        for row in range(low - 1, high + 2):  # join to the last point: no gaps on steep parts
+            pixels[min(height - 1, max(0, row))][x] = 40
+        previous = y
+    return _png(width, height, [bytes(row) for row in pixels], colour=False)
 
 
 def _timeline(

@@ -39,6 +39,7 @@ from referral_desk.ui.case_form import CaseForm
 from referral_desk.ui.costs_panel import CostsPanel
 from referral_desk.ui.documents_panel import DocumentsPanel
 from referral_desk.ui.formatting import PACE_COLOURS, clock_text, local_time
+from referral_desk.ui.letters_panel import LettersPanel
 from referral_desk.ui.review_panel import MAJOR_STYLE, ReviewPanel
 from referral_desk.ui.status_dialog import StatusDialog
 from referral_desk.ui.window_state import WindowState
@@ -118,6 +119,10 @@ class CaseWindow(QWidget):
         self.costs = CostsPanel(db, case_id, actor)
         self.costs.changed.connect(self._records_changed)
         self.tabs.addTab(self.costs, "Co&sts")
+        self.letters = LettersPanel(db, case_id, actor)
+        self.letters.changed.connect(self._records_changed)
+        self.letters.listed.connect(self._show_letters_title)
+        self.tabs.addTab(self.letters, "Le&tters")
         left = self.tabs
         # Files dropped anywhere on the case go to its documents.
         self.setAcceptDrops(True)
@@ -233,6 +238,12 @@ class CaseWindow(QWidget):
         self.costs.reload()  # a status change may send the letter: charges then need a reason
         waiting = self.costs.awaiting_approval
         self.tabs.setTabText(3, f"Co&sts ({waiting} to approve)" if waiting else "Co&sts")
+        self.letters.show_case(detail.status)  # what marking a summary letter sent does
+
+    def _show_letters_title(self) -> None:
+        unsent = self.letters.unsent
+        index = self.tabs.indexOf(self.letters)
+        self.tabs.setTabText(index, f"Le&tters ({unsent} not sent)" if unsent else "Le&tters")
 
     def _show_status(self, detail: CaseDetail) -> None:
         self.status_label.setText(detail.status.label)
@@ -413,6 +424,7 @@ class CaseWindow(QWidget):
                 event.ignore()
                 return
         self.documents.wait_for_task()
+        self.letters.wait_for_task()
         if self._state:
             self._state.save("case_window", self)
             self._state.save("case_window_splitter", self.splitter)

@@ -7,6 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import (
     QEvent,
+    QItemSelectionModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -51,6 +52,7 @@ from referral_desk.domain.workflow import CLOSED_STATUSES
 from referral_desk.services import case_list, office, specialists
 from referral_desk.services.case_list import CaseQuery, Page
 from referral_desk.services.specialists import SpecialistInfo
+from referral_desk.ui.batch_letters import BatchLetters, BatchOutcome
 from referral_desk.ui.case_table_model import COLUMNS, DEFAULT_SORT_COLUMN, CaseTableModel
 from referral_desk.ui.case_window import CaseWindow
 from referral_desk.ui.changes import ChangeBus
@@ -59,7 +61,9 @@ from referral_desk.ui.checklist_dialog import ChecklistDialog
 from referral_desk.ui.fee_schedule_window import FeeScheduleWindow
 from referral_desk.ui.formatting import PACE_COLOURS
 from referral_desk.ui.intake_dialog import IntakeDialog
+from referral_desk.ui.office_profile_window import OfficeProfileWindow
 from referral_desk.ui.specialists_window import SpecialistsWindow
+from referral_desk.ui.templates_window import TemplatesWindow
 from referral_desk.ui.text_reader import TextReader
 from referral_desk.ui.window_state import WindowState
 
@@ -88,6 +92,10 @@ MAJOR_CHANGE_TIP = "Only cases whose second opinion changed the first one a lot"
 UNPAID_TIP = (
     "Only cases whose charges are not fully paid (Alt+U). Closed cases can owe too: "
     "choose All cases on the left to see them."
+)
+WAITING_FOR_LETTER_TIP = (
+    "Opinion received, letter not sent yet. File ▸ Print summary letters… with no case "
+    "selected prints all of them."
 )
 AWAITING_APPROVAL_TIP = (
     "Only open cases with additional tests waiting for the patient to agree to the cost (Alt+A)"
@@ -210,12 +218,32 @@ class MainWindow(QMainWindow):
         self.fee_schedule_action = QAction("&Fee schedule and office…", self)
         self.fee_schedule_action.setToolTip("Office currency, specialist fees as estimates, prices")
         self.fee_schedule_action.triggered.connect(self.show_fee_schedule)
+        self.print_letters_action = QAction("&Print summary letters…", self)
+        self.print_letters_action.setObjectName("print_letters")
+        self.print_letters_action.setShortcut("Ctrl+Shift+L")
+        self.print_letters_action.setToolTip(
+            "The patients' summary letters of the selected cases, or with none selected of "
+            "every case waiting for its letter, as one PDF to print (Ctrl+Shift+L)"
+        )
+        self.print_letters_action.triggered.connect(lambda: self.print_summary_letters())
+        self.waiting_action = QAction("Waiting for their &letter", self)
+        self.waiting_action.setToolTip(WAITING_FOR_LETTER_TIP)
+        self.waiting_action.triggered.connect(self.show_waiting_for_letter)
+        self.office_profile_action = QAction("&Office profile…", self)
+        self.office_profile_action.setToolTip(
+            "Name, address, contacts, signatory, logo and signature on the letters"
+        )
+        self.office_profile_action.triggered.connect(self.show_office_profile)
+        self.templates_action = QAction("Letter &templates…", self)
+        self.templates_action.setToolTip("The wording of each kind of letter, with a preview")
+        self.templates_action.triggered.connect(self.show_templates)
         about = QAction("&About Referral Desk", self)
         about.triggered.connect(self._about)
 
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
         file_menu.addAction(self.new_case_action)
+        file_menu.addAction(self.print_letters_action)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
         view_menu = menu.addMenu("&View")
@@ -224,9 +252,13 @@ class MainWindow(QMainWindow):
         view_menu.addSeparator()
         view_menu.addAction(self.chase_action)
         view_menu.addAction(self.specialists_action)
+        view_menu.addAction(self.waiting_action)
         settings_menu = menu.addMenu("&Settings")
         settings_menu.addAction(self.checklists_action)
         settings_menu.addAction(self.fee_schedule_action)
+        settings_menu.addSeparator()
+        settings_menu.addAction(self.office_profile_action)
+        settings_menu.addAction(self.templates_action)
         menu.addMenu("&Help").addAction(about)
 
         # Two rows: with every filter on one, the last ones fell off into the overflow menu.
@@ -239,6 +271,7 @@ class MainWindow(QMainWindow):
         toolbar.addSeparator()
         toolbar.addAction(self.chase_action)
         toolbar.addAction(self.specialists_action)
+        toolbar.addAction(self.print_letters_action)
         self.addToolBar(toolbar)
         self.addToolBarBreak()
         filters = QToolBar("Filters", objectName="filter_toolbar")
@@ -266,6 +299,8 @@ class MainWindow(QMainWindow):
         for status in CaseStatus:
             item = QListWidgetItem(status.label)
             item.setData(Qt.ItemDataRole.UserRole, status.value)
+            if status is CaseStatus.OPINION_RECEIVED:
+                item.setToolTip(WAITING_FOR_LETTER_TIP)
             self.status_list.addItem(item)
         self.status_list.setCurrentRow(0)
         # Under it: each active specialist's load, also a filter
@@ -300,7 +335,8 @@ class MainWindow(QMainWindow):
         self.table = QTableView(objectName="case_table")
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        # Several cases at once for a batch of letters (Shift or Ctrl and click).
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
@@ -363,6 +399,11 @@ class MainWindow(QMainWindow):
         self._chase_window: ChaseWindow | None = None
         self._specialists_window: SpecialistsWindow | None = None
         self._fee_schedule_window: FeeScheduleWindow | None = None
+        self._office_profile_window: OfficeProfileWindow | None = None
+        self._templates_window: TemplatesWindow | None = None
+        self.batch = BatchLetters(db, actor, self)
+        self.batch.marked.connect(self._changes.notify)
+        self.batch.finished.connect(self._batch_done)
         self._specialist_choices: list[tuple[int, str, bool]] = []
         # PDFs stored since the last run (or by another seat) become searchable.
         self.text_reader = TextReader(db, self)
@@ -410,14 +451,12 @@ class MainWindow(QMainWindow):
 
     def refresh(self) -> None:
         """Reload what is shown, keeping the user's place: selection and scroll position."""
-        selected = self.selected_case_id()
+        current = self.selected_case_id()
+        selected = list(self.selected_cases())  # several, chosen for a batch of letters
         scroll = self.table.verticalScrollBar().value()
         self.model.set_currency(office.get_profile(self._db).currency)  # another seat may set it
         self.model.refresh()
-        if selected is not None:
-            row = self.model.row_for_case(selected)
-            if row is not None:
-                self.table.selectRow(row)
+        self._select_cases(selected, current)
         self.table.verticalScrollBar().setValue(scroll)
         self.refresh_counts()
         for window in list(self._case_windows.values()):
@@ -545,6 +584,26 @@ class MainWindow(QMainWindow):
         rows = self.table.selectionModel().selectedRows()
         return self.model.case_id(rows[0].row()) if rows else None
 
+    def _select_cases(self, case_ids: list[int], current: int | None) -> None:
+        """Select these cases again (those still listed), `current` as the current row."""
+        selection = self.table.selectionModel()
+        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+        for case_id in case_ids:
+            row = self.model.row_for_case(case_id)
+            if row is None:
+                continue
+            index = self.model.index(row, 0)
+            if case_id == current:
+                selection.setCurrentIndex(index, flags)
+            else:
+                selection.select(index, flags)
+
+    def selected_cases(self) -> dict[int, str]:
+        """Every selected case's id and reference, in list order."""
+        rows = sorted(index.row() for index in self.table.selectionModel().selectedRows())
+        chosen = (self.model.row_of(self.model.index(row, 0)) for row in rows)
+        return {case.id: case.reference for case in chosen}
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """From the search box: Esc clears it, Down or Enter goes to the list."""
         if watched is self.search and event.type() == QEvent.Type.KeyPress:
@@ -638,6 +697,63 @@ class MainWindow(QMainWindow):
         self._fee_schedule_window.activateWindow()
         return self._fee_schedule_window
 
+    def show_office_profile(self) -> OfficeProfileWindow:
+        if self._office_profile_window is None:
+            self._office_profile_window = OfficeProfileWindow(self._db, self._state, self)
+        else:
+            self._office_profile_window.refresh()
+        self._office_profile_window.show()
+        self._office_profile_window.raise_()
+        self._office_profile_window.activateWindow()
+        return self._office_profile_window
+
+    def show_templates(self) -> TemplatesWindow:
+        if self._templates_window is None:
+            self._templates_window = TemplatesWindow(self._db, self._actor, self._state, self)
+        else:
+            self._templates_window.refresh()
+        self._templates_window.show()
+        self._templates_window.raise_()
+        self._templates_window.activateWindow()
+        return self._templates_window
+
+    def show_waiting_for_letter(self) -> None:
+        """The cases whose opinion is in and whose letter has not gone out."""
+        for row in range(self.status_list.count()):
+            if self.status_list.item(row).data(Qt.ItemDataRole.UserRole) == (
+                CaseStatus.OPINION_RECEIVED.value
+            ):
+                self.status_list.setCurrentRow(row)
+                return
+
+    def print_summary_letters(self) -> None:
+        if self.batch.running:
+            self.statusBar().showMessage("Summary letters are being made already.", 8000)
+            return
+        self.batch.run(self.selected_cases())
+
+    def _batch_done(self, outcome: BatchOutcome) -> None:
+        if outcome.failed:
+            text = "The summary letters were not printed; no case was marked sent."
+        elif outcome.cancelled:
+            text = "Printing summary letters was cancelled; no case was marked sent."
+            if outcome.letters:
+                text += (
+                    f" The {outcome.letters:,} letter{'s' if outcome.letters != 1 else ''} made "
+                    "before that stay with their cases, unsent."
+                )
+        elif outcome.marked_sent:
+            text = (
+                f"{outcome.letters:,} summary letters marked sent; their cases are at "
+                f"{CaseStatus.LETTER_SENT.label}."
+            )
+        else:
+            text = (
+                f"{outcome.letters:,} summary letters saved in {outcome.path}, not marked sent: "
+                "mark them from each case's Letters tab once they have gone out."
+            )
+        self.statusBar().showMessage(text, 15000)
+
     def _about(self) -> None:
         QMessageBox.about(
             self,
@@ -654,6 +770,11 @@ class MainWindow(QMainWindow):
         if self._specialists_window is not None and not self._specialists_window.close():
             event.ignore()  # unsaved specialist details, and the user chose to stay
             return
+        for settings in (self._office_profile_window, self._templates_window):
+            if settings is not None and not settings.close():
+                event.ignore()  # unsaved wording or letterhead, and the user chose to stay
+                return
+        self.batch.wait()
         self._state.save("main_window", self)
         self._state.save("main_splitter", self.splitter)
         self._state.save(HEADER_STATE_KEY, self.table.horizontalHeader())
