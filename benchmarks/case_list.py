@@ -34,6 +34,7 @@ from typing import Any
 
 import sqlalchemy
 
+from measuring import log, stats
 from referral_desk.db.engine import Database
 from referral_desk.db.types import to_storage
 from referral_desk.domain import clock
@@ -110,32 +111,13 @@ class Result:
         return {
             "scenario": self.name,
             "targeted": self.targeted,
-            "app_ms": _stats(self.app_ms),
-            "raw_ms": _stats(self.raw_ms),
+            "app_ms": stats(self.app_ms),
+            "raw_ms": stats(self.raw_ms),
             "ratio": round(self.ratio, 2),
             "target_met": None if not self.targeted else self.verdict == "yes",
             "rows": self.rows,
             "same_rows_as_raw": self.same_rows,
         }
-
-
-def _stats(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    p90 = (
-        statistics.quantiles(ordered, n=10, method="inclusive")[8]
-        if len(ordered) > 1
-        else ordered[0]
-    )
-    return {
-        "median": round(statistics.median(ordered), 3),
-        "p90": round(p90, 3),
-        "max": round(ordered[-1], 3),
-        "min": round(ordered[0], 3),
-    }
-
-
-def _log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def _case_count(database: Path) -> int:
@@ -152,12 +134,12 @@ def seed(paths: AppPaths, cases: int, seed_value: int) -> tuple[int, float | Non
     """Make sure the database holds at least `cases` cases; returns (count, seconds or None)."""
     existing = _case_count(paths.database)
     if existing >= cases:
-        _log(f"reusing {paths.database} ({existing:,} cases)")
+        log(f"reusing {paths.database} ({existing:,} cases)")
         return existing, None
     db = open_database(paths)
     try:
         missing = cases - existing
-        _log(f"seeding {missing:,} demo cases into {paths.database} ...")
+        log(f"seeding {missing:,} demo cases into {paths.database} ...")
         started = time.perf_counter()
         demo.generate(db, missing, seed=seed_value)
         elapsed = time.perf_counter() - started
@@ -325,7 +307,7 @@ def build_scenarios(paths: AppPaths) -> tuple[list[Scenario], Callable[[], None]
             )
         )
     else:
-        _log(f"fewer than {DEEP_PAGES} pages of cases: deep page scenario skipped")
+        log(f"fewer than {DEEP_PAGES} pages of cases: deep page scenario skipped")
 
     def close() -> None:
         raw.close()
@@ -399,13 +381,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     paths = resolve_paths(data_dir)  # explicit folder: never the real user data folder
     count, seeding_s = seed(paths, args.cases, args.seed)
     if seeding_s is not None:
-        _log(f"seeded in {seeding_s:.1f} s")
+        log(f"seeded in {seeding_s:.1f} s")
 
     scenarios, close = build_scenarios(paths)
     results: list[Result] = []
     try:
         for scenario in scenarios:
-            _log(f"measuring {scenario.name} ...")
+            log(f"measuring {scenario.name} ...")
             results.append(measure(scenario, args.repeat))
     finally:
         close()
@@ -443,7 +425,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(text)
     if args.json is not None:
         args.json.write_text(text + "\n", encoding="utf-8")
-    _log(f"data folder kept for reuse: --data-dir {paths.data_dir}")
+    log(f"data folder kept for reuse: --data-dir {paths.data_dir}")
     return 0
 
 

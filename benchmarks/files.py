@@ -41,7 +41,6 @@ import json
 import math
 import os
 import platform
-import resource
 import sqlite3
 import statistics
 import subprocess
@@ -56,6 +55,7 @@ from typing import Any
 
 import sqlalchemy
 
+from measuring import log, maxrss_mb, proc_status_mb, reset_peak, stats, table
 from referral_desk.db.engine import Database
 from referral_desk.domain.enums import Sex
 from referral_desk.domain.intake import CaseDraft, PatientDraft
@@ -137,8 +137,8 @@ class Result:
             "scenario": self.name,
             "targeted": self.targeted,
             "mb_per_run": None if self.run_bytes is None else round(self.run_bytes / MB, 3),
-            "app_s": _stats(self.app_s),
-            "raw_s": _stats(self.raw_s),
+            "app_s": stats(self.app_s, 4),
+            "raw_s": stats(self.raw_s, 4),
             "app_mb_per_s": None if app_rate is None else round(app_rate, 1),
             "raw_mb_per_s": None if raw_rate is None else round(raw_rate, 1),
             "ratio": round(self.ratio, 2),
@@ -182,25 +182,6 @@ class MemoryResult:
             "app_runs": self.app,
             "raw_runs": self.raw,
         }
-
-
-def _stats(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    p90 = (
-        statistics.quantiles(ordered, n=10, method="inclusive")[8]
-        if len(ordered) > 1
-        else ordered[0]
-    )
-    return {
-        "median": round(statistics.median(ordered), 4),
-        "p90": round(p90, 4),
-        "max": round(ordered[-1], 4),
-        "min": round(ordered[0], 4),
-    }
-
-
-def _log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 # Test data
@@ -461,7 +442,7 @@ class Bench:
         db = open_database_file(self.work / "verify.db")
         raw = RawStore(self.work / "verify-raw.db")
         try:
-            _log(f"  storing {count} x {size_mb:g} MB files to verify ...")
+            log(f"  storing {count} x {size_mb:g} MB files to verify ...")
             case_id = new_case(db)
             source = self.work / "to-verify.pdf"
             for _ in range(count):
@@ -527,33 +508,6 @@ class Bench:
 # Peak memory, in a fresh subprocess
 
 
-def _maxrss_mb() -> float:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / MB if sys.platform == "darwin" else peak / 1024  # bytes on macOS, else KiB
-
-
-def _proc_status_mb() -> dict[str, float]:
-    """VmRSS and VmHWM (this process's resident size and its high-water mark), Linux only."""
-    found: dict[str, float] = {}
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                found[key] = int(value.split()[0]) / 1024  # kB
-    except (OSError, ValueError, IndexError):
-        return {}
-    return found if len(found) == 2 else {}
-
-
-def _reset_peak() -> bool:
-    """Set the high-water mark (VmHWM) back to the current resident size (Linux >= 4.0)."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        return False
-    return True
-
-
 def memory_child(spec: dict[str, Any]) -> dict[str, Any]:
     """Runs in the subprocess: warm up with a small file, then add the big one once.
 
@@ -583,10 +537,10 @@ def memory_child(spec: dict[str, Any]) -> dict[str, Any]:
 
         close = raw.close
     gc.collect()
-    reset = _reset_peak()
-    status_before, maxrss_before = _proc_status_mb(), _maxrss_mb()
+    reset = reset_peak()
+    status_before, maxrss_before = proc_status_mb(), maxrss_mb()
     seconds, _ = _timed(run)
-    status_after, maxrss_after = _proc_status_mb(), _maxrss_mb()
+    status_after, maxrss_after = proc_status_mb(), maxrss_mb()
     close()
     linux = bool(status_before and status_after)
     report: dict[str, Any] = {
@@ -679,7 +633,7 @@ def format_table(results: list[Result]) -> str:
         )
         for r in results
     ]
-    return _table(header, body, left=(0, 6))
+    return table(header, body, left=(0, 6))
 
 
 def format_memory(memory: MemoryResult) -> str:
@@ -707,21 +661,7 @@ def format_memory(memory: MemoryResult) -> str:
         row("app: add_file (streamed, 1 MB chunks)", memory.app, memory.verdict),
         row("raw: read whole + sha256 + INSERT", memory.raw, "n/a"),
     ]
-    return _table(header, body, left=(0, 5))
-
-
-def _table(header: Sequence[str], body: list[tuple[str, ...]], left: Sequence[int]) -> str:
-    widths = [max(len(row[i]) for row in (header, *body)) for i in range(len(header))]
-
-    def line(cells: Sequence[str]) -> str:
-        padded = [
-            cell.ljust(w) if i in left else cell.rjust(w)
-            for i, (cell, w) in enumerate(zip(cells, widths, strict=True))
-        ]
-        return " | ".join(padded).rstrip()
-
-    rule = "-+-".join("-" * w for w in widths)
-    return "\n".join([line(header), rule, *(line(row) for row in body)])
+    return table(header, body, left=(0, 5))
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -785,17 +725,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         results: list[Result] = []
         try:
             for size_mb in sizes:
-                _log(f"measuring add_file {size_mb:g} MB ...")
+                log(f"measuring add_file {size_mb:g} MB ...")
                 results.append(bench.add(size_mb, largest=size_mb == largest))
-            _log(f"measuring add_file {largest:g} MB again (dedupe) ...")
+            log(f"measuring add_file {largest:g} MB again (dedupe) ...")
             results.append(bench.add_again())
-            _log(f"measuring save_copy {largest:g} MB ...")
+            log(f"measuring save_copy {largest:g} MB ...")
             results.append(bench.save_copy())
-            _log(f"measuring verify_files {args.verify_count} x {args.verify_mb:g} MB ...")
+            log(f"measuring verify_files {args.verify_count} x {args.verify_mb:g} MB ...")
             results.append(bench.verify(args.verify_count, args.verify_mb))
-            _log(f"measuring extract_text, {args.pdf_pages}-page PDF ...")
+            log(f"measuring extract_text, {args.pdf_pages}-page PDF ...")
             results.append(bench.extract(args.pdf_pages))
-            _log(f"measuring peak memory adding {largest:g} MB ({args.memory_runs} run(s)) ...")
+            log(f"measuring peak memory adding {largest:g} MB ({args.memory_runs} run(s)) ...")
             memory = measure_memory(bench, largest, args.memory_runs)
         finally:
             raw.close()

@@ -35,7 +35,6 @@ import io
 import json
 import os
 import platform
-import resource
 import sqlite3
 import statistics
 import sys
@@ -52,6 +51,7 @@ from typing import Any
 import reportlab
 from pypdf import PdfReader
 
+from measuring import log, maxrss_mb, proc_status_mb, reset_peak, stats, table
 from referral_desk.db.engine import Database
 from referral_desk.domain.enums import CaseStatus
 from referral_desk.domain.letters import LetterKind
@@ -77,25 +77,6 @@ FULL = {"cases": 2000, "repeat": 30, "batch": 500, "batch_runs": 3}
 QUICK = {"cases": 600, "repeat": 10, "batch": 100, "batch_runs": 1}
 
 
-def _log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def _stats(samples: Sequence[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    p90 = (
-        statistics.quantiles(ordered, n=10, method="inclusive")[8]
-        if len(ordered) > 1
-        else ordered[0]
-    )
-    return {
-        "median": round(statistics.median(ordered), 3),
-        "p90": round(p90, 3),
-        "min": round(ordered[0], 3),
-        "max": round(ordered[-1], 3),
-    }
-
-
 @dataclass(frozen=True)
 class OneResult:
     name: str
@@ -116,7 +97,7 @@ class OneResult:
     def as_json(self) -> dict[str, Any]:
         return {
             "scenario": self.name,
-            "ms": _stats(self.ms),
+            "ms": stats(self.ms),
             "targeted": self.targeted,
             "target_met": None if not self.targeted else self.verdict == "yes",
             **self.detail,
@@ -171,7 +152,7 @@ class BatchMeasure:
     def as_json(self) -> dict[str, Any]:
         return {
             "letters": self.letters,
-            "seconds": _stats(self.seconds),
+            "seconds": stats(self.seconds),
             "per_letter_ms": round(self.median / self.letters * 1000, 2),
             "pages": self.pages,
             "pdf_mb": round(self.pdf_bytes / MB, 2),
@@ -197,38 +178,11 @@ class BatchMeasure:
 # Memory readings
 
 
-def _proc_status_mb() -> dict[str, float]:
-    """VmRSS and VmHWM (resident size and its high-water mark) in MB, Linux only."""
-    found: dict[str, float] = {}
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                found[key] = int(value.split()[0]) / 1024  # kB
-    except (OSError, ValueError, IndexError):
-        return {}
-    return found if len(found) == 2 else {}
-
-
-def _reset_peak() -> bool:
-    """Set VmHWM back to the current resident size (Linux >= 4.0)."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        return False
-    return True
-
-
-def _maxrss_mb() -> float:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / MB if sys.platform == "darwin" else peak / 1024  # bytes on macOS, else KiB
-
-
 # The database
 
 
 def seed(db: Database, count: int) -> float:
-    _log(f"seeding {count:,} demo cases ...")
+    log(f"seeding {count:,} demo cases ...")
     started = time.perf_counter()
     demo.generate(db, count, seed=1)
     return time.perf_counter() - started
@@ -341,11 +295,11 @@ def measure_batch(
     db: Database, case_ids: Sequence[int], work: Path, runs: int, now: datetime
 ) -> BatchMeasure:
     out = work / "batch.pdf"
-    _log(f"warming up: a batch of {min(20, len(case_ids))} letters ...")
+    log(f"warming up: a batch of {min(20, len(case_ids))} letters ...")
     run_batch(db, case_ids[:20], out, now, sample=lambda: 0.0)
 
     def rss() -> float:
-        return _proc_status_mb().get("VmRSS", 0.0)
+        return proc_status_mb().get("VmRSS", 0.0)
 
     seconds: list[float] = []
     rss_readings: list[tuple[int, float]] = []
@@ -353,13 +307,13 @@ def measure_batch(
     peak_method = "ru_maxrss after - before (no /proc here)"
     last: letters.BatchResult | None = None
     for run in range(runs):
-        _log(f"batch of {len(case_ids)} letters, run {run + 1} of {runs} ...")
+        log(f"batch of {len(case_ids)} letters, run {run + 1} of {runs} ...")
         gc.collect()
-        reset = _reset_peak()
-        before = _proc_status_mb()
-        maxrss_before = _maxrss_mb()
+        reset = reset_peak()
+        before = proc_status_mb()
+        maxrss_before = maxrss_mb()
         elapsed, last, readings = run_batch(db, case_ids, out, now, sample=rss)
-        after = _proc_status_mb()
+        after = proc_status_mb()
         seconds.append(elapsed)
         if run == 0:
             rss_readings = readings if before else []
@@ -367,13 +321,13 @@ def measure_batch(
                 peak_growth = after["VmHWM"] - before["VmRSS"]
                 peak_method = "VmHWM reset by clear_refs" if reset else "VmHWM - VmRSS (not reset)"
             else:
-                peak_growth = _maxrss_mb() - maxrss_before
+                peak_growth = maxrss_mb() - maxrss_before
     assert last is not None
     archived = sum(info.pages for info in _infos(db, last.letter_ids, case_ids))
     combined = len(PdfReader(out).pages)
     pdf_bytes = out.stat().st_size
 
-    _log("batch again with tracemalloc (untimed: tracing slows it down) ...")
+    log("batch again with tracemalloc (untimed: tracing slows it down) ...")
     gc.collect()
     tracemalloc.start()
     try:
@@ -418,26 +372,12 @@ def _infos(
 # Output
 
 
-def _table(header: Sequence[str], body: list[tuple[str, ...]], left: Sequence[int]) -> str:
-    widths = [max(len(row[i]) for row in (header, *body)) for i in range(len(header))]
-
-    def line(cells: Sequence[str]) -> str:
-        padded = [
-            cell.ljust(w) if i in left else cell.rjust(w)
-            for i, (cell, w) in enumerate(zip(cells, widths, strict=True))
-        ]
-        return " | ".join(padded).rstrip()
-
-    rule = "-+-".join("-" * w for w in widths)
-    return "\n".join([line(header), rule, *(line(row) for row in body)])
-
-
 def format_one(results: list[OneResult]) -> str:
     header = ("one summary letter", "median ms", "p90 ms", "target met?")
     body = [
         (r.name, f"{r.median:.1f}", f"{r.as_json()['ms']['p90']:.1f}", r.verdict) for r in results
     ]
-    return _table(header, body, left=(0, 3))
+    return table(header, body, left=(0, 3))
 
 
 def format_batch(batch: BatchMeasure) -> str:
@@ -452,7 +392,7 @@ def format_batch(batch: BatchMeasure) -> str:
             batch.time_verdict,
         )
     ]
-    return _table(header, body, left=(0, 5))
+    return table(header, body, left=(0, 5))
 
 
 def format_memory(batch: BatchMeasure) -> str:
@@ -468,7 +408,7 @@ def format_memory(batch: BatchMeasure) -> str:
         )
         for n in done
     ]
-    return _table(header, body, left=())
+    return table(header, body, left=())
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -516,8 +456,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             scripts = by_script(db, candidates)
             missing = sorted(set(SCRIPTS) - set(scripts))
             if missing:
-                _log(f"no demo patient with a {', '.join(missing)} name: those rows are skipped")
-            _log(f"timing one letter ({args.repeat} runs each) ...")
+                log(f"no demo patient with a {', '.join(missing)} name: those rows are skipped")
+            log(f"timing one letter ({args.repeat} runs each) ...")
             single_results, letter_detail, deterministic = one_letter(
                 db, single, scripts, args.repeat, now
             )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from referral_desk.db.engine import Database
@@ -72,6 +72,7 @@ class LineInfo:
     created_at: datetime
     created_by: str
     version: int
+    removal_needs_reason: bool = False  # a charge on a letter already sent
 
     @property
     def total_minor(self) -> int:
@@ -157,10 +158,14 @@ def _domain_line(line: CostLineRecord) -> CostLine:
     )
 
 
-def _totals(session: Session, case_id: int) -> Totals:
+def _costed(session: Session, case_id: int) -> tuple[list[CostLine], list[int]]:
     lines = session.scalars(select(CostLineRecord).where(CostLineRecord.case_id == case_id))
     paid = session.scalars(select(Payment.amount_minor).where(Payment.case_id == case_id))
-    return rules.totals([_domain_line(line) for line in lines], list(paid))
+    return [_domain_line(line) for line in lines], list(paid)
+
+
+def _totals(session: Session, case_id: int) -> Totals:
+    return rules.totals(*_costed(session, case_id))
 
 
 def _record(
@@ -185,24 +190,18 @@ def _record(
         )
     session.add(CostEvent(case_id=record.id, at=now, actor=actor, action=action, reason=reason))
     session.flush()
-    result = _totals(session, record.id)
+    lines, paid = _costed(session, record.id)  # read once for the totals and the count
+    result = rules.totals(lines, paid)
     record.charges_minor = result.final
     record.estimate_minor = result.estimated
     record.balance_minor = result.balance
-    record.awaiting_approval = _count_pending(session, record.id)
+    record.awaiting_approval = sum(
+        1 for line in lines if line.kind is LineKind.ESTIMATE and line.approval is Approval.PENDING
+    )
     record.updated_at = now
     record.updated_by = actor
     session.flush()
     return CaseChange(record.version, None, action, before)
-
-
-def _count_pending(session: Session, case_id: int) -> int:
-    statement = select(func.count()).where(
-        CostLineRecord.case_id == case_id,
-        CostLineRecord.kind == LineKind.ESTIMATE.value,
-        CostLineRecord.approval == Approval.PENDING.value,
-    )
-    return session.scalar(statement) or 0
 
 
 def _money(session: Session, minor: int) -> str:
@@ -217,8 +216,16 @@ def _describe(session: Session, line: CostLineRecord | LineDraft, *, kind: bool 
     return f"{LineKind(line.kind).label.lower()} {described}" if kind else described
 
 
+def _letter_sent(record: Case) -> bool:
+    return CaseStatus(record.status) in LETTER_SENT_STATUSES
+
+
+def _removal_needs_reason(record: Case, kind: LineKind) -> bool:
+    return kind is LineKind.FINAL and _letter_sent(record)
+
+
 def _letter_reason(record: Case, reason: str, what: str) -> None:
-    if CaseStatus(record.status) in LETTER_SENT_STATUSES and not reason.strip():
+    if _letter_sent(record) and not reason.strip():
         raise ValidationError(
             {
                 "reason": f"The letter for {record.reference} has been sent with its costs. "
@@ -409,7 +416,7 @@ def remove_line(
     with db.write() as session:
         line = _line(session, line_id, expected_version)
         record = _case(session, line.case_id)
-        if LineKind(line.kind) is LineKind.FINAL:
+        if _removal_needs_reason(record, LineKind(line.kind)):
             _letter_reason(record, reason, "a charge is removed")
         action = f"Removed {_describe(session, line)}."
         session.delete(line)
@@ -662,8 +669,8 @@ def case_costs(db: Database, case_id: int) -> CaseCosts:
             case_id=case_id,
             reference=record.reference,
             currency=office_currency(session),
-            letter_sent=CaseStatus(record.status) in LETTER_SENT_STATUSES,
-            lines=tuple(_line_info(line) for line in lines),
+            letter_sent=_letter_sent(record),
+            lines=tuple(_line_info(line, record) for line in lines),
             payments=tuple(
                 PaymentInfo(
                     p.id,
@@ -682,7 +689,7 @@ def case_costs(db: Database, case_id: int) -> CaseCosts:
         )
 
 
-def _line_info(line: CostLineRecord) -> LineInfo:
+def _line_info(line: CostLineRecord, record: Case) -> LineInfo:
     approval = Approval(line.approval)
     return LineInfo(
         id=line.id,
@@ -702,6 +709,7 @@ def _line_info(line: CostLineRecord) -> LineInfo:
         created_at=line.created_at,
         created_by=line.created_by,
         version=line.version,
+        removal_needs_reason=_removal_needs_reason(record, LineKind(line.kind)),
     )
 
 

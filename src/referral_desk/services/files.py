@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import secrets
 import sqlite3
 import tempfile
 from collections.abc import Callable
@@ -31,6 +30,7 @@ from referral_desk.domain.file_rules import (
     clean_file_name,
 )
 from referral_desk.services import documents, pdf_text, records, search_index, settings
+from referral_desk.services.atomic import create_beside
 from referral_desk.services.case_state import CaseChange
 from referral_desk.services.errors import NotFoundError, ServiceError, ValidationError
 
@@ -311,7 +311,7 @@ def save_copy(db: Database, file_id: int, target: Path) -> Path:
             raise NotFoundError(f"There is no file number {file_id}.")
         expected = attached.blob.sha256
         try:
-            handle, temporary = _create_beside(target)
+            handle, temporary = create_beside(target)
         except OSError as exc:
             raise ServiceError(
                 f"Cannot write to {target.parent} ({exc.strerror or exc})."
@@ -332,23 +332,9 @@ def save_copy(db: Database, file_id: int, target: Path) -> Path:
                 f"Could not save '{target.name}' ({exc.strerror or exc}); nothing was written."
             ) from None
         finally:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
+            if temporary.exists():
+                temporary.unlink()
     return target
-
-
-def _create_beside(target: Path) -> tuple[int, str]:
-    """A new temporary file next to `target`, with the permissions a new file normally gets.
-
-    (mkstemp would make it readable by its owner only: a copy saved for a colleague must not.)
-    """
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    while True:
-        temporary = target.parent / f".referral-desk-{secrets.token_hex(8)}.part"
-        try:
-            return os.open(temporary, flags, 0o666), str(temporary)
-        except FileExistsError:
-            continue
 
 
 # The system viewer picks the program by the name's extension. A copy named "notes.bat" that

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import secrets
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from referral_desk.domain.specialists import Concordance
 from referral_desk.domain.text import full_name
 from referral_desk.pdf.document import LetterDocument, Letterhead, Section, Table
 from referral_desk.services import case_state, letter_templates, office
+from referral_desk.services.atomic import create_beside
 from referral_desk.services.case_state import CaseChange
 from referral_desk.services.errors import NotFoundError, ServiceError, ValidationError
 from referral_desk.services.letter_templates import TemplateDraft
@@ -763,21 +763,10 @@ def letter_bytes(db: Database, letter_id: int) -> bytes:
         return content
 
 
-def _create_beside(target: Path) -> tuple[int, Path]:
-    """A new temporary file next to `target`, with the permissions a new file normally gets."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    while True:
-        temporary = target.parent / f".referral-desk-{secrets.token_hex(8)}.part"
-        try:
-            return os.open(temporary, flags, 0o666), temporary
-        except FileExistsError:
-            continue
-
-
 def _write_whole(target: Path, content: bytes) -> None:
     """Write `target` whole or not at all (temporary file beside it, fsync, rename)."""
     try:
-        handle, temporary = _create_beside(target)
+        handle, temporary = create_beside(target)
     except OSError as exc:
         raise ServiceError(f"Cannot write to {target.parent} ({exc.strerror or exc}).") from None
     try:
@@ -970,7 +959,7 @@ def generate_batch(
 
     target = Path(out_path)
     try:
-        handle, temporary = _create_beside(target)
+        handle, temporary = create_beside(target)
     except OSError as exc:
         raise ServiceError(f"Cannot write to {target.parent} ({exc.strerror or exc}).") from None
     try:

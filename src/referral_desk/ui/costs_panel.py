@@ -527,7 +527,7 @@ class CostsPanel(QWidget):
                 f"{self.costs.reference}: remove a line",
                 f"Remove the {escape(what)}?{sent} It stays in the cost history.",
                 change,
-                required=final and self.costs.letter_sent,  # as the service asks
+                required=line.removal_needs_reason,
                 ok_text="Remove",
             )
         answer = QMessageBox.question(
