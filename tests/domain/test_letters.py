@@ -13,8 +13,10 @@ from referral_desk.domain.letters import (
     check_parts,
     concordance_sentence,
     fill_body,
+    fill_line,
     fill_text,
     parse_body,
+    parse_line,
     unavailable_reason,
 )
 from referral_desk.domain.specialists import Concordance as C
@@ -250,3 +252,11 @@ def test_check_parts_reports_each_part() -> None:
     assert check_parts(LetterKind.SUMMARY, {**parts, "body": "x" * 20_001})["body"].startswith(
         "This is 20,001 characters"
     )
+
+
+def test_a_value_ending_in_a_full_stop_before_the_templates_own_is_not_doubled() -> None:
+    line = parse_line("Given by {specialist}.", {"specialist": "who gave the opinion"})
+    assert fill_line(line, {"specialist": "Jonas Bergström, Prof. Dr. med."}) == (
+        "Given by Jonas Bergström, Prof. Dr. med."
+    )
+    assert fill_line(line, {"specialist": "Dr Ana Lima"}) == "Given by Dr Ana Lima."

@@ -313,7 +313,12 @@ def fill_line(line: Line, values: Mapping[str, str]) -> str | None:
     names = [s.name for s in line if isinstance(s, Placeholder)]
     if names and not any(values.get(n, "").strip() for n in names):
         return None
-    return "".join(s if isinstance(s, str) else values.get(s.name, "").strip() for s in line)
+    pieces = [s if isinstance(s, str) else values.get(s.name, "").strip() for s in line]
+    for i in range(len(pieces) - 1):
+        # "given by {specialist}." with a name ending in "Dr. med." must not print "med.."
+        if not isinstance(line[i], str) and pieces[i].endswith(".") and pieces[i + 1][:1] == ".":
+            pieces[i] = pieces[i][:-1]
+    return "".join(pieces)
 
 
 def fill_text(text: str, kind: LetterKind, values: Mapping[str, str]) -> str:
