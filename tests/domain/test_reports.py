@@ -98,6 +98,8 @@ def test_an_open_case_is_overdue_once_past_due_and_pending_before() -> None:
     assert reports.timeliness(running, T0 + 49 * H, DEFAULT_POLICY) is Timeliness.OVERDUE
     paused = _facts(status=S.ON_HOLD, opinion_at=None, hold_since=T0 + 10 * H)
     assert reports.timeliness(paused, T0 + 300 * H, DEFAULT_POLICY) is Timeliness.PENDING
+    held_late = _facts(status=S.ON_HOLD, opinion_at=None, hold_since=T0 + 50 * H)
+    assert reports.timeliness(held_late, T0 + 300 * H, DEFAULT_POLICY) is Timeliness.OVERDUE
     waiting = _facts(status=S.AWAITING_RECORDS, records_complete_at=None, opinion_at=None)
     assert reports.timeliness(waiting, T0, DEFAULT_POLICY) is Timeliness.NO_CLOCK
     cancelled = _facts(status=S.CANCELLED, opinion_at=None)

@@ -143,10 +143,9 @@ def timeliness(facts: ClockFacts, now: datetime, policy: ClockPolicy) -> Timelin
     reading = read_clock(facts, now, policy)
     if reading.answered_margin is not None:
         return Timeliness.ON_TIME if reading.answered_margin >= timedelta(0) else Timeliness.LATE
-    if reading.state is ClockState.RUNNING and reading.remaining is not None:
+    if reading.state in (ClockState.RUNNING, ClockState.PAUSED) and reading.remaining is not None:
+        # A hold stops the clock, not a promise already broken before it.
         return Timeliness.OVERDUE if reading.remaining <= timedelta(0) else Timeliness.PENDING
-    if reading.state is ClockState.PAUSED:
-        return Timeliness.PENDING
     return Timeliness.NO_CLOCK
 
 
