@@ -10,7 +10,8 @@ import signal
 import sys
 import tempfile
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -20,6 +21,7 @@ from referral_desk.db.integrity import wal_reset_affected
 from referral_desk.domain.costs import PaymentMethod
 from referral_desk.domain.enums import CaseStatus
 from referral_desk.domain.letters import LetterKind
+from referral_desk.domain.reports import Month, ReportError, last_complete_month, month_bounds
 from referral_desk.domain.specialists import Role
 from referral_desk.paths import DATA_DIR_ENV, AppPaths, resolve_paths
 
@@ -33,16 +35,26 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_BAD = 0, 1
 
 
-def _month_bounds(text: str) -> tuple[datetime, datetime]:
+def _month(text: str) -> Month:
+    """YYYY-MM, or a ReportError naming what was typed and the form expected."""
     try:
-        start_local = datetime.strptime(text, "%Y-%m")
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a month; write it as YYYY-MM") from None
-    end_local = start_local.replace(
-        year=start_local.year + start_local.month // 12, month=start_local.month % 12 + 1
-    )
-    # The office's month runs from local midnight to local midnight.
-    return start_local.astimezone().astimezone(UTC), end_local.astimezone().astimezone(UTC)
+        return Month.parse(text)
+    except ReportError as exc:
+        detail = str(exc)
+        if detail.startswith("'"):  # already names the text and the form
+            raise
+        why = detail[0].lower() + detail[1:].rstrip(".")
+        raise ReportError(
+            f"'{text.strip()}' is not a month ({why}); write it as YYYY-MM, e.g. 2026-10."
+        ) from None
+
+
+def _month_bounds(text: str) -> tuple[datetime, datetime]:
+    """The month's [start, end) in UTC; the office's month runs from local midnight."""
+    try:
+        return month_bounds(_month(text), None)
+    except ReportError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _status(text: str) -> CaseStatus:
@@ -420,6 +432,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sent.set_defaults(usage=sent)
 
+    report = commands.add_parser(
+        "report", parents=[data_dir], help="reports for managers, written to a file"
+    )
+    report_commands = report.add_subparsers(dest="report_command", metavar="REPORT", required=True)
+    monthly = report_commands.add_parser(
+        "monthly",
+        parents=[data_dir],
+        help="the cases received in a month with their figures beside the previous month and "
+        "the same month a year earlier, as PDF, CSV or Excel",
+    )
+    monthly.add_argument(
+        "month",
+        nargs="?",
+        metavar="YYYY-MM",
+        help="the month, in this computer's time zone (default: the last complete month)",
+    )
+    monthly.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="FILE.pdf, FILE.csv or FILE.xlsx: the extension chooses the format",
+    )
+    monthly.add_argument("--force", action="store_true", help="replace FILE if it exists")
+
     commands.add_parser(
         "check",
         parents=[data_dir],
@@ -446,6 +483,12 @@ def _main(argv: Sequence[str] | None) -> int:
         return _run_gui(paths, demo=args.demo)
     if args.command == "check":
         return _check(paths)
+    if args.command == "report":
+        # A mistyped month or file name is refused before the database is opened (or made).
+        try:
+            request = _report_request(args)
+        except ReportError as exc:
+            return _refuse(f"{exc} Nothing was written.")
 
     from referral_desk.services.database import open_database
     from referral_desk.services.errors import ServiceError
@@ -474,6 +517,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return _letter(db, args)
         if args.command == "letters":
             return _letters(db, args)
+        if args.command == "report":
+            return _monthly_report(db, request)
         return _list_cases(db, args)
     finally:
         db.dispose()
@@ -1291,10 +1336,10 @@ def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
-def _target_problem(target: Path, force: bool) -> str | None:
-    """Why the PDF cannot go to `target`, checked before a letter is made and archived."""
+def _target_problem(target: Path, force: bool, example: str = "letter.pdf") -> str | None:
+    """Why the file cannot go to `target`, checked before anything is made or archived."""
     if target.is_dir():
-        return f"{target} is a folder; give a file name, e.g. {target / 'letter.pdf'}."
+        return f"{target} is a folder; give a file name, e.g. {target / example}."
     if target.exists() and not force:
         return f"{target} already exists; add --force to replace it."
     folder = target.parent
@@ -1560,6 +1605,104 @@ def _letter_batch(db: Database, args: argparse.Namespace) -> int:
     return _after_writing(
         db, list(result.letter_ids), mark=args.mark_sent, actor=identity.current_user()
     )
+
+
+# --- Reports ---------------------------------------------------------------------------------
+
+_FORMAT_NAMES = {"pdf": "PDF", "csv": "CSV", "xlsx": "Excel"}
+
+
+@dataclass(frozen=True)
+class _ReportRequest:
+    month: Month
+    target: Path
+
+
+def _report_request(args: argparse.Namespace) -> _ReportRequest:
+    """The month and the file, checked before the database is opened; ReportError says why not."""
+    from referral_desk.services.report_export import export_format
+
+    today = datetime.now().astimezone().date()
+    month = last_complete_month(today) if args.month is None else _month(args.month)
+    if month > Month.of(today):
+        raise ReportError(
+            f"{month.label} has not begun yet; the newest month to report on is "
+            f"{Month.of(today).label}, so far."
+        )
+    target: Path = args.out
+    if not target.is_dir():  # a folder is told to add a file name, not an extension
+        export_format(target)  # an unknown extension: the message names the three that work
+    problem = _target_problem(target, args.force, f"monthly-report-{month.iso}.pdf")
+    if problem:
+        raise ReportError(problem)
+    return _ReportRequest(month, target)
+
+
+def _monthly_report(db: Database, request: _ReportRequest) -> int:
+    from referral_desk.services.errors import ServiceError
+    from referral_desk.services.office import system_locale
+    from referral_desk.services.report_export import export_report
+    from referral_desk.services.reports import monthly_report
+
+    month, target = request.month, request.target
+    # Progress only on a terminal: a scheduled job's log gets the one line below.
+    show = sys.stderr.isatty()
+    try:
+        report = monthly_report(
+            db, month, progress=_progress_line(f"Reading {month.label}") if show else None
+        )
+        written = export_report(
+            report,
+            target,
+            locale=system_locale(),
+            progress=_progress_line(f"Writing {target.name}") if show else None,
+        )
+    except (ServiceError, ReportError) as exc:
+        message = str(exc)
+        if "nothing was written" not in message.lower():
+            message += " Nothing was written."
+        return _refuse(message)
+    except OSError as exc:
+        return _refuse(f"Cannot write {target} ({exc.strerror or exc}). Nothing was written.")
+    except KeyboardInterrupt:
+        return _refuse("Stopped: nothing was written.")
+    finally:
+        if show:
+            print("\r\033[K", end="", file=sys.stderr, flush=True)
+    count = len(report.rows)
+    cases = _plural(count, "case") if count else "no cases"
+    kind = _FORMAT_NAMES.get(written.value, written.value)
+    print(
+        f"Wrote {target}: {cases} received in {month.label} "
+        f"({kind}, {_file_detail(target, written.value)})"
+    )
+    return EXIT_OK
+
+
+def _progress_line(label: str) -> Callable[[int, int], None]:
+    """One line on the terminal, rewritten in place (cleared first: the labels differ)."""
+
+    def show(done: int, total: int) -> None:
+        percent = done * 100 // max(total, 1)
+        print(f"\r\033[K{label}: {percent}%", end="", file=sys.stderr, flush=True)
+
+    return show
+
+
+def _file_detail(target: Path, kind: str) -> str:
+    """A PDF's pages (what a reader checks first), or any file's size."""
+    if kind == "pdf":
+        from pypdf import PdfReader
+        from pypdf.errors import PyPdfError
+
+        try:
+            return _plural(len(PdfReader(target).pages), "page")
+        except (PyPdfError, OSError):  # the file is written; its pages are only a courtesy
+            pass
+    size = target.stat().st_size
+    if size < 1024 * 1024:
+        return f"{max(1, round(size / 1024)):,} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
 
 
 class _InterruptFlag:

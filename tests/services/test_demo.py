@@ -67,6 +67,19 @@ def test_demo_office_has_every_status_and_names_in_many_scripts(tmp_path: Path) 
     db.dispose()
 
 
+def test_demo_over_fewer_months_packs_the_cases_into_them(tmp_path: Path) -> None:
+    db = open_database_file(tmp_path / "demo.sqlite")
+    demo.generate(db, 600, seed=1, now=NOW, months=2)
+    received = sorted(str(r[4]) for r in _dump(db.path))
+    db.dispose()
+    assert "2026-09-23" <= received[0] < "2026-10"  # about 61 days before NOW, no earlier
+    assert received[-1] <= to_storage(NOW)
+    by_month = Counter(r[:7] for r in received)
+    assert by_month["2026-10"] > 200  # far busier than a month of the usual 18 (about 40)
+    with pytest.raises(ValueError, match="at least 1"):
+        demo.generate(db, 10, months=0)
+
+
 def test_demo_continues_the_reference_numbers_of_an_existing_office(tmp_path: Path) -> None:
     db = open_database_file(tmp_path / "demo.sqlite")
     demo.generate(db, 30, seed=1, now=NOW)

@@ -301,9 +301,16 @@ def generate(
     *,
     seed: int = 1,
     now: datetime | None = None,
+    months: int = 18,
     progress: Callable[[int, int], None] | None = None,
 ) -> DemoResult:
-    """Add `count` invented cases received over the last 18 months, in every status."""
+    """Add `count` invented cases received over the last `months` months, in every status.
+
+    More of them arrive in recent months, as in a growing office; fewer `months` make each
+    month busier (the report benchmark's 10,000-case month in a 100,000-case office).
+    """
+    if months < 1:
+        raise ValueError(f"months must be at least 1, not {months}")
     now = (now or datetime.now(UTC)).replace(microsecond=0)
     rng = random.Random(seed)
     # Documents draw from their own stream: the cases of a seed stay what they always were.
@@ -313,7 +320,7 @@ def generate(
     # And the costs and payments.
     cost_rng = random.Random(f"costs-{seed}")
     builder = _Builder(rng, now, random.Random(f"addresses-{seed}"))
-    span = timedelta(days=548)
+    span = timedelta(days=round(months * 365.25 / 12))  # 18 months: 548 days, as ever
     received = sorted(now - span * rng.random() ** 1.15 for _ in range(count))
 
     with db.write() as session:

@@ -40,7 +40,7 @@ from referral_desk.domain.specialists import Concordance
 from referral_desk.domain.text import full_name
 from referral_desk.pdf.document import LetterDocument, Letterhead, Section, Table
 from referral_desk.services import case_state, letter_templates, office
-from referral_desk.services.atomic import create_beside
+from referral_desk.services.atomic import create_beside, write_whole
 from referral_desk.services.case_state import CaseChange
 from referral_desk.services.errors import NotFoundError, ServiceError, ValidationError
 from referral_desk.services.letter_templates import TemplateDraft
@@ -763,32 +763,11 @@ def letter_bytes(db: Database, letter_id: int) -> bytes:
         return content
 
 
-def _write_whole(target: Path, content: bytes) -> None:
-    """Write `target` whole or not at all (temporary file beside it, fsync, rename)."""
-    try:
-        handle, temporary = create_beside(target)
-    except OSError as exc:
-        raise ServiceError(f"Cannot write to {target.parent} ({exc.strerror or exc}).") from None
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(content)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, target)
-    except OSError as exc:
-        raise ServiceError(
-            f"Could not save '{target.name}' ({exc.strerror or exc}); nothing was written."
-        ) from None
-    finally:
-        if temporary.exists():
-            temporary.unlink()
-
-
 def save_copy(db: Database, letter_id: int, path: Path) -> Path:
     """Write the archived letter to `path`, whole or not at all."""
     content = letter_bytes(db, letter_id)
     target = Path(path)
-    _write_whole(target, content)
+    write_whole(target, content)
     return target
 
 

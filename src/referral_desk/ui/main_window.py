@@ -62,6 +62,7 @@ from referral_desk.ui.fee_schedule_window import FeeScheduleWindow
 from referral_desk.ui.formatting import PACE_COLOURS
 from referral_desk.ui.intake_dialog import IntakeDialog
 from referral_desk.ui.office_profile_window import OfficeProfileWindow
+from referral_desk.ui.reports_window import ReportsWindow
 from referral_desk.ui.specialists_window import SpecialistsWindow
 from referral_desk.ui.templates_window import TemplatesWindow
 from referral_desk.ui.text_reader import TextReader
@@ -237,6 +238,13 @@ class MainWindow(QMainWindow):
         self.templates_action = QAction("Letter &templates…", self)
         self.templates_action.setToolTip("The wording of each kind of letter, with a preview")
         self.templates_action.triggered.connect(self.show_templates)
+        # Ctrl+R is Refresh on Linux desktops (with F5), so the report has Ctrl+Shift+M.
+        self.monthly_report_action = QAction("&Monthly report…", self)
+        self.monthly_report_action.setShortcut("Ctrl+Shift+M")
+        self.monthly_report_action.setToolTip(
+            "A month's cases, figures and charts, saved as PDF, CSV or Excel (Ctrl+Shift+M)"
+        )
+        self.monthly_report_action.triggered.connect(self.show_reports)
         about = QAction("&About Referral Desk", self)
         about.triggered.connect(self._about)
 
@@ -253,6 +261,7 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.chase_action)
         view_menu.addAction(self.specialists_action)
         view_menu.addAction(self.waiting_action)
+        menu.addMenu("&Reports").addAction(self.monthly_report_action)
         settings_menu = menu.addMenu("&Settings")
         settings_menu.addAction(self.checklists_action)
         settings_menu.addAction(self.fee_schedule_action)
@@ -401,6 +410,7 @@ class MainWindow(QMainWindow):
         self._fee_schedule_window: FeeScheduleWindow | None = None
         self._office_profile_window: OfficeProfileWindow | None = None
         self._templates_window: TemplatesWindow | None = None
+        self._reports_window: ReportsWindow | None = None
         self.batch = BatchLetters(db, actor, self)
         self.batch.marked.connect(self._changes.notify)
         self.batch.finished.connect(self._batch_done)
@@ -717,6 +727,17 @@ class MainWindow(QMainWindow):
         self._templates_window.activateWindow()
         return self._templates_window
 
+    def show_reports(self) -> ReportsWindow:
+        if self._reports_window is None:
+            self._reports_window = ReportsWindow(self._db, self._state, self)
+            self._reports_window.case_requested.connect(self.open_case)
+        else:
+            self._reports_window.reload()  # payments and opinions since it was last shown
+        self._reports_window.show()
+        self._reports_window.raise_()
+        self._reports_window.activateWindow()
+        return self._reports_window
+
     def show_waiting_for_letter(self) -> None:
         """The cases whose opinion is in and whose letter has not gone out."""
         for row in range(self.status_list.count()):
@@ -783,6 +804,8 @@ class MainWindow(QMainWindow):
             self._chase_window.close()
         if self._fee_schedule_window is not None:
             self._fee_schedule_window.close()
+        if self._reports_window is not None:
+            self._reports_window.close()  # stops a report still being read or written
         self.text_reader.stop()
         QThreadPool.globalInstance().waitForDone()  # no write is cut off halfway
         super().closeEvent(event)
