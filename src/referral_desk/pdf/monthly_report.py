@@ -600,7 +600,7 @@ class _Fitter:
             face = (
                 self.font
                 if code in self.base.chars
-                else self._faces[text._lookup(ch, self.families)]
+                else self._faces[text.face_for(ch, self.families)]
             )
             if runs and runs[-1][0] == face:
                 runs[-1] = (face, runs[-1][1] + ch)

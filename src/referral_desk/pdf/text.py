@@ -261,13 +261,13 @@ def _faces(
             faces.append("")  # not printed
         elif previous and (unicodedata.category(ch)[0] == "M" or ch in _KEPT_FORMAT):
             # A mark or joiner stays with its letter, which HarfBuzz shapes together.
-            faces.append(previous if _has(families, previous, code) else _lookup(ch, families))
+            faces.append(previous if _has(families, previous, code) else face_for(ch, families))
         elif types[i] == "EN" and code in base.chars:
             faces.append(base.name)  # so digits in an Arabic name are shaped left to right
         elif types[i] in ("ON", "CS", "ES", "ET") and code in base.chars:
             faces.append(_neutral_face(line, i, types, previous, families))
         else:
-            faces.append(_lookup(ch, families))
+            faces.append(face_for(ch, families))
     return faces
 
 
@@ -282,24 +282,24 @@ def _neutral_face(
         if line[j] == " ":
             break
         if types[j] not in ("ON", "CS", "ES", "ET", "NSM"):
-            face = _lookup(line[j], families)
+            face = face_for(line[j], families)
             return face if _has(families, face, code) else families[0].name
     return families[0].name
 
 
-_lookup_cache: dict[str, str] = {}
+_face_cache: dict[str, str] = {}
 
 
-def _lookup(ch: str, families: tuple[fonts.Family, ...]) -> str:
+def face_for(ch: str, families: tuple[fonts.Family, ...]) -> str:
     """The first bundled face that has the character (Hangul: NanumSquare first), else the base."""
-    face = _lookup_cache.get(ch)
+    face = _face_cache.get(ch)
     if face is None:
         code = ord(ch)
         ordered = families
         if _HANGUL.match(ch):
             ordered = tuple(sorted(families, key=lambda f: f.name != "RD-Hangul"))
         face = next((f.name for f in ordered if code in f.chars), families[0].name)
-        _lookup_cache[ch] = face
+        _face_cache[ch] = face
     return face
 
 

@@ -13,7 +13,6 @@ from typing import Literal
 
 import filetype
 from babel import default_locale
-from reportlab.lib.utils import ImageReader
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -228,6 +227,8 @@ def check_image(which: ImageName, data: bytes) -> str | None:
     if kind is None or kind.mime not in IMAGE_TYPES:
         found = f"a {kind.extension.upper()} file" if kind is not None else "not an image"
         return f"{label} must be a PNG or JPEG image; this file is {found}."
+    from reportlab.lib.utils import ImageReader  # on first use: start-up does not need it
+
     try:
         reader = ImageReader(BytesIO(data))
         width, height = reader.getSize()

@@ -224,7 +224,12 @@ def report_months(db: Database, *, today: date, zone: tzinfo | None = None) -> l
     with db.read() as session:
         first = session.scalar(select(func.min(Case.received_at)))
     newest = Month.of(today)
-    oldest = Month.of(reports.local_day(first, zone)) if first else newest
+    # The default (last complete) month is always offered, even to an office new this month.
+    oldest = (
+        min(Month.of(reports.local_day(first, zone)), newest.previous())
+        if first
+        else newest.previous()
+    )
     months = [newest]
     while months[-1] > oldest:
         months.append(months[-1].previous())

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, NamedTuple
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QFont
 
 from referral_desk.domain.costs import PaymentStatus
@@ -94,9 +94,14 @@ DEFAULT_SORT_COLUMN = next(i for i, c in enumerate(COLUMNS) if c.title == "Due")
 
 class CaseTableModel(QAbstractTableModel):
     def __init__(
-        self, source: PageSource, query: CaseQuery | None = None, *, currency: str = "EUR"
+        self,
+        source: PageSource,
+        query: CaseQuery | None = None,
+        *,
+        currency: str = "EUR",
+        parent: QObject | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(parent)
         self._source = source
         self._query = query or CaseQuery()
         self._currency = currency

@@ -339,7 +339,10 @@ class MainWindow(QMainWindow):
         self._bold.setBold(True)
 
         # The list
-        self.model = CaseTableModel(self._fetch, currency=office.get_profile(db).currency)
+        # Parented, so Qt (not a garbage collection on a worker thread) ends it with the window.
+        self.model = CaseTableModel(
+            self._fetch, currency=office.get_profile(db).currency, parent=self
+        )
         self.model.set_query(self._build_query())
         self.table = QTableView(objectName="case_table")
         self.table.setModel(self.model)

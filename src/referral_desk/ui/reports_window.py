@@ -334,7 +334,7 @@ class ReportsWindow(QWidget):
     def _fill_months(self, chosen: Month) -> None:
         """The months with cases, newest first, `chosen` picked (not loaded: the caller does)."""
         months = reports.report_months(self._db, today=self._today(), zone=self._zone)
-        if chosen not in months:  # e.g. an office whose first case came this month
+        if chosen not in months:  # a month before the first case, asked for by name
             months = sorted({*months, chosen}, reverse=True)
         self.month_combo.blockSignals(True)
         try:
