@@ -24,6 +24,7 @@ from referral_desk.domain.reports import (
     cell_value,
     hours,
 )
+from referral_desk.domain.specialists import Concordance
 from referral_desk.services import cases, costs, demo, office
 from referral_desk.services.case_export import neutralise
 from referral_desk.services.errors import ServiceError
@@ -189,7 +190,10 @@ def test_excel_figures_sheet_puts_the_month_beside_the_previous_and_a_year_befor
     charges = rows["Charges (final totals)"]
     assert charges[1].number_format == '#,##0.00 "EUR"'
     assert Decimal(str(charges[1].value)) == Decimal(report.figures.charges_minor) / 100
-    assert rows["Confirmed"][1].data_type == "n"
+    confirmed = rows["Diagnosis: confirmed"]
+    assert confirmed[1].data_type == "n" and confirmed[1].number_format == "0"
+    assert confirmed[1].value == report.figures.diagnosis_concordance[Concordance.CONFIRMED]
+    assert rows["Times (hours)"][0].font.b  # a section heading, naming the unit
 
 
 def test_text_that_looks_like_a_formula_is_neutralised_in_csv_and_excel(

@@ -136,6 +136,8 @@ def test_the_first_page_has_the_month_s_figures_beside_the_earlier_ones(october:
     assert format_amount(figures.charges_minor, report.currency, "en_US") in first
     payments = format_amount(figures.payments_received_minor, report.currency, "en_US")
     assert payments in october.summary
+    for label in ("On time", "Routine (48 h)", "Diagnosis: confirmed", "Paid by these cases"):
+        assert f"\n{label}\n" in first
 
 
 def test_the_breakdowns_show_the_top_entries_and_the_rest(october: Printed) -> None:
@@ -185,6 +187,8 @@ def test_a_month_without_cases_says_so(db: Database) -> None:
         assert DEFAULT_OFFICE_NAME in text  # the office has not given its name yet
         assert f"Page {number} of {len(empty.pages)}" in text
     assert "No opinions were delivered." in empty.summary  # the charts
+    assert "By cancer type" not in empty.summary  # no heading over an empty breakdown
+    assert "Received\n 0\n 0\n 0" in empty.pages[0]  # counts of nothing are 0
 
 
 def test_the_same_report_gives_the_same_bytes(october: Printed) -> None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import csv
 import gc
+import io
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -9,24 +10,29 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import openpyxl
 import pytest
+from pypdf import PdfReader
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QTableView
 from pytestqt.qtbot import QtBot
 
 from referral_desk.db.engine import Database
+from referral_desk.domain.enums import Urgency
+from referral_desk.domain.report_figures import FigureValue, value_text
 from referral_desk.domain.reports import (
     Column,
     Month,
     MonthlyReport,
-    OnTimeRate,
     ReportRow,
     Timeliness,
     cell_text,
     describe_duration,
 )
+from referral_desk.domain.specialists import Concordance
 from referral_desk.paths import AppPaths
-from referral_desk.services import cases, demo, report_export
+from referral_desk.pdf.text import needs_shaping
+from referral_desk.services import cases, demo, report_export, report_pdf
 from referral_desk.services import reports as report_service
 from referral_desk.ui import reports_window as reports_window_module
 from referral_desk.ui.case_window import CaseWindow
@@ -35,11 +41,11 @@ from referral_desk.ui.main_window import MainWindow
 from referral_desk.ui.money import user_locale
 from referral_desk.ui.report_models import (
     COLUMNS,
+    SECTION_ROLE,
     SORT_ROLE,
     CaseFilter,
     CaseRowsModel,
     FiguresModel,
-    rate_text,
 )
 from referral_desk.ui.reports_window import ReportsWindow
 from referral_desk.ui.window_state import WindowState
@@ -84,11 +90,19 @@ def rows_of(db: Database, month: Month) -> list[ReportRow]:
     return report_service.case_rows(db, month, now=NOW, zone=VIENNA)
 
 
-def figure(window: ReportsWindow, label: str, column: int = 1) -> str:
+TOOLTIP = Qt.ItemDataRole.ToolTipRole
+
+
+def figure(
+    window: ReportsWindow,
+    label: str,
+    column: int = 1,
+    role: Qt.ItemDataRole = Qt.ItemDataRole.DisplayRole,
+) -> str:
     model = window.figures_model
     for row in range(model.rowCount()):
         if model.index(row, 0).data() == label:
-            return str(model.index(row, column).data())
+            return str(model.index(row, column).data(role))
     raise AssertionError(f"no figure {label!r}")
 
 
@@ -128,8 +142,8 @@ def test_the_screen_opens_on_the_last_complete_month(
     assert window.report is not None and window.report.month == OCTOBER
     headers = [window.figures_model.headerData(c, Qt.Orientation.Horizontal) for c in (1, 2, 3)]
     assert headers == ["Oct 2026", "Sep 2026", "Oct 2025"]
-    assert figure(window, "Cases received") == str(len(october))
-    assert figure(window, "Cases received", 2) == str(len(rows_of(office, SEPTEMBER)))
+    assert figure(window, "Received") == str(len(october))
+    assert figure(window, "Received", 2) == str(len(rows_of(office, SEPTEMBER)))
     assert window.tabs.tabText(2) == f"Case &list ({len(october)})"
     assert window.shown_count.text() == f"Showing {len(october)} of {len(october)} cases"
     assert window.as_of.text() == "Balances as of 2026-11-23 11:00"  # Vienna, UTC+1
@@ -144,27 +158,31 @@ def test_the_figures_show_rates_durations_and_money_as_a_manager_reads_them(
     report = window.report
     assert report is not None
     on_time = report.figures.on_time
-    assert figure(window, "On time, all cases") == rate_text(on_time)
-    assert figure(window, "On time, all cases").endswith(f"({on_time.on_time} of {on_time.judged})")
-    assert rate_text(OnTimeRate(124, 148)) == "84% (124 of 148)"
-    assert rate_text(OnTimeRate(0, 0)) == "—"
-    assert rate_text(OnTimeRate(199, 200)) == "99% (199 of 200)"  # not "100%": one was late
-    assert rate_text(OnTimeRate(1, 300)) == "1% (1 of 300)"
+    shown = value_text(FigureValue.of_rate(on_time), currency=report.currency, locale=user_locale())
+    assert figure(window, "All cases") == shown
+    assert figure(window, "All cases").endswith(f"({on_time.on_time} of {on_time.judged})")
+    routine = report.figures.on_time_by_urgency[Urgency.ROUTINE]
+    assert figure(window, "Routine (48 h)").endswith(f"({routine.on_time} of {routine.judged})")
     assert figure(window, "Turnaround, median") == describe_duration(
         report.figures.turnaround_median
     )
     assert figure(window, "Intake time, 90th percentile", 3) == describe_duration(
         report.year_before.intake_p90
     )
-    assert "€" in figure(window, "Outstanding balance")
+    assert "€" in figure(window, "Balance still owed by these cases")
+    diagnosis = report.figures.diagnosis_concordance
+    confirmed = diagnosis[Concordance.CONFIRMED]
+    assert figure(window, "Diagnosis: confirmed").startswith(f"{confirmed} (")
+    assert "time on hold left out" in figure(window, "Turnaround, median", role=TOOLTIP)
     sections = [
         window.figures_model.index(r, 0).data()
         for r in range(window.figures_model.rowCount())
         if window.figures_table.columnSpan(r, 0) == 4
     ]
     assert sections == [
-        "Volume",
-        "Timeliness",
+        "Cases",
+        "Times",
+        "On time",
         "Concordance",
         "Money",
         "By cancer type",
@@ -186,7 +204,7 @@ def test_switching_month_updates_the_figures_and_the_case_list(
     )
     assert report.month == SEPTEMBER
     assert window.month_combo.currentText() == "September 2026"
-    assert figure(window, "Cases received") == str(len(september))
+    assert figure(window, "Received") == str(len(september))
     assert window.figures_model.headerData(1, Qt.Orientation.Horizontal) == "Sep 2026"
     assert shown_case_ids(window) == [r.case_id for r in september]
     assert window.shown_count.text() == f"Showing {len(september)} of {len(september)} cases"
@@ -418,7 +436,7 @@ def test_cancelling_a_load_keeps_the_report_on_screen(
 ) -> None:
     window = open_window(office)
     shown = window.report
-    received = figure(window, "Cases received")
+    received = figure(window, "Received")
     gate = threading.Event()
     real = report_service.monthly_report
 
@@ -440,7 +458,7 @@ def test_cancelling_a_load_keeps_the_report_on_screen(
     qtbot.wait(50)
     assert window.report is shown
     assert window.month_combo.currentText() == "October 2026"  # the picker names what is shown
-    assert figure(window, "Cases received") == received
+    assert figure(window, "Received") == received
     assert not window.load_strip.isVisible()
     assert "cancelled; October 2026 is still shown" in window.message.text()
     assert window.export_buttons[report_export.ExportFormat.PDF].isEnabled()
@@ -487,9 +505,9 @@ def test_an_empty_month_says_so_instead_of_empty_charts(
     assert window.charts.currentWidget() is window.charts.empty
     assert window.charts.empty.text() == message
     assert window.shown_count.text() == "Showing 0 of 0 cases"
-    assert figure(window, "Cases received") == "0"
+    assert figure(window, "Received") == "0"
     assert figure(window, "Turnaround, median") == "—"
-    assert figure(window, "On time, all cases") == "—"
+    assert figure(window, "All cases") == "—"
     assert window.export_buttons[report_export.ExportFormat.CSV].isEnabled()
 
 
@@ -539,3 +557,60 @@ def test_the_table_models_follow_qt_rules(
         rows.index(0, COLUMNS.index(Column.RECEIVED)).data(SORT_ROLE)
         == window.report.rows[0].received_at
     )
+
+
+Listing = list[tuple[str, list[str]]]  # (section title, its lines' labels), in order
+
+
+def test_the_screen_the_pdf_and_excel_list_the_same_figures_in_the_same_words(
+    qtbot: QtBot, office: Database
+) -> None:
+    report = report_service.monthly_report(office, OCTOBER, now=NOW, zone=VIENNA)
+
+    model = FiguresModel()
+    model.set_report(report, "en_US")
+    screen: Listing = []
+    for row in range(model.rowCount()):
+        label = model.index(row, 0).data()
+        if model.index(row, 0).data(SECTION_ROLE):
+            screen.append((label, []))
+        else:
+            screen[-1][1].append(label)
+
+    sheet = openpyxl.load_workbook(io.BytesIO(report_export.xlsx_bytes(report)))["Figures"]
+    excel: Listing = []
+    for (cell,) in sheet.iter_rows(min_row=5, max_col=1):
+        if cell.font.b:  # a section; its cells are bare numbers, so it names the unit
+            excel.append((cell.value.removesuffix(" (hours)"), []))
+        else:
+            excel[-1][1].append(cell.value)
+
+    assert excel == screen
+    assert [title for title, _ in screen][:5] == [
+        "Cases",
+        "Times",
+        "On time",
+        "Concordance",
+        "Money",
+    ]
+
+    # The PDF prints the same, the breakdowns cut to their first ten entries and the rest.
+    printed: Listing = []
+    for title, labels in screen:
+        if title.startswith("By ") and len(labels) > 11:
+            labels = [*labels[:10], f"Other ({len(labels) - 10} more)"]
+        printed.append((title, labels))
+    assert any(label.startswith("Other (") for _, labels in printed for label in labels)
+    pages = PdfReader(io.BytesIO(report_pdf.pdf_bytes(report, locale="en_US"))).pages
+    summary = [
+        line.strip()
+        for page in pages
+        if float(page.mediabox.width) < float(page.mediabox.height)  # not the case list
+        for line in page.extract_text().splitlines()
+    ]
+    position = -1
+    for text in (t for title, labels in printed for t in (title, *labels)):
+        if needs_shaping(text):
+            continue  # shaped glyphs ('राजेश अय्यर') do not extract as the text they print
+        assert text in summary[position + 1 :], f"{text!r} missing or out of order in the PDF"
+        position = summary.index(text, position + 1)

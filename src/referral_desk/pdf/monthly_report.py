@@ -64,6 +64,8 @@ class ChartKind(StrEnum):
 class Series:
     name: str
     values: tuple[float, ...]  # one per category
+    # Written on the bars instead of the number (shares: "79 %" as the tables word it).
+    labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -493,8 +495,15 @@ def _shares(
         bars.bars[index].fillColor = rl.color(_PALETTE[index % len(_PALETTE)])
         bars.bars[index].strokeColor = rl.color("#ffffff")
         bars.bars[index].strokeWidth = 0.5
-    # The share in the segment, where there is room for it.
-    bars.barLabelFormat = lambda share: f"{share:.0f}%" if share >= 7 else ""
+    # The share in the segment, where there is room for it, worded as the tables word it.
+    bars.barLabelFormat = "values"
+    bars.barLabelArray = [
+        [
+            (series.labels[i] if series.labels else f"{share:.0f}%") if share >= 7 else ""
+            for i, share in enumerate(row)
+        ]
+        for series, row in zip(chart.series, shares, strict=True)
+    ]
     bars.barLabels.fontName, bars.barLabels.fontSize = st.regular, 6.5
     bars.barLabels.fillColor = rl.color("#ffffff")
     bars.barLabels.boxTarget = "mid"

@@ -14,29 +14,30 @@ import io
 import os
 import re
 import unicodedata
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
-from referral_desk.domain.enums import Urgency, cancer_type_label
 from referral_desk.domain.money import minor_digits, to_decimal
+from referral_desk.domain.report_figures import (
+    FigureKind,
+    FigureSection,
+    FigureValue,
+    figure_sections,
+)
 from referral_desk.domain.reports import (
     HOURS_COLUMNS,
     MONEY_COLUMNS,
     TIME_COLUMNS,
     Cell,
     Column,
-    MonthFigures,
     MonthlyReport,
     ReportError,
     cell_value,
-    comparison_keys,
-    hours,
 )
-from referral_desk.domain.specialists import Concordance
 from referral_desk.services.atomic import write_whole
 from referral_desk.services.case_export import neutralise
 from referral_desk.services.office import DEFAULT_OFFICE_NAME
@@ -45,8 +46,6 @@ from referral_desk.services.reports import Progress
 if TYPE_CHECKING:
     from openpyxl.styles import Alignment, Font
     from openpyxl.worksheet.worksheet import Worksheet
-
-K = TypeVar("K")
 
 _PROGRESS_EVERY = 500  # rows: a smooth bar, and a cancel felt at once, for next to no cost
 _DATE_FORMAT = "yyyy-mm-dd hh:mm"
@@ -237,7 +236,8 @@ def _fill_cases(sheet: Worksheet, report: MonthlyReport, progress: Progress | No
 
 
 def _fill_figures(sheet: Worksheet, report: MonthlyReport) -> None:
-    """This month beside the month before and the same month a year earlier."""
+    """The shared figure table (`domain.report_figures`): this month beside the month before
+    and the same month a year earlier, every breakdown entry, typed cells."""
     from openpyxl.styles import Alignment, Font
 
     bold, indent = Font(bold=True), Alignment(indent=1)
@@ -250,14 +250,21 @@ def _fill_figures(sheet: Worksheet, report: MonthlyReport) -> None:
     _put(sheet, 4, 1, "Figure", font=bold)
     for index, figures in enumerate(months, start=2):
         _put(sheet, 4, index, figures.month.short_label, font=bold)
+    formats = {
+        FigureKind.COUNT: "0",
+        FigureKind.SHARE: "0",
+        FigureKind.RATE: _PERCENT_FORMAT,
+        FigureKind.DURATION: _HOURS_FORMAT,
+        FigureKind.MONEY: money_format(report.currency),
+    }
     row = 5
-    for section, lines in _figure_sections(months, report.currency):
-        _put(sheet, row, 1, section, font=bold)
+    for section in figure_sections(report):
+        _put(sheet, row, 1, neutralise(section.title + _unit(section)), font=bold)
         row += 1
-        for label, values, number_format in lines:
-            _put(sheet, row, 1, neutralise(label), alignment=indent)
-            for index, value in enumerate(values, start=2):
-                _put(sheet, row, index, value, number_format)
+        for line in section.lines:
+            _put(sheet, row, 1, neutralise(line.label), alignment=indent)
+            for index, value in enumerate(line.values, start=2):
+                _put(sheet, row, index, _figure_cell(value, report.currency), formats[value.kind])
             row += 1
     sheet.column_dimensions["A"].width = 46
     for letter in "BCD":
@@ -265,89 +272,26 @@ def _fill_figures(sheet: Worksheet, report: MonthlyReport) -> None:
     sheet.freeze_panes = "B5"
 
 
-_Line = tuple[str, list[Cell], str]
+def _unit(section: FigureSection) -> str:
+    """' (hours)' after a heading over durations: the cells are bare numbers. (Money cells
+    name their currency in their format, rates show '%'.)"""
+    if section.lines and all(v.kind is FigureKind.DURATION for v in section.lines[0].values):
+        return " (hours)"
+    return ""
 
 
-def _figure_sections(
-    months: tuple[MonthFigures, MonthFigures, MonthFigures], currency: str
-) -> list[tuple[str, list[_Line]]]:
-    def counts(get: Callable[[MonthFigures], int]) -> list[Cell]:
-        return [get(f) for f in months]
-
-    def hours_of(get: Callable[[MonthFigures], Any]) -> list[Cell]:
-        return [hours(get(f)) for f in months]
-
-    def rate(get: Callable[[MonthFigures], Any]) -> list[Cell]:
-        return [get(f).rate for f in months]
-
-    in_currency = money_format(currency)
-
-    def money(get: Callable[[MonthFigures], int]) -> list[Cell]:
-        return [to_decimal(get(f), currency) for f in months]
-
-    def breakdown(
-        get: Callable[[MonthFigures], Mapping[K, int]], label: Callable[[K], str]
-    ) -> list[_Line]:
-        maps = [get(f) for f in months]
-        return [(label(key), [m.get(key, 0) for m in maps], "0") for key in comparison_keys(*maps)]
-
-    def concordance(get: Callable[[MonthFigures], Mapping[Concordance, int]]) -> list[_Line]:
-        return [(c.label, [get(f).get(c, 0) for f in months], "0") for c in Concordance]
-
-    on_time: list[_Line] = [("All cases", rate(lambda f: f.on_time), _PERCENT_FORMAT)]
-    on_time += [
-        (u.label, rate(lambda f, u=u: f.on_time_by_urgency[u]), _PERCENT_FORMAT) for u in Urgency
-    ]
-    on_time.append(
-        ("Cases judged (on time, late or overdue)", counts(lambda f: f.on_time.judged), "0")
-    )
-    return [
-        (
-            "Cases",
-            [
-                ("Received", counts(lambda f: f.received), "0"),
-                ("Completed (opinion delivered)", counts(lambda f: f.completed), "0"),
-                ("Cancelled", counts(lambda f: f.cancelled), "0"),
-                ("Still open", counts(lambda f: f.still_open), "0"),
-            ],
-        ),
-        (
-            "Times (hours)",
-            [
-                ("Turnaround, median", hours_of(lambda f: f.turnaround_median), _HOURS_FORMAT),
-                (
-                    "Turnaround, 90th percentile",
-                    hours_of(lambda f: f.turnaround_p90),
-                    _HOURS_FORMAT,
-                ),
-                ("Intake time, median", hours_of(lambda f: f.intake_median), _HOURS_FORMAT),
-                ("Intake time, 90th percentile", hours_of(lambda f: f.intake_p90), _HOURS_FORMAT),
-            ],
-        ),
-        ("On time", on_time),
-        ("Diagnosis concordance", concordance(lambda f: f.diagnosis_concordance)),
-        ("Treatment concordance", concordance(lambda f: f.treatment_concordance)),
-        (
-            f"Money ({currency})",
-            [
-                ("Charges (final totals)", money(lambda f: f.charges_minor), in_currency),
-                ("Paid by these cases", money(lambda f: f.paid_minor), in_currency),
-                ("Still owed by these cases", money(lambda f: f.balance_minor), in_currency),
-                (
-                    "Payments received in the month",
-                    money(lambda f: f.payments_received_minor),
-                    in_currency,
-                ),
-            ],
-        ),
-        ("By cancer type", breakdown(lambda f: f.by_cancer_type, cancer_type_label)),
-        ("By referrer", breakdown(lambda f: f.by_referrer, lambda n: n or "No referrer recorded")),
-        ("By specialist", breakdown(lambda f: f.by_specialist, lambda n: n or "Not assigned")),
-        (
-            "By reason (a case may give several)",
-            breakdown(lambda f: f.by_reason, lambda r: r.label),
-        ),
-    ]
+def _figure_cell(value: FigureValue, currency: str) -> Cell:
+    """A figure as a number a spreadsheet can sum: a share as its count, a rate as a
+    fraction, a duration in hours, money exact; empty where there is no value."""
+    match value.kind:
+        case FigureKind.COUNT | FigureKind.SHARE:
+            return value.number
+        case FigureKind.RATE:
+            return value.fraction
+        case FigureKind.DURATION:
+            return value.hours
+        case FigureKind.MONEY:
+            return to_decimal(value.number, currency)
 
 
 # ------------------------------------------------------------------------------- saving

@@ -1,32 +1,30 @@
 """The monthly report as a PDF: `MonthlyReport` written out as the renderer's plain document.
 
-Every text is decided here (labels, counts and amounts in the user's locale, "—" for no
-value); `pdf.monthly_report` only lays it out. The case list's cells are the screen's
-(`reports.cell_text`), so the printout and the Reports screen agree.
+Every text is decided here; `pdf.monthly_report` only lays it out. The figures are the shared
+table of `domain.report_figures` and the case list's cells the screen's (`reports.cell_text`),
+so the printout, the Reports screen and the Excel file agree.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import timedelta
+from collections.abc import Callable
 from operator import attrgetter
-from typing import TypeVar
 
-from babel.numbers import format_decimal, format_percent
-
-from referral_desk.domain.enums import Reason, Urgency, cancer_type_label
 from referral_desk.domain.money import format_amount, normalise_locale
+from referral_desk.domain.report_figures import (
+    FigureSection,
+    count_text,
+    figure_sections,
+    percent_text,
+    value_text,
+)
 from referral_desk.domain.reports import (
     TURNAROUND_BUCKETS,
     Column,
-    MonthFigures,
     MonthlyReport,
-    OnTimeRate,
     ReportRow,
     bucket_label,
     cell_text,
-    comparison_keys,
-    describe_duration,
 )
 from referral_desk.domain.specialists import Concordance
 from referral_desk.pdf.monthly_report import (
@@ -44,10 +42,8 @@ from referral_desk.pdf.monthly_report import (
 from referral_desk.services.office import DEFAULT_OFFICE_NAME
 
 Progress = Callable[[int, int], None]
-K = TypeVar("K")
 
 TITLE = "Monthly report"
-NO_VALUE = "—"
 TOP_ENTRIES = 10  # per breakdown; the rest are summed on an "Other" line
 PROGRESS_EVERY = 250  # rows
 
@@ -103,12 +99,12 @@ def document(
 ) -> ReportDocument:
     """What the PDF says, every text written out in `locale`."""
     locale = normalise_locale(locale)
-    text = _Texts(report, locale)
     figures = report.figures
     month = report.month
     office = report.office_name or DEFAULT_OFFICE_NAME
     stamp = report.generated_at.astimezone(report.zone).strftime("%Y-%m-%d %H:%M")
     notice = "" if figures.received else f"No cases were received in {month.label}."
+    sections = figure_sections(report, breakdown_limit=TOP_ENTRIES)
     return ReportDocument(
         title=TITLE,
         office_name=office,
@@ -120,11 +116,11 @@ def document(
             report.year_before.month.short_label,
         ),
         summary=(
-            *text.headline_tables(),
-            *_charts(report),
-            *text.breakdowns(),
+            *(_table(s, report.currency, locale) for s in sections if not s.breakdown),
+            *_charts(report, locale),
+            *(_table(s, report.currency, locale) for s in sections if s.breakdown),
         ),
-        case_list=_case_list(report, locale, text.count, progress),
+        case_list=_case_list(report, locale, progress),
         notice=notice,
         author=office,
         subject=f"Cases received in {month.label}: figures, charts and the case list",
@@ -132,166 +128,22 @@ def document(
     )
 
 
-class _Texts:
-    """The figure tables: this month, the month before and the same month a year earlier."""
-
-    def __init__(self, report: MonthlyReport, locale: str) -> None:
-        self.report, self.locale = report, locale
-        self.months = (report.figures, report.previous, report.year_before)
-
-    def count(self, n: int) -> str:
-        return str(format_decimal(n, locale=self.locale))
-
-    def percent(self, part: int, whole: int) -> str:
-        """Whole percent, never 0 % or 100 % unless it is exactly that."""
-        share = round(100 * part / whole)
-        if share == 100 and part < whole:
-            share = 99
-        elif share == 0 and part > 0:
-            share = 1
-        return str(format_percent(share / 100, locale=self.locale))
-
-    def money(self, minor: int) -> str:
-        return format_amount(minor, self.report.currency, self.locale)
-
-    def duration(self, value: timedelta | None) -> str:
-        return describe_duration(value) or NO_VALUE
-
-    def rate(self, rate: OnTimeRate) -> str:
-        if not rate.judged:
-            return NO_VALUE
-        share = self.percent(rate.on_time, rate.judged)
-        return f"{share} ({self.count(rate.on_time)} of {self.count(rate.judged)})"
-
-    def row(
-        self, label: str, value: Callable[[MonthFigures], str], indent: bool = False
-    ) -> FigureRow:
-        return FigureRow(label, tuple(value(m) for m in self.months), indent)
-
-    def headline_tables(self) -> tuple[FigureTable, ...]:
-        cases = FigureTable(
-            "Cases",
-            (
-                self.row("Received", lambda m: self.count(m.received)),
-                self.row("Completed (opinion delivered)", lambda m: self.count(m.completed)),
-                self.row("Cancelled", lambda m: self.count(m.cancelled)),
-                self.row("Still open", lambda m: self.count(m.still_open)),
-            ),
-            note="The cases received in each month; still open as of the report's date.",
-        )
-        times = FigureTable(
-            "Times",
-            (
-                self.row("Turnaround, median", lambda m: self.duration(m.turnaround_median)),
-                self.row("Turnaround, 90th percentile", lambda m: self.duration(m.turnaround_p90)),
-                self.row("Intake time, median", lambda m: self.duration(m.intake_median)),
-                self.row("Intake time, 90th percentile", lambda m: self.duration(m.intake_p90)),
-            ),
-            note="Turnaround: records complete to opinion delivered. Intake: received to records "
-            "complete. Time on hold is left out of both.",
-        )
-        on_time = FigureTable(
-            "Opinions on time",
-            (
-                self.row("All cases", lambda m: self.rate(m.on_time)),
-                *(
-                    self.row(u.label, lambda m, u=u: self.rate(m.on_time_by_urgency[u]), True)
-                    for u in Urgency
-                ),
-            ),
-            note="Against each urgency's promised time; cases not yet due are not counted.",
-        )
-        concordance = FigureTable(
-            "Concordance with the first opinion",
-            (
-                FigureRow("Diagnosis"),
-                *self.mix(lambda m: m.diagnosis_concordance),
-                FigureRow("Treatment"),
-                *self.mix(lambda m: m.treatment_concordance),
-            ),
-            note="Opinions delivered for the month's cases.",
-        )
-        money = FigureTable(
-            "Money",
-            (
-                self.row("Charged (final totals)", lambda m: self.money(m.charges_minor)),
-                self.row("Paid so far", lambda m: self.money(m.paid_minor)),
-                self.row("Balance outstanding", lambda m: self.money(m.balance_minor)),
-                self.row(
-                    "Payments received in the month",
-                    lambda m: self.money(m.payments_received_minor),
-                ),
-            ),
-            note="Charged, paid and balance: the month's cases, as of the report's date. "
-            "Payments received: money in during the month, for any case.",
-        )
-        return cases, times, on_time, concordance, money
-
-    def mix(self, counts: Callable[[MonthFigures], Mapping[Concordance, int]]) -> list[FigureRow]:
-        def share(m: MonthFigures, c: Concordance) -> str:
-            values = counts(m)
-            whole = sum(values.values())
-            if not whole:
-                return NO_VALUE
-            return f"{self.count(values[c])} ({self.percent(values[c], whole)})"
-
-        return [self.row(c.label, lambda m, c=c: share(m, c), True) for c in Concordance]
-
-    def breakdowns(self) -> tuple[FigureTable, ...]:
-        return (
-            self.breakdown("By cancer type", lambda m: m.by_cancer_type, cancer_type_label),
-            self.breakdown("By referrer", lambda m: m.by_referrer, _referrer),
-            self.breakdown("By specialist", lambda m: m.by_specialist, _specialist),
-            self.breakdown(
-                "By reason for the second opinion",
-                lambda m: m.by_reason,
-                _reason,
-                note="A case may give several reasons.",
-            ),
-        )
-
-    def breakdown(
-        self,
-        heading: str,
-        counts: Callable[[MonthFigures], Mapping[K, int]],
-        label: Callable[[K], str],
-        note: str = "",
-    ) -> FigureTable:
-        mappings = [counts(m) for m in self.months]
-        keys = comparison_keys(*mappings)
-        if len(keys) > TOP_ENTRIES + 1:  # an "Other" line for one entry would hide its name
-            shown, rest = keys[:TOP_ENTRIES], keys[TOP_ENTRIES:]
-        else:
-            shown, rest = keys, []
-        rows = [
-            FigureRow(label(key), tuple(self.count(m.get(key, 0)) for m in mappings))
-            for key in shown
-        ]
-        if rest:
-            rows.append(
-                FigureRow(
-                    f"Other ({len(rest)} more)",
-                    tuple(self.count(sum(m.get(key, 0) for key in rest)) for m in mappings),
-                )
+def _table(section: FigureSection, currency: str, locale: str) -> FigureTable:
+    """A section of the shared figure table, this month beside the two compared with."""
+    return FigureTable(
+        section.title,
+        tuple(
+            FigureRow(
+                line.label,
+                tuple(value_text(v, currency=currency, locale=locale) for v in line.values),
             )
-        if not rows:
-            rows.append(FigureRow("No cases", tuple(self.count(0) for _ in mappings)))
-        return FigureTable(heading, tuple(rows), note)
+            for line in section.lines
+        ),
+        note=section.note,
+    )
 
 
-def _referrer(name: str) -> str:
-    return name or "No referrer recorded"
-
-
-def _specialist(name: str) -> str:
-    return name or "Not assigned"
-
-
-def _reason(reason: Reason) -> str:
-    return reason.label
-
-
-def _charts(report: MonthlyReport) -> tuple[ChartRow, ...]:
+def _charts(report: MonthlyReport, locale: str) -> tuple[ChartRow, ...]:
     weeks = Chart(
         "Cases received per week",
         ChartKind.COLUMNS,
@@ -309,6 +161,8 @@ def _charts(report: MonthlyReport) -> tuple[ChartRow, ...]:
         empty_text="No opinions were delivered.",
     )
     figures = report.figures
+    diagnosed = sum(figures.diagnosis_concordance.values())
+    treated = sum(figures.treatment_concordance.values())
     mix = Chart(
         "Concordance with the first opinion",
         ChartKind.SHARES,
@@ -317,6 +171,10 @@ def _charts(report: MonthlyReport) -> tuple[ChartRow, ...]:
             Series(
                 c.label,
                 (figures.diagnosis_concordance[c], figures.treatment_concordance[c]),
+                (
+                    percent_text(figures.diagnosis_concordance[c], diagnosed, locale),
+                    percent_text(figures.treatment_concordance[c], treated, locale),
+                ),
             )
             for c in Concordance
         ),
@@ -325,9 +183,7 @@ def _charts(report: MonthlyReport) -> tuple[ChartRow, ...]:
     return ChartRow((weeks, turnaround)), ChartRow((mix,))
 
 
-def _case_list(
-    report: MonthlyReport, locale: str, count: Callable[[int], str], progress: Progress | None
-) -> CaseList:
+def _case_list(report: MonthlyReport, locale: str, progress: Progress | None) -> CaseList:
     columns = tuple(Column)
     total = len(report.rows)
     money_cache: dict[int, str] = {}
@@ -357,7 +213,7 @@ def _case_list(
         progress(total, 2 * total)
     n = report.figures.received
     return CaseList(
-        heading=f"Case list: {count(n)} {'case' if n == 1 else 'cases'} received in "
+        heading=f"Case list: {count_text(n, locale)} {'case' if n == 1 else 'cases'} received in "
         f"{report.month.label}",
         columns=tuple(ListColumn(c.value, _WIDTHS[c], c in _RIGHT) for c in columns),
         rows=tuple(rows),

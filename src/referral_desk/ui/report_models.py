@@ -8,10 +8,10 @@ role took 1.2 s for 10,000 rows, Python's sort of the same keys a few millisecon
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
-from typing import Any, TypeVar
+from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -23,44 +23,34 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor, QFont
 
-from referral_desk.domain import clock
-from referral_desk.domain.clock import ClockPolicy
 from referral_desk.domain.enums import CaseStatus, Urgency, cancer_type_label
-from referral_desk.domain.money import format_amount
+from referral_desk.domain.report_figures import figure_sections, value_text
 from referral_desk.domain.reports import (
     HOURS_COLUMNS,
     MONEY_COLUMNS,
     Column,
-    MonthFigures,
     MonthlyReport,
-    OnTimeRate,
     ReportRow,
     Timeliness,
     cell_text,
-    comparison_keys,
-    describe_duration,
 )
 from referral_desk.domain.specialists import Concordance
 from referral_desk.domain.text import fold, search_terms
 from referral_desk.ui.formatting import RISK_TEXT
 
 AnyIndex = QModelIndex | QPersistentModelIndex
-K = TypeVar("K")
 
-NO_VALUE = "—"
 SECTION_ROLE = Qt.ItemDataRole.UserRole + 1  # figures: True on a section heading
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2  # case list: the raw value the column sorts by
 CASE_ID_ROLE = Qt.ItemDataRole.UserRole + 3
 RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
 SECTION_BACKGROUND = QColor("#e8edf3")
-NO_REFERRER = "No referrer recorded"
-NOT_ASSIGNED = "Not assigned"
 
 
 # --- figures -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class FigureLine:
+class FigureRow:
     """One row of the figures table: a section heading (no values) or a figure in 3 months."""
 
     label: str
@@ -69,123 +59,16 @@ class FigureLine:
     tip: str = ""
 
 
-def percent_text(part: int, whole: int) -> str:
-    """Whole percent, never 0% or 100% unless it is exactly that (199 of 200 is not all)."""
-    share = round(100 * part / whole)
-    if share == 100 and part < whole:
-        share = 99
-    elif share == 0 and part > 0:
-        share = 1
-    return f"{share}%"
-
-
-def rate_text(rate: OnTimeRate) -> str:
-    """'84% (124 of 148)'; '—' when no case could be judged yet."""
-    if not rate.judged:
-        return NO_VALUE
-    return f"{percent_text(rate.on_time, rate.judged)} ({rate.on_time:,} of {rate.judged:,})"
-
-
-def share_text(count: int, total: int) -> str:
-    """'151 (79%)' of the month's opinions; the bare count when there is nothing to share."""
-    return f"{count:,} ({percent_text(count, total)})" if total else f"{count:,}"
-
-
-def duration_text(value: Any) -> str:
-    return describe_duration(value) or NO_VALUE
-
-
-def figure_lines(
-    report: MonthlyReport, locale: str, policy: ClockPolicy = clock.DEFAULT_POLICY
-) -> list[FigureLine]:
-    """Every figure of the month beside the previous month and the month a year earlier."""
-    months = (report.figures, report.previous, report.year_before)
-    lines: list[FigureLine] = []
-
-    def section(title: str) -> None:
-        lines.append(FigureLine(title, section=True))
-
-    def line(label: str, value: Callable[[MonthFigures], str], tip: str = "") -> None:
-        lines.append(
-            FigureLine(label, (value(months[0]), value(months[1]), value(months[2])), tip=tip)
-        )
-
-    def money(minor: Callable[[MonthFigures], int]) -> Callable[[MonthFigures], str]:
-        return lambda f: format_amount(minor(f), report.currency, locale)
-
-    section("Volume")
-    line("Cases received", lambda f: f"{f.received:,}")
-    line("Completed (opinion delivered)", lambda f: f"{f.completed:,}")
-    line("Cancelled", lambda f: f"{f.cancelled:,}")
-    line("Still open", lambda f: f"{f.still_open:,}", "Neither delivered nor cancelled yet")
-
-    section("Timeliness")
-    turnaround_tip = "Records complete to opinion delivered, time on hold left out"
-    intake_tip = "Received to records complete, time on hold left out"
-    line("Turnaround, median", lambda f: duration_text(f.turnaround_median), turnaround_tip)
-    line("Turnaround, 90th percentile", lambda f: duration_text(f.turnaround_p90), turnaround_tip)
-    line("Intake time, median", lambda f: duration_text(f.intake_median), intake_tip)
-    line("Intake time, 90th percentile", lambda f: duration_text(f.intake_p90), intake_tip)
-    judged_tip = (
-        "Opinions delivered within the urgency's promised time, of those delivered or "
-        "already overdue"
-    )
-    line("On time, all cases", lambda f: rate_text(f.on_time), judged_tip)
-    for urgency in Urgency:
-        hours = int(policy.target(urgency).total_seconds() // 3600)
-        line(
-            f"On time, {urgency.label.lower()} ({hours} h)",
-            lambda f, u=urgency: rate_text(f.on_time_by_urgency.get(u, OnTimeRate(0, 0))),
-            judged_tip,
-        )
-
-    section("Concordance")
-    for title, pick in (
-        ("Diagnosis", lambda f: f.diagnosis_concordance),
-        ("Treatment", lambda f: f.treatment_concordance),
-    ):
-        for kind in Concordance:
-            line(
-                f"{title}: {kind.label.lower()}",
-                lambda f, p=pick, k=kind: share_text(p(f).get(k, 0), sum(p(f).values())),
-                "Second opinions delivered in the month, compared with the first opinion",
-            )
-
-    section("Money")
-    line(
-        "Charges (final totals)",
-        money(lambda f: f.charges_minor),
-        "Final totals of the cases received in the month",
-    )
-    line("Paid by these cases", money(lambda f: f.paid_minor), "Payments less refunds so far")
-    line(
-        "Outstanding balance",
-        money(lambda f: f.balance_minor),
-        "What the month's cases still owe, as of the time shown above",
-    )
-    line(
-        "Payments received in the month",
-        money(lambda f: f.payments_received_minor),
-        "Money in during the month's days, for any case",
-    )
-
-    def breakdown(
-        title: str,
-        pick: Callable[[MonthFigures], Mapping[K, int]],
-        label: Callable[[K], str],
-    ) -> None:
-        keys = comparison_keys(*(pick(f) for f in months))
-        if not keys:
-            return  # a heading over nothing read as a broken table
-        section(title)
-        for key in keys:
-            line(label(key), lambda f, k=key: f"{pick(f).get(k, 0):,}")
-
-    breakdown("By cancer type", lambda f: f.by_cancer_type, cancer_type_label)
-    breakdown("By referrer", lambda f: f.by_referrer, lambda name: name or NO_REFERRER)
-    breakdown("By specialist", lambda f: f.by_specialist, lambda name: name or NOT_ASSIGNED)
-    breakdown("By reason", lambda f: f.by_reason, lambda reason: reason.label)
-    return lines
+def figure_rows(report: MonthlyReport, locale: str) -> list[FigureRow]:
+    """The shared figure table (`domain.report_figures`) as the screen shows it: every
+    breakdown entry, a heading row over each section, its note as the heading's tooltip."""
+    rows: list[FigureRow] = []
+    for section in figure_sections(report):
+        rows.append(FigureRow(section.title, section=True, tip=section.note))
+        for line in section.lines:
+            a, b, c = (value_text(v, currency=report.currency, locale=locale) for v in line.values)
+            rows.append(FigureRow(line.label, (a, b, c), tip=line.tip))
+    return rows
 
 
 class FiguresModel(QAbstractTableModel):
@@ -193,7 +76,7 @@ class FiguresModel(QAbstractTableModel):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.lines: list[FigureLine] = []
+        self.lines: list[FigureRow] = []
         self.headers = ("", "", "", "")
         self.header_tips = ("", "", "", "")
         self._bold = QFont()
@@ -201,7 +84,7 @@ class FiguresModel(QAbstractTableModel):
 
     def set_report(self, report: MonthlyReport, locale: str) -> None:
         self.beginResetModel()
-        self.lines = figure_lines(report, locale)
+        self.lines = figure_rows(report, locale)
         months = (report.month, report.month.previous(), report.month.year_before())
         self.headers = ("Figure", *(m.short_label for m in months))
         self.header_tips = (
