@@ -7,15 +7,17 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from referral_desk.db.engine import Database
-from referral_desk.domain.enums import Reason, Sex, Urgency
+from referral_desk.domain.enums import CaseStatus, Reason, Sex, Urgency
 from referral_desk.domain.intake import CaseDraft, PatientDraft
+from referral_desk.domain.reports import ReportRow, Timeliness
+from referral_desk.domain.specialists import Concordance
 from referral_desk.paths import DATA_DIR_ENV, AppPaths, resolve_paths
 from referral_desk.services.database import open_database
 
@@ -78,3 +80,34 @@ def without_checklists(database: Database) -> None:
     with database.write() as session:
         session.execute(text("DELETE FROM checklist_items"))
         session.commit()
+
+
+REPORT_T0 = datetime(2026, 10, 5, 8, 0, tzinfo=UTC)  # records complete
+
+
+def report_row(n: int, **changes: object) -> ReportRow:
+    """One case of a monthly report's list: a routine breast case answered on time."""
+    values: dict[str, object] = {
+        "case_id": n,
+        "reference": f"RD-2026-{n:05d}",
+        "patient": "Zoë Müller",
+        "cancer_type": "breast",
+        "referrer": "Dr. Navarro",
+        "urgency": Urgency.ROUTINE,
+        "specialist": "Dr. Ana Lima",
+        "status": CaseStatus.LETTER_SENT,
+        "received_at": REPORT_T0 - timedelta(hours=10),
+        "records_complete_at": REPORT_T0,
+        "opinion_at": REPORT_T0 + timedelta(hours=30),
+        "intake": timedelta(hours=10),
+        "turnaround": timedelta(hours=30),
+        "timeliness": Timeliness.ON_TIME,
+        "diagnosis_concordance": Concordance.CONFIRMED,
+        "treatment_concordance": Concordance.MINOR_CHANGE,
+        "final_total_minor": 50_000,
+        "paid_minor": 20_000,
+        "balance_minor": 30_000,
+        "reasons": (Reason.CONFIRM_DIAGNOSIS,),
+    }
+    values.update(changes)
+    return ReportRow(**values)  # type: ignore[arg-type]

@@ -21,7 +21,13 @@ from referral_desk.db.integrity import wal_reset_affected
 from referral_desk.domain.costs import PaymentMethod
 from referral_desk.domain.enums import CaseStatus
 from referral_desk.domain.letters import LetterKind
-from referral_desk.domain.reports import Month, ReportError, last_complete_month, month_bounds
+from referral_desk.domain.reports import (
+    Month,
+    ReportError,
+    check_begun,
+    last_complete_month,
+    month_bounds,
+)
 from referral_desk.domain.specialists import Role
 from referral_desk.paths import DATA_DIR_ENV, AppPaths, resolve_paths
 
@@ -1620,19 +1626,15 @@ class _ReportRequest:
 
 def _report_request(args: argparse.Namespace) -> _ReportRequest:
     """The month and the file, checked before the database is opened; ReportError says why not."""
-    from referral_desk.services.report_export import export_format
+    from referral_desk.services.report_export import ExportFormat, export_format, suggested_name
 
     today = datetime.now().astimezone().date()
     month = last_complete_month(today) if args.month is None else _month(args.month)
-    if month > Month.of(today):
-        raise ReportError(
-            f"{month.label} has not begun yet; the newest month to report on is "
-            f"{Month.of(today).label}, so far."
-        )
+    check_begun(month, today)
     target: Path = args.out
     if not target.is_dir():  # a folder is told to add a file name, not an extension
         export_format(target)  # an unknown extension: the message names the three that work
-    problem = _target_problem(target, args.force, f"monthly-report-{month.iso}.pdf")
+    problem = _target_problem(target, args.force, suggested_name(month, ExportFormat.PDF))
     if problem:
         raise ReportError(problem)
     return _ReportRequest(month, target)

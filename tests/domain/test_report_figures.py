@@ -28,37 +28,11 @@ from referral_desk.domain.reports import (
     Timeliness,
 )
 from referral_desk.domain.specialists import Concordance
+from tests.conftest import report_row
 
 H = timedelta(hours=1)
 T0 = datetime(2026, 10, 5, 8, 0, tzinfo=UTC)
 OCTOBER = Month(2026, 10)
-
-
-def _row(n: int, **changes: object) -> ReportRow:
-    values: dict[str, object] = {
-        "case_id": n,
-        "reference": f"RD-2026-{n:05d}",
-        "patient": "Zoë Müller",
-        "cancer_type": "breast",
-        "referrer": "Dr. Navarro",
-        "urgency": Urgency.ROUTINE,
-        "specialist": "Dr. Ana Lima",
-        "status": S.LETTER_SENT,
-        "received_at": T0 - 10 * H,
-        "records_complete_at": T0,
-        "opinion_at": T0 + 30 * H,
-        "intake": 10 * H,
-        "turnaround": 30 * H,
-        "timeliness": Timeliness.ON_TIME,
-        "diagnosis_concordance": Concordance.CONFIRMED,
-        "treatment_concordance": Concordance.MINOR_CHANGE,
-        "final_total_minor": 50_000,
-        "paid_minor": 20_000,
-        "balance_minor": 30_000,
-        "reasons": (Reason.CONFIRM_DIAGNOSIS,),
-    }
-    values.update(changes)
-    return ReportRow(**values)  # type: ignore[arg-type]
 
 
 OPEN = {
@@ -109,8 +83,8 @@ def _texts(section: FigureSection, label: str, locale: str = "en_US") -> list[st
 def october() -> MonthlyReport:
     return _report(
         [
-            _row(1),
-            _row(
+            report_row(1),
+            report_row(
                 2,
                 urgency=Urgency.URGENT,
                 turnaround=40 * H,
@@ -119,10 +93,12 @@ def october() -> MonthlyReport:
                 cancer_type="lung",
                 specialist="",
             ),
-            _row(3, referrer="", reasons=(Reason.CONFIRM_DIAGNOSIS, Reason.RARE_CANCER), **OPEN),
-            _row(4, **{**OPEN, "status": S.CANCELLED, "timeliness": Timeliness.NO_CLOCK}),
+            report_row(
+                3, referrer="", reasons=(Reason.CONFIRM_DIAGNOSIS, Reason.RARE_CANCER), **OPEN
+            ),
+            report_row(4, **{**OPEN, "status": S.CANCELLED, "timeliness": Timeliness.NO_CLOCK}),
         ],
-        previous=[_row(10, cancer_type="lung"), _row(11, cancer_type="sarcoma")],
+        previous=[report_row(10, cancer_type="lung"), report_row(11, cancer_type="sarcoma")],
         payments_received_minor=77_700,
     )
 
@@ -228,9 +204,11 @@ def test_urgency_targets_come_from_the_clock_policy(october: MonthlyReport) -> N
 def test_a_long_breakdown_folds_its_tail_into_other_only_when_two_or_more_hide() -> None:
     # Thirteen referrers: 13 cases from the first, 12 from the second ... 1 from the last.
     rows = [
-        _row(100 * r + i, referrer=f"Dr. {chr(65 + r)}") for r in range(13) for i in range(13 - r)
+        report_row(100 * r + i, referrer=f"Dr. {chr(65 + r)}")
+        for r in range(13)
+        for i in range(13 - r)
     ]
-    report = _report(rows, previous=[_row(9999, referrer="Dr. Z")])
+    report = _report(rows, previous=[report_row(9999, referrer="Dr. Z")])
     everything = _section(figure_sections(report), "By referrer")
     assert [line.label for line in everything.lines] == [
         *(f"Dr. {chr(65 + r)}" for r in range(13)),
@@ -251,10 +229,12 @@ def test_a_long_breakdown_folds_its_tail_into_other_only_when_two_or_more_hide()
 def test_a_breakdown_without_entries_in_any_month_is_left_out() -> None:
     empty = figure_sections(_report([]))
     assert [s.title for s in empty] == ["Cases", "Times", "On time", "Concordance", "Money"]
-    no_reasons = figure_sections(_report([_row(1, reasons=())]))
+    no_reasons = figure_sections(_report([report_row(1, reasons=())]))
     assert "By reason" not in [s.title for s in no_reasons]
     assert "By cancer type" in [s.title for s in no_reasons]
-    reasons_last_year = figure_sections(_report([_row(1, reasons=())], year_before=[_row(2)]))
+    reasons_last_year = figure_sections(
+        _report([report_row(1, reasons=())], year_before=[report_row(2)])
+    )
     assert _texts(_section(reasons_last_year, "By reason"), "Confirm the diagnosis") == [
         "0",
         "0",

@@ -13,8 +13,9 @@ from referral_desk.domain import reports
 from referral_desk.domain.clock import DEFAULT_POLICY, ClockFacts
 from referral_desk.domain.enums import CaseStatus as S
 from referral_desk.domain.enums import Urgency
-from referral_desk.domain.reports import Column, Month, ReportError, ReportRow, Timeliness
+from referral_desk.domain.reports import Column, Month, ReportError, Timeliness
 from referral_desk.domain.specialists import Concordance
+from tests.conftest import report_row
 
 VIENNA = ZoneInfo("Europe/Vienna")
 H = timedelta(hours=1)
@@ -160,37 +161,11 @@ def test_turnaround_histogram_puts_each_answer_in_one_bucket() -> None:
     assert reports.bucket_label(72, None) == "72 h or more"
 
 
-def _row(n: int, **changes: object) -> ReportRow:
-    values: dict[str, object] = {
-        "case_id": n,
-        "reference": f"RD-2026-{n:05d}",
-        "patient": "Zoë Müller",
-        "cancer_type": "breast",
-        "referrer": "Dr. Navarro",
-        "urgency": Urgency.ROUTINE,
-        "specialist": "Dr. Ana Lima",
-        "status": S.LETTER_SENT,
-        "received_at": T0 - 10 * H,
-        "records_complete_at": T0,
-        "opinion_at": T0 + 30 * H,
-        "intake": 10 * H,
-        "turnaround": 30 * H,
-        "timeliness": Timeliness.ON_TIME,
-        "diagnosis_concordance": Concordance.CONFIRMED,
-        "treatment_concordance": Concordance.MINOR_CHANGE,
-        "final_total_minor": 50_000,
-        "paid_minor": 20_000,
-        "balance_minor": 30_000,
-    }
-    values.update(changes)
-    return ReportRow(**values)  # type: ignore[arg-type]
-
-
 def test_figures_count_the_months_cases_and_rate_only_judged_ones() -> None:
     rows = [
-        _row(1),
-        _row(2, urgency=Urgency.URGENT, turnaround=40 * H, timeliness=Timeliness.LATE),
-        _row(
+        report_row(1),
+        report_row(2, urgency=Urgency.URGENT, turnaround=40 * H, timeliness=Timeliness.LATE),
+        report_row(
             3,
             status=S.UNDER_REVIEW,
             opinion_at=None,
@@ -200,7 +175,7 @@ def test_figures_count_the_months_cases_and_rate_only_judged_ones() -> None:
             treatment_concordance=None,
             referrer="",
         ),
-        _row(
+        report_row(
             4,
             status=S.CANCELLED,
             opinion_at=None,
@@ -229,7 +204,7 @@ def test_figures_count_the_months_cases_and_rate_only_judged_ones() -> None:
 
 
 def test_cells_are_typed_for_spreadsheets_and_worded_for_screens() -> None:
-    row = _row(1, balance_minor=-1_250)
+    row = report_row(1, balance_minor=-1_250)
     assert reports.cell_value(row, Column.RECEIVED, "EUR", VIENNA) == datetime(2026, 10, 5, 0, 0)
     assert reports.cell_value(row, Column.BALANCE, "EUR", VIENNA) == Decimal("-12.50")
     assert reports.cell_value(row, Column.FINAL_TOTAL, "JPY", VIENNA) == Decimal(50_000)

@@ -255,8 +255,8 @@ def test_refused_extension_writes_nothing(db: Database, folder: Path) -> None:
 
 def test_suggested_name_carries_the_month(db: Database) -> None:
     empty = monthly_report(db, OCTOBER, now=NOW, zone=VIENNA)
-    assert suggested_name(empty, ExportFormat.XLSX) == "monthly-report-2026-10.xlsx"
-    assert suggested_name(empty, ExportFormat.CSV) == "monthly-report-2026-10.csv"
+    assert suggested_name(empty.month, ExportFormat.XLSX) == "monthly-report-2026-10.xlsx"
+    assert suggested_name(empty.month, ExportFormat.CSV) == "monthly-report-2026-10.csv"
 
 
 @pytest.mark.parametrize(

@@ -96,6 +96,15 @@ def last_complete_month(today: date) -> Month:
     return Month.of(today).previous()
 
 
+def check_begun(month: Month, today: date) -> None:
+    """Refuse a month not yet begun; the month we are in may be reported on, so far."""
+    if month > Month.of(today):
+        raise ReportError(
+            f"{month.label} has not begun yet; the newest month to report on is "
+            f"{Month.of(today).label}, so far."
+        )
+
+
 def month_bounds(month: Month, zone: tzinfo | None) -> tuple[datetime, datetime]:
     """[start, end) of the month in UTC, the month's edges taken at local midnight.
 

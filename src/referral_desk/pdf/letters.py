@@ -31,7 +31,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any, BinaryIO
 
-from referral_desk.pdf import fonts, text
+from referral_desk.pdf import fonts, paging, text
 from referral_desk.pdf.document import LetterDocument, Section, Table
 
 log = logging.getLogger(__name__)
@@ -150,7 +150,7 @@ def _render(doc: LetterDocument) -> tuple[bytes, int]:
         pdf_date=_pdf_date(doc.created_at),
     )
     template.build(_flowables(rl, doc, fontset, st), canvasmaker=canvasmaker)
-    return out.getvalue(), template.canv.letter_pages
+    return out.getvalue(), template.canv.pages_drawn
 
 
 _CREATOR = "Referral Desk"
@@ -738,7 +738,6 @@ def _reportlab() -> SimpleNamespace:
     from reportlab import rl_config
     from reportlab.lib.colors import HexColor
     from reportlab.pdfbase.pdfmetrics import stringWidth
-    from reportlab.pdfgen.canvas import Canvas
     from reportlab.platypus import (
         BaseDocTemplate,
         CondPageBreak,
@@ -784,40 +783,16 @@ def _reportlab() -> SimpleNamespace:
             canvas.restoreState()
             canvas._formsinuse.append(prepared.name)
 
-    class LetterCanvas(Canvas):
+    class LetterCanvas(paging.numbered_canvas()):  # type: ignore[misc]
         """Holds back the letter's pages until its last, then numbers them "Page x of y"."""
 
         def __init__(
-            self,
-            *args: Any,
-            footer: tuple[str, str, SimpleNamespace],
-            pdf_date: str | None,
-            **kwargs: Any,
+            self, *args: Any, footer: tuple[str, str, SimpleNamespace], **kwargs: Any
         ) -> None:
             super().__init__(*args, **kwargs)
-            if pdf_date is not None:
-                self.setDateFormatter(lambda *_: pdf_date)
             self.letter_footer = footer
-            self.letter_pages = 0
-            # A list the held pages' states share: restoring one must not roll it back.
-            self._held: list[dict[str, Any]] = []
 
-        def showPage(self) -> None:  # ReportLab's name
-            self._held.append(dict(self.__dict__))
-            self._startPage()
-
-        def save(self) -> None:
-            if self._code:
-                self.showPage()
-            held = list(self._held)
-            for number, state in enumerate(held, start=1):
-                self.__dict__.update(state)
-                self._footer(number, len(held))
-                Canvas.showPage(self)
-            self.letter_pages = len(held)
-            super().save()
-
-        def _footer(self, number: int, pages: int) -> None:
+        def draw_page_furniture(self, number: int, pages: int) -> None:
             left, label, st = self.letter_footer
             label = label.replace("{page}", str(number)).replace("{pages}", str(pages))
             right_width = max(40 * _MM, FRAME_WIDTH * 0.3)

@@ -30,7 +30,7 @@ from enum import StrEnum
 from types import SimpleNamespace
 from typing import Any
 
-from referral_desk.pdf import fonts, text
+from referral_desk.pdf import fonts, paging, text
 
 Progress = Callable[[int, int], None]
 
@@ -937,7 +937,6 @@ def _reportlab() -> SimpleNamespace:
     from reportlab.graphics.shapes import Drawing, Rect, String
     from reportlab.lib.colors import HexColor
     from reportlab.pdfbase.pdfmetrics import stringWidth
-    from reportlab.pdfgen.canvas import Canvas
     from reportlab.platypus import (
         BaseDocTemplate,
         Flowable,
@@ -968,29 +967,15 @@ def _reportlab() -> SimpleNamespace:
         def draw(self) -> None:
             self.painter.draw(self.canv, self.start, self.end, self.heading)
 
-    class ReportCanvas(Canvas):
+    class ReportCanvas(paging.numbered_canvas()):  # type: ignore[misc]
         """Holds the pages back until the last, then draws each one's header and footer."""
 
-        def __init__(self, *args: Any, band: _Band, pdf_date: str | None, **kwargs: Any) -> None:
+        def __init__(self, *args: Any, band: _Band, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
-            if pdf_date is not None:
-                self.setDateFormatter(lambda *_: pdf_date)
             self.band = band
-            self._held: list[dict[str, Any]] = []
 
-        def showPage(self) -> None:  # ReportLab's name
-            self._held.append(dict(self.__dict__))
-            self._startPage()
-
-        def save(self) -> None:
-            if self._code:
-                self.showPage()
-            held = list(self._held)
-            for number, state in enumerate(held, start=1):
-                self.__dict__.update(state)
-                self.band.draw(self, number, len(held))
-                Canvas.showPage(self)
-            super().save()
+        def draw_page_furniture(self, number: int, pages: int) -> None:
+            self.band.draw(self, number, pages)
 
     def string_width(value: str, font: str, size: float) -> float:
         return stringWidth(value, font, size)

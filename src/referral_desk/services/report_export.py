@@ -34,6 +34,7 @@ from referral_desk.domain.reports import (
     TIME_COLUMNS,
     Cell,
     Column,
+    Month,
     MonthlyReport,
     ReportError,
     cell_value,
@@ -78,9 +79,9 @@ def export_format(path: str | os.PathLike[str]) -> ExportFormat:
         ) from None
 
 
-def suggested_name(report: MonthlyReport, fmt: ExportFormat) -> str:
+def suggested_name(month: Month, fmt: ExportFormat) -> str:
     """'monthly-report-2026-10.xlsx': the month in the name, so saved reports sort by month."""
-    return f"monthly-report-{report.month.iso}.{fmt.value}"
+    return f"monthly-report-{month.iso}.{fmt.value}"
 
 
 def header(column: Column, currency: str) -> str:

@@ -27,7 +27,7 @@ from referral_desk.db.models import (
 from referral_desk.domain import clock, reports
 from referral_desk.domain.clock import ClockFacts, ClockPolicy
 from referral_desk.domain.enums import CaseStatus, Reason, Urgency
-from referral_desk.domain.reports import Month, MonthFigures, MonthlyReport, ReportRow
+from referral_desk.domain.reports import Month, MonthlyReport, ReportRow
 from referral_desk.domain.specialists import Concordance
 from referral_desk.domain.text import full_name
 from referral_desk.services.office import get_profile
@@ -236,13 +236,8 @@ def report_months(db: Database, *, today: date, zone: tzinfo | None = None) -> l
     return months
 
 
-def empty_figures(month: Month) -> MonthFigures:
-    return reports.figures(month, [], 0)
-
-
 __all__ = [
     "case_rows",
-    "empty_figures",
     "monthly_report",
     "payments_received",
     "report_months",

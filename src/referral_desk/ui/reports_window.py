@@ -484,7 +484,7 @@ class ReportsWindow(QWidget):
     # --- exports -----------------------------------------------------------------------------
     def ask_path(self, fmt: ExportFormat) -> Path | None:
         assert self.report is not None
-        suggested = documents_folder() / report_export.suggested_name(self.report, fmt)
+        suggested = documents_folder() / report_export.suggested_name(self.report.month, fmt)
         chosen, _ = QFileDialog.getSaveFileName(
             self,
             f"Export the report for {self.report.month.label} as {FORMAT_NAMES[fmt]}",
