@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from referral_desk.db import audit_trail
 from referral_desk.db.engine import Database
+from referral_desk.domain.access import Actor, UserRole
 from referral_desk.domain.enums import CaseStatus, Reason, Sex, Urgency
 from referral_desk.domain.intake import CaseDraft, PatientDraft
 from referral_desk.domain.reports import ReportRow, Timeliness
@@ -41,6 +43,24 @@ def db(paths: AppPaths) -> Iterator[Database]:
 
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+# Who acts in a test. A database without accounts takes the role given (as one made before
+# accounts existed does), so these need no User rows.
+def admin(name: str = "admin") -> Actor:
+    return Actor(name, UserRole.ADMINISTRATOR)
+
+
+def staff(name: str = "staff") -> Actor:
+    return Actor(name, UserRole.STAFF)
+
+
+def coordinator(name: str = "coordinator") -> Actor:
+    return Actor(name, UserRole.COORDINATOR)
+
+
+def manager(name: str = "manager") -> Actor:
+    return Actor(name, UserRole.MANAGER)
 
 
 def patient(**changes: object) -> PatientDraft:
@@ -78,6 +98,7 @@ def without_checklists(database: Database) -> None:
     For tests of the workflow and the clock that have nothing to do with records.
     """
     with database.write() as session:
+        session.info[audit_trail.ACTOR] = "test"
         session.execute(text("DELETE FROM checklist_items"))
         session.commit()
 
@@ -111,3 +132,23 @@ def report_row(n: int, **changes: object) -> ReportRow:
     }
     values.update(changes)
     return ReportRow(**values)  # type: ignore[arg-type]
+
+
+_exit_status = 0
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    global _exit_status
+    _exit_status = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # PySide6 can crash while the interpreter tears down leftover Qt objects (a refcount
+    # error in bool_dealloc, seen after the screen-lock tests follow the main-window ones);
+    # every test has passed or failed by now, so leave without that teardown.
+    import sys
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(_exit_status)

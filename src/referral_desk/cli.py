@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from referral_desk import __version__
 from referral_desk.db.integrity import wal_reset_affected
+from referral_desk.domain.access import Actor, Permission, UserRole
 from referral_desk.domain.costs import PaymentMethod
 from referral_desk.domain.enums import CaseStatus
 from referral_desk.domain.letters import LetterKind
@@ -33,6 +34,7 @@ from referral_desk.paths import DATA_DIR_ENV, AppPaths, resolve_paths
 
 if TYPE_CHECKING:
     from referral_desk.db.engine import Database
+    from referral_desk.services.accounts import UserInfo
     from referral_desk.services.case_state import CaseChange
     from referral_desk.services.costs import CaseCosts, LineInfo
     from referral_desk.services.documents import ChaseRow
@@ -155,6 +157,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help=f"folder holding the database, backups and logs (or set {DATA_DIR_ENV})",
     )
+    who = argparse.ArgumentParser(add_help=False)
+    who.add_argument(
+        "--user",
+        metavar="NAME",
+        default=argparse.SUPPRESS,
+        help="who runs the command: asks for their password at a terminal, otherwise reads "
+        "it from the first line of standard input",
+    )
+    office = [data_dir, who]  # every command that reads or changes the office's data
     parser = argparse.ArgumentParser(
         prog="referral-desk",
         description="Referral Desk: second-opinion case management. "
@@ -170,15 +181,15 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     demo = commands.add_parser(
-        "demo", parents=[data_dir], help="add realistic invented cases to the database"
+        "demo", parents=office, help="add realistic invented cases to the database"
     )
     demo.add_argument("--cases", type=_positive, default=500, metavar="N")
     demo.add_argument("--seed", type=int, default=1, metavar="S")
 
-    cases = commands.add_parser("cases", parents=[data_dir], help="work with cases")
+    cases = commands.add_parser("cases", parents=office, help="work with cases")
     case_commands = cases.add_subparsers(dest="case_command", metavar="ACTION", required=True)
     listing = case_commands.add_parser(
-        "list", parents=[data_dir], help="list cases (most urgent first)"
+        "list", parents=office, help="list cases (most urgent first)"
     )
     listing.add_argument(
         "--status",
@@ -205,14 +216,14 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--format", choices=("table", "csv", "json"), default="table")
 
     documents = commands.add_parser(
-        "documents", parents=[data_dir], help="case documents: add files, chase, verify"
+        "documents", parents=office, help="case documents: add files, chase, verify"
     )
     document_commands = documents.add_subparsers(
         dest="documents_command", metavar="ACTION", required=True
     )
     adding = document_commands.add_parser(
         "add",
-        parents=[data_dir],
+        parents=office,
         help="attach files to one of a case's documents (a requested one becomes received)",
     )
     adding.add_argument("reference", metavar="REF", help="case reference, e.g. RD-2026-00042")
@@ -228,25 +239,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     missing = document_commands.add_parser(
         "missing",
-        parents=[data_dir],
+        parents=office,
         help="required documents still missing from open cases: urgent first, then the oldest",
     )
     missing.add_argument("--format", choices=("table", "csv", "json"), default="table")
     document_commands.add_parser(
         "verify",
-        parents=[data_dir],
+        parents=office,
         help="re-hash every stored file (exit 1 when any is damaged)",
     )
 
     roster = commands.add_parser(
-        "specialists", parents=[data_dir], help="the roster of specialists and their workload"
+        "specialists", parents=office, help="the roster of specialists and their workload"
     )
     roster_commands = roster.add_subparsers(
         dest="specialists_command", metavar="ACTION", required=True
     )
     roster_list = roster_commands.add_parser(
         "list",
-        parents=[data_dir],
+        parents=office,
         help="specialists with their cases (active, due soon, overdue) and next absence",
     )
     roster_list.add_argument("--format", choices=("table", "csv", "json"), default="table")
@@ -258,7 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     assigning = commands.add_parser(
         "assign",
-        parents=[data_dir],
+        parents=office,
         help="ask a specialist to review a case (a case ready for review goes under review)",
     )
     assigning.add_argument("reference", metavar="REF", help="case reference, e.g. RD-2026-00042")
@@ -288,12 +299,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     cost = commands.add_parser(
-        "costs", parents=[data_dir], help="a case's costs: lines, payments and balance"
+        "costs", parents=office, help="a case's costs: lines, payments and balance"
     )
     cost_commands = cost.add_subparsers(dest="costs_command", metavar="ACTION", required=True)
     showing = cost_commands.add_parser(
         "show",
-        parents=[data_dir],
+        parents=office,
         help="the case's cost lines, payments and totals (amounts in this computer's locale)",
     )
     showing.add_argument("reference", metavar="REF", help="case reference, e.g. RD-2026-00042")
@@ -307,11 +318,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--history", action="store_true", help="also list every cost change, newest first"
     )
 
-    pay = commands.add_parser("payments", parents=[data_dir], help="record payments and refunds")
+    pay = commands.add_parser("payments", parents=office, help="record payments and refunds")
     pay_commands = pay.add_subparsers(dest="payments_command", metavar="ACTION", required=True)
     paying = pay_commands.add_parser(
         "add",
-        parents=[data_dir],
+        parents=office,
         help="record money received for a case (or paid back, with --refund)",
     )
     paying.add_argument("reference", metavar="REF", help="case reference, e.g. RD-2026-00042")
@@ -348,10 +359,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="money paid back to the patient: give AMOUNT without a minus, and --reason",
     )
 
-    fees = commands.add_parser("fees", parents=[data_dir], help="the office's fee schedule")
+    fees = commands.add_parser("fees", parents=office, help="the office's fee schedule")
     fee_commands = fees.add_subparsers(dest="fees_command", metavar="ACTION", required=True)
     fee_list = fee_commands.add_parser(
-        "list", parents=[data_dir], help="services with their prices, in this computer's locale"
+        "list", parents=office, help="services with their prices, in this computer's locale"
     )
     fee_list.add_argument("--format", choices=("table", "csv", "json"), default="table")
     fee_list.add_argument(
@@ -362,7 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     kinds += "or estimate (the costs, for the patient's approval)"
     letter = commands.add_parser(
         "letter",
-        parents=[data_dir],
+        parents=office,
         help="one case's letters: list them, make one as a PDF (archived with the case), "
         "or save an archived one again",
     )
@@ -388,7 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     batch = commands.add_parser(
         "letters",
-        parents=[data_dir],
+        parents=office,
         help="letters for every case waiting for one, in one PDF to print; or mark letters sent",
         usage="%(prog)s --out FILE.pdf [--status S] [--kind KIND] [--large-print] "
         "[--mark-sent] [--force]\n       %(prog)s sent ID [ID ...]",
@@ -426,7 +437,7 @@ def build_parser() -> argparse.ArgumentParser:
     sent = batch_commands.add_parser(
         "sent",
         prog=f"{parser.prog} letters sent",  # not derived from the batch's two-line usage
-        parents=[data_dir],
+        parents=office,
         help="record archived letters as sent, e.g. a printed batch once it is posted",
     )
     sent.add_argument(
@@ -439,12 +450,12 @@ def build_parser() -> argparse.ArgumentParser:
     sent.set_defaults(usage=sent)
 
     report = commands.add_parser(
-        "report", parents=[data_dir], help="reports for managers, written to a file"
+        "report", parents=office, help="reports for managers, written to a file"
     )
     report_commands = report.add_subparsers(dest="report_command", metavar="REPORT", required=True)
     monthly = report_commands.add_parser(
         "monthly",
-        parents=[data_dir],
+        parents=office,
         help="the cases received in a month with their figures beside the previous month and "
         "the same month a year earlier, as PDF, CSV or Excel",
     )
@@ -463,12 +474,61 @@ def build_parser() -> argparse.ArgumentParser:
     )
     monthly.add_argument("--force", action="store_true", help="replace FILE if it exists")
 
+    _add_user_commands(commands, office)
+
     commands.add_parser(
         "check",
         parents=[data_dir],
-        help="check the database: schema version, integrity, foreign keys (exit 1 when bad)",
+        help="check the database: schema version, integrity, foreign keys and the audit trail "
+        "(exit 1 when bad)",
     )
     return parser
+
+
+def _add_user_commands(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    office: list[argparse.ArgumentParser],
+) -> None:
+    roles = ", ".join(r.value for r in UserRole)
+    users = commands.add_parser(
+        "users",
+        parents=office,
+        help="the office's accounts: add, list, disable, enable, reset a password, change a role",
+    )
+    user_commands = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
+    adding = user_commands.add_parser(
+        "add",
+        parents=office,
+        help="add an account; the office's first one (an administrator) needs no --user",
+    )
+    adding.add_argument("name", metavar="NAME", help="the sign-in name, e.g. maria.garcia")
+    adding.add_argument("--role", required=True, metavar="ROLE", help=roles)
+    adding.add_argument(
+        "--full-name", default="", metavar="TEXT", help="the person's name, e.g. 'María García'"
+    )
+    listing = user_commands.add_parser(
+        "list", parents=office, help="every account with its role, status and last sign-in"
+    )
+    listing.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    for action, words in (
+        ("disable", "stop an account signing in (it stays in the audit trail)"),
+        ("enable", "let a disabled account sign in again (also unlocks it)"),
+        (
+            "reset-password",
+            "give an account a temporary password and unlock it; its owner chooses a new one "
+            "at the next sign-in",
+        ),
+    ):
+        one = user_commands.add_parser(action, parents=office, help=words)
+        one.add_argument("name", metavar="NAME")
+    role = user_commands.add_parser("role", parents=office, help="change an account's role")
+    role.add_argument("name", metavar="NAME")
+    role.add_argument("role", metavar="ROLE", help=roles)
+    user_commands.add_parser(
+        "password",
+        parents=office,
+        help="change your own password (the --user's): the current one, then the new one",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -495,6 +555,13 @@ def _main(argv: Sequence[str] | None) -> int:
             request = _report_request(args)
         except ReportError as exc:
             return _refuse(f"{exc} Nothing was written.")
+    if not paths.database.exists() and not _may_start_an_office(args):
+        # A mistyped --data-dir must not leave an empty office behind.
+        return _refuse(
+            f"There is no Referral Desk office in {paths.data_dir} yet. Start Referral Desk to "
+            "set it up, or create its first administrator with "
+            f"`{_command_hint(args, 'users add NAME --role administrator')}`."
+        )
 
     from referral_desk.services.database import open_database
     from referral_desk.services.errors import ServiceError
@@ -505,29 +572,162 @@ def _main(argv: Sequence[str] | None) -> int:
         print(f"referral-desk: {exc}", file=sys.stderr)
         return EXIT_BAD
     try:
+        try:
+            signed = _signed_in(db, args)
+        except _Stop as stop:
+            return stop.tell()
+        if signed is None:  # an office without accounts: the commands that start one
+            if args.command == "demo":
+                return _demo(db, args.cases, args.seed, actor=None)
+            return _first_administrator(db, args)
+        actor, password = signed
+        if args.command == "users":
+            return _users(db, args, actor, password)
         if args.command == "demo":
-            return _demo(db, args.cases, args.seed)
+            return _demo(db, args.cases, args.seed, actor=actor)
         if args.command == "documents":
-            return _documents(db, args)
+            return _documents(db, args, actor)
         if args.command == "specialists":
             return _list_specialists(db, show_inactive=args.all, output=args.format)
         if args.command == "assign":
-            return _assign(db, args)
+            return _assign(db, args, actor)
         if args.command == "costs":
-            return _show_costs(db, args)
+            return _show_costs(db, args, actor)
         if args.command == "payments":
-            return _add_payment(db, args)
+            return _add_payment(db, args, actor)
         if args.command == "fees":
             return _list_fees(db, show_inactive=args.all, output=args.format)
         if args.command == "letter":
-            return _letter(db, args)
+            return _letter(db, args, actor)
         if args.command == "letters":
-            return _letters(db, args)
+            return _letters(db, args, actor)
         if args.command == "report":
-            return _monthly_report(db, request)
-        return _list_cases(db, args)
+            return _monthly_report(db, request, actor)
+        return _list_cases(db, args, actor)
     finally:
         db.dispose()
+
+
+# --- Who runs a command ----------------------------------------------------------------------
+
+EXIT_USAGE = 2  # as argparse exits for a missing option
+
+
+class _Stop(Exception):
+    """A refusal before the command runs: the message, and the exit code."""
+
+    def __init__(self, message: str, code: int = EXIT_BAD) -> None:
+        super().__init__(message)
+        self.code = code
+
+    def tell(self) -> int:
+        print(f"referral-desk: {self}", file=sys.stderr)
+        return self.code
+
+
+def _adds_a_user(args: argparse.Namespace) -> bool:
+    return args.command == "users" and args.users_command == "add"
+
+
+def _may_start_an_office(args: argparse.Namespace) -> bool:
+    """The commands that run on an office without accounts (and may create its file): the
+    demo, and adding its first account, an administrator."""
+    if _adds_a_user(args):
+        return args.role.strip().lower() == UserRole.ADMINISTRATOR.value
+    return args.command == "demo"
+
+
+def _command_hint(args: argparse.Namespace, words: str) -> str:
+    """A command to type next, with the --data-dir this one was given."""
+    import shlex
+
+    folder = getattr(args, "data_dir", None)
+    extra = f" --data-dir {shlex.quote(folder)}" if folder else ""
+    return f"referral-desk {words}{extra}"
+
+
+def _command_line(args: argparse.Namespace) -> str:
+    """What the trail says this sign-in was for, e.g. "command line: cases list"."""
+    words = [args.command] + [
+        str(value)
+        for key, value in vars(args).items()
+        if key.endswith("_command") and isinstance(value, str)
+    ]
+    return "command line: " + " ".join(words)
+
+
+def _secret(prompt: str) -> str | None:
+    """A password: asked at a terminal (not echoed); otherwise the next line of standard
+    input, so a scheduled job can pipe it in. None when there is nothing to read."""
+    if sys.stdin is not None and sys.stdin.isatty():
+        import getpass
+
+        try:
+            return getpass.getpass(prompt)
+        except EOFError:
+            return None
+    if sys.stdin is None:
+        return None
+    line = sys.stdin.readline()
+    if not line:
+        return None
+    return line.removesuffix("\n").removesuffix("\r")
+
+
+def _signed_in(db: Database, args: argparse.Namespace) -> tuple[Actor, str] | None:
+    """The person running the command and the password they signed in with (the sign-in is
+    audited like the app's; failures count toward the lock). None only on an office without
+    accounts, for the commands that start one; any other refusal raises _Stop."""
+    from referral_desk.services import accounts
+
+    name: str | None = getattr(args, "user", None)
+    if not accounts.has_accounts(db):
+        first = _command_hint(args, "users add NAME --role administrator")
+        if name is not None:
+            raise _Stop(
+                "This office has no accounts yet, so no one can sign in with --user. Create "
+                f"the first administrator with `{first}` (without --user)."
+            )
+        if _may_start_an_office(args):
+            return None
+        if _adds_a_user(args):
+            first = _command_hint(args, f"users add {args.name.strip()} --role administrator")
+            raise _Stop(
+                "This office has no accounts yet, and its first account must be an "
+                f"administrator (who then adds the others): `{first}`. Nothing was changed."
+            )
+        raise _Stop(
+            f"This office has no accounts yet. Create the first administrator with `{first}`, "
+            "or start Referral Desk, which asks for one."
+        )
+    if name is None:
+        raise _Stop(
+            "Say who runs the command with --user NAME (your password is then asked for, or "
+            "read from the first line of standard input).",
+            EXIT_USAGE,
+        )
+    password = _secret(f"Password for {name}: ")
+    if not password:
+        # Not tried: an empty pipe is a set-up mistake, not a wrong guess to count.
+        raise _Stop(
+            f"No password for {name}: type it when asked, or give it as the first line of "
+            "standard input. Nothing was done."
+        )
+    try:
+        signed = accounts.sign_in(db, name, password, detail=_command_line(args))
+    except accounts.SignInRefused as exc:
+        message = str(exc)
+        if exc.wait is not None and "wait" not in message:
+            message += f" Wait {max(1, round(exc.wait.total_seconds()))} s before the next try."
+        raise _Stop(f"{message} Nothing was done.") from None
+    own_password = args.command == "users" and args.users_command == "password"
+    if signed.must_change_password and not own_password:
+        raise _Stop(
+            f"An administrator reset the password of {signed.actor.name}: choose your own "
+            f"first, with `{_command_hint(args, f'users password --user {signed.actor.name}')}` "
+            "or in the app. Nothing was done."
+        )
+    return signed.actor, password
 
 
 def _run_gui(paths: AppPaths, *, demo: bool) -> int:
@@ -542,13 +742,27 @@ def _run_gui(paths: AppPaths, *, demo: bool) -> int:
         return run(resolve_paths(folder), demo=True)
 
 
-def _demo(db: Database, count: int, seed: int) -> int:
-    from referral_desk.services import demo
+def _demo(db: Database, count: int, seed: int, *, actor: Actor | None) -> int:
+    """Invented cases. On an office without accounts (a new demo office) the demo accounts
+    come too; an office with accounts takes demo cases only from an administrator."""
+    from referral_desk.services import accounts, demo
+    from referral_desk.services.acting import check
+    from referral_desk.services.errors import ServiceError
+
+    if actor is not None:
+        try:
+            check(actor, Permission.OFFICE_SETTINGS, "add demo cases")
+        except ServiceError as exc:
+            return _refuse(f"{exc} Nothing was added.")
 
     def progress(done: int, total: int) -> None:
         print(f"\r{done:,} of {total:,} cases", end="", file=sys.stderr, flush=True)
 
-    result = demo.generate(db, count, seed=seed, progress=progress)
+    try:
+        result = demo.generate(db, count, seed=seed, progress=progress)
+    except ServiceError as exc:
+        print(file=sys.stderr)
+        return _refuse(str(exc))
     print(file=sys.stderr)
     print(
         f"Added {result.cases:,} demo cases for {result.patients:,} new patients, "
@@ -557,10 +771,228 @@ def _demo(db: Database, count: int, seed: int) -> int:
         f"{result.cost_lines:,} cost lines, {result.payments:,} payments and "
         f"{result.letters:,} sent letters."
     )
+    if actor is None and accounts.create_demo_accounts(db):
+        print(f'Demo accounts, each with the password "{accounts.DEMO_PASSWORD}":')
+        width = max(len(name) for name, _, _ in accounts.DEMO_ACCOUNTS)
+        for name, full_name, role in accounts.DEMO_ACCOUNTS:
+            print(f"  {name.ljust(width)}  {role.value.ljust(13)}  {full_name}")
     return EXIT_OK
 
 
-def _list_cases(db: Database, args: argparse.Namespace) -> int:
+# --- Accounts --------------------------------------------------------------------------------
+
+
+def _new_password(name: str) -> str:
+    """The account's new password: typed twice at a terminal; otherwise the next line of
+    standard input (after the acting user's own password, when there is one)."""
+    from referral_desk.domain.access import password_problem
+
+    if sys.stdin is not None and sys.stdin.isatty():
+        password = _secret(f"New password for {name}: ") or ""
+        problem = password_problem(password, name)
+        if problem:
+            raise _Stop(f"{problem} Nothing was changed.")
+        if _secret("Type it again: ") != password:
+            raise _Stop("The two passwords differ. Nothing was changed.")
+        return password
+    password = _secret("")
+    if password is None:
+        raise _Stop(
+            f"No new password for {name} on standard input: give it on the line after the "
+            "password of the --user (or on the first line when there is no --user). "
+            "Nothing was changed."
+        )
+    return password
+
+
+def _first_administrator(db: Database, args: argparse.Namespace) -> int:
+    """`users add NAME --role administrator` on an office without accounts: its first one."""
+    from referral_desk.services import accounts
+    from referral_desk.services.errors import ServiceError
+
+    problem = accounts.name_problem(args.name)
+    if problem:
+        return _refuse(problem)
+    try:
+        created = accounts.create_first_administrator(
+            db, args.name, args.full_name, _new_password(args.name.strip())
+        )
+    except _Stop as stop:
+        return stop.tell()
+    except ServiceError as exc:
+        return _refuse(f"{exc} Nothing was changed.")
+    print(
+        f"Added {created.name}, the office's first administrator. Sign in to the app with it, "
+        f"or run commands with --user {created.name}."
+    )
+    return EXIT_OK
+
+
+_USER_ACTIONS = {  # as the services word them
+    "disable": "disable accounts",
+    "enable": "enable accounts",
+    "role": "change roles",
+    "reset-password": "reset passwords",
+}
+
+
+def _users(db: Database, args: argparse.Namespace, actor: Actor, password: str) -> int:
+    """`password`: the one the --user signed in with (`users password` changes it)."""
+    from referral_desk.services import accounts
+    from referral_desk.services.acting import check
+    from referral_desk.services.errors import NotFoundError, ServiceError
+
+    action: str = args.users_command
+    try:
+        if action == "password":
+            accounts.change_own_password(db, actor, password, _new_password(actor.name))
+            print(f"Changed your password ({actor.name}).")
+            return EXIT_OK
+        if action == "list":
+            check(actor, Permission.MANAGE_USERS, "see the accounts")
+            return _list_users(accounts.list_users(db), args.format)
+        if action == "add":
+            check(actor, Permission.MANAGE_USERS, "add users")  # before asking for a password
+            problem = accounts.name_problem(args.name)
+            if problem:
+                return _refuse(problem)
+            role = args.role.strip().lower()
+            if role not in {r.value for r in UserRole}:  # said before the password is typed
+                names = ", ".join(r.value for r in UserRole)
+                return _refuse(f"{args.role!r} is not a role; use one of {names}.")
+            try:
+                taken = accounts.find_user(db, args.name)
+            except NotFoundError:
+                pass
+            else:
+                return _refuse(
+                    f"There is already a user named {taken.name!r}; choose another name."
+                )
+            added = accounts.add_user(
+                db,
+                args.name,
+                role,
+                _new_password(args.name.strip()),
+                actor=actor,
+                full_name=args.full_name,
+            )
+            print(
+                f"Added {added.name} ({added.role.person}). They sign in with the password you "
+                "gave and can change it in the app or with `referral-desk users password`."
+            )
+            return EXIT_OK
+        # The role first: who may not manage accounts is not told which names exist.
+        check(actor, Permission.MANAGE_USERS, _USER_ACTIONS[action])
+        before = accounts.find_user(db, args.name)
+        if action == "disable":
+            after = accounts.disable_user(db, args.name, actor=actor)
+            if not before.active:
+                print(f"{after.name} was already disabled.")
+            else:
+                print(
+                    f"Disabled {after.name}: the account can no longer sign in, and stays in "
+                    f"the audit trail. `referral-desk users enable {after.name}` undoes it."
+                )
+        elif action == "enable":
+            after = accounts.enable_user(db, args.name, actor=actor)
+            if not before.active:
+                print(f"Enabled {after.name}: the account can sign in again.")
+            elif _locked(before):
+                print(f"Unlocked {after.name}: the account can sign in again.")
+            else:
+                print(f"{after.name} was already enabled.")
+        elif action == "role":
+            after = accounts.change_role(db, args.name, args.role.strip().lower(), actor=actor)
+            if after.role is before.role:
+                print(f"{after.name} is already {after.role.person}.")
+            else:
+                print(f"{after.name} is now {after.role.person} (was {before.role.person}).")
+        else:  # reset-password
+            after = accounts.reset_password(db, args.name, _new_password(before.name), actor=actor)
+            if after.must_change_password:
+                print(
+                    f"Reset the password of {after.name} and unlocked the account; they choose "
+                    "their own when they next sign in."
+                )
+            else:
+                print(f"Changed your password ({after.name}).")
+    except _Stop as stop:
+        return stop.tell()
+    except ServiceError as exc:
+        return _refuse(str(exc) if action == "list" else f"{exc} Nothing was changed.")
+    return EXIT_OK
+
+
+def _locked(user: UserInfo) -> bool:
+    return user.locked_until is not None and user.locked_until > datetime.now(UTC)
+
+
+USER_COLUMNS = (
+    "name",
+    "full_name",
+    "role",
+    "active",
+    "locked_until",
+    "last_sign_in",
+    "must_change_password",
+)
+
+
+def _list_users(users: Sequence[UserInfo], output: str) -> int:
+    def moment(value: datetime | None) -> str | None:
+        return value.astimezone(UTC).isoformat() if value else None
+
+    records = [
+        {
+            "name": u.name,
+            "full_name": u.full_name,
+            "role": u.role.value,
+            "active": u.active,
+            "locked_until": moment(u.locked_until) if _locked(u) else None,
+            "last_sign_in": moment(u.last_sign_in_at),
+            "must_change_password": u.must_change_password,
+        }
+        for u in users
+    ]
+    out = sys.stdout
+    if output == "json":
+        _write_json(out, records)
+        return EXIT_OK
+    if output == "csv":
+
+        def text(value: object) -> str:
+            if isinstance(value, bool):
+                return "yes" if value else "no"
+            return "" if value is None else str(value)
+
+        _write_csv(out, USER_COLUMNS, ({k: text(v) for k, v in r.items()} for r in records))
+        return EXIT_OK
+    _table(
+        out,
+        ("NAME", "FULL NAME", "ROLE", "ACTIVE", "LOCKED UNTIL", "LAST SIGN-IN"),
+        [
+            (
+                u.name,
+                u.full_name,
+                u.role.value,
+                ("yes" if u.active else "no")
+                + (" (new password due)" if u.must_change_password else ""),
+                _local_time(u.locked_until) if u.locked_until and _locked(u) else "",
+                _local_time(u.last_sign_in_at) if u.last_sign_in_at else "never",
+            )
+            for u in users
+        ],
+        right=frozenset(),
+    )
+    disabled = sum(not u.active for u in users)
+    footer = _plural(len(users), "account")
+    if disabled:
+        footer += f" ({disabled:,} disabled)"
+    out.write(footer + "\n")
+    return EXIT_OK
+
+
+def _list_cases(db: Database, args: argparse.Namespace, actor: Actor) -> int:
     from referral_desk.domain.money import format_amount
     from referral_desk.services.case_export import (
         COLUMNS,
@@ -583,10 +1015,17 @@ def _list_cases(db: Database, args: argparse.Namespace) -> int:
         received_before=received_before,
     )
     out = sys.stdout
-    if args.format == "json":
-        _write_json(out, iter_json_records(db, query))
-    elif args.format == "csv":
-        _write_csv(out, COLUMNS, iter_records(db, query))
+    if args.format in ("json", "csv"):
+        from referral_desk.services.errors import ServiceError
+
+        # An export of the case list: the service checks the role and records it.
+        try:
+            if args.format == "json":
+                _write_json(out, iter_json_records(db, query, actor=actor))
+            else:
+                _write_csv(out, COLUMNS, iter_records(db, query, actor=actor))
+        except ServiceError as exc:
+            return _refuse(str(exc))
     else:
         currency, locale = get_profile(db).currency, system_locale()
         shown = ("reference", "patient", "cancer_type", "urgency", "status", "due", "time_left")
@@ -629,12 +1068,12 @@ def _list_cases(db: Database, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _documents(db: Database, args: argparse.Namespace) -> int:
+def _documents(db: Database, args: argparse.Namespace, actor: Actor) -> int:
     from referral_desk.services.errors import ServiceError
 
     try:
         if args.documents_command == "add":
-            return _add_files(db, args.reference, args.document_type, args.files)
+            return _add_files(db, args.reference, args.document_type, args.files, actor)
         if args.documents_command == "missing":
             return _missing_documents(db, args.format)
         return _verify_files(db)
@@ -643,10 +1082,11 @@ def _documents(db: Database, args: argparse.Namespace) -> int:
         return EXIT_BAD
 
 
-def _add_files(db: Database, reference: str, document_type: str, paths: list[Path]) -> int:
-    from referral_desk import identity
+def _add_files(
+    db: Database, reference: str, document_type: str, paths: list[Path], actor: Actor
+) -> int:
     from referral_desk.services import checklists, documents, files
-    from referral_desk.services.errors import ServiceError
+    from referral_desk.services.errors import NotAllowedError, ServiceError
     from referral_desk.services.lookup import case_id_for_reference
 
     case_id = case_id_for_reference(db, reference)
@@ -660,12 +1100,13 @@ def _add_files(db: Database, reference: str, document_type: str, paths: list[Pat
             file=sys.stderr,
         )
         return EXIT_BAD
-    actor = identity.current_user()
     added: list[int] = []
     failed = 0
     for path in paths:
         try:
             result = files.add_file(db, case_id, code, path, actor=actor)
+        except NotAllowedError as exc:  # the same for every file: said once
+            return _refuse(f"{exc} Nothing was added.")
         except ServiceError as exc:  # the others still go in; this one left nothing behind
             failed += 1
             print(f"referral-desk: {exc}", file=sys.stderr)
@@ -937,8 +1378,7 @@ def _list_specialists(db: Database, *, show_inactive: bool, output: str) -> int:
     return EXIT_OK
 
 
-def _assign(db: Database, args: argparse.Namespace) -> int:
-    from referral_desk import identity
+def _assign(db: Database, args: argparse.Namespace, actor: Actor) -> int:
     from referral_desk.services import specialists
     from referral_desk.services.errors import NotFoundError, ServiceError, ValidationError
     from referral_desk.services.lookup import case_id_for_reference
@@ -962,7 +1402,7 @@ def _assign(db: Database, args: argparse.Namespace) -> int:
             case_id,
             specialist_id,
             Role(args.role),
-            actor=identity.current_user(),
+            actor=actor,
             override_reason=args.override,
             reassign_reason=args.reassign,
         )
@@ -1088,15 +1528,17 @@ def _table(
         out.write("  ".join(line).rstrip() + "\n")
 
 
-def _show_costs(db: Database, args: argparse.Namespace) -> int:
+def _show_costs(db: Database, args: argparse.Namespace, actor: Actor) -> int:
     from referral_desk.domain.money import format_amount
-    from referral_desk.services import costs
+    from referral_desk.services import audit_log, costs
     from referral_desk.services.errors import ServiceError
     from referral_desk.services.lookup import case_id_for_reference
     from referral_desk.services.office import system_locale
 
     try:
-        info = costs.case_costs(db, case_id_for_reference(db, args.reference))
+        case_id = case_id_for_reference(db, args.reference)
+        info = costs.case_costs(db, case_id)
+        audit_log.opened_case(db, case_id, actor=actor)  # who looked at which patient
     except ServiceError as exc:
         print(f"referral-desk: {exc}", file=sys.stderr)
         return EXIT_BAD
@@ -1174,8 +1616,7 @@ def _show_costs(db: Database, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _add_payment(db: Database, args: argparse.Namespace) -> int:
-    from referral_desk import identity
+def _add_payment(db: Database, args: argparse.Namespace, actor: Actor) -> int:
     from referral_desk.domain.money import MoneyError, format_amount
     from referral_desk.services import costs
     from referral_desk.services.errors import ServiceError
@@ -1210,7 +1651,7 @@ def _add_payment(db: Database, args: argparse.Namespace) -> int:
     try:
         # Asked in the app before an overpayment; here it is said and recorded all the same.
         warning = None if args.refund else costs.payment_warning(db, case_id, amount)
-        change = costs.add_payment(db, case_id, draft, actor=identity.current_user())
+        change = costs.add_payment(db, case_id, draft, actor=actor)
     except ServiceError as exc:
         return refuse(f"{exc} Nothing was recorded.")
     if warning:
@@ -1358,28 +1799,29 @@ def _local_time(moment: datetime) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
-def _letter(db: Database, args: argparse.Namespace) -> int:
+def _letter(db: Database, args: argparse.Namespace, actor: Actor) -> int:
     from referral_desk.services.errors import ServiceError
     from referral_desk.services.lookup import case_id_for_reference
 
     try:
         case_id = case_id_for_reference(db, args.reference)
         if args.kind is not None:
-            return _make_letter(db, case_id, args)
+            return _make_letter(db, case_id, args, actor)
         if args.reprint is not None:
-            return _reprint_letter(db, case_id, args)
-        return _list_letters(db, case_id)
+            return _reprint_letter(db, case_id, args, actor)
+        return _list_letters(db, case_id, actor)
     except ServiceError as exc:
         return _refuse(str(exc))
 
 
-def _list_letters(db: Database, case_id: int) -> int:
+def _list_letters(db: Database, case_id: int, actor: Actor) -> int:
     from referral_desk.domain.text import full_name
-    from referral_desk.services import cases, letters
+    from referral_desk.services import audit_log, cases, letters
 
     detail = cases.get_case(db, case_id)
     made = letters.list_letters(db, case_id)
     available = letters.available_kinds(db, case_id)
+    audit_log.opened_case(db, case_id, actor=actor)  # the patient's name and letters are shown
     out = sys.stdout
     patient = full_name(detail.patient.given_names, detail.patient.family_name)
     out.write(f"{detail.reference}  {patient}  ({detail.status.label})\n\n")
@@ -1414,8 +1856,7 @@ def _list_letters(db: Database, case_id: int) -> int:
     return EXIT_OK
 
 
-def _make_letter(db: Database, case_id: int, args: argparse.Namespace) -> int:
-    from referral_desk import identity
+def _make_letter(db: Database, case_id: int, args: argparse.Namespace, actor: Actor) -> int:
     from referral_desk.services import letters
     from referral_desk.services.errors import ServiceError
     from referral_desk.services.office import system_locale
@@ -1431,12 +1872,11 @@ def _make_letter(db: Database, case_id: int, args: argparse.Namespace) -> int:
     problem = _target_problem(target, args.force)
     if problem:
         return _refuse(f"{problem} Nothing was made.")
-    actor = identity.current_user()
     info = letters.generate(
         db, case_id, kind, actor=actor, large_print=args.large_print, locale=system_locale()
     )
     try:
-        letters.save_copy(db, info.id, target)
+        letters.save_copy(db, info.id, target, actor=actor)
     except ServiceError as exc:
         return _refuse(
             f"{exc} The letter is archived with the case as letter {info.id}; save it with "
@@ -1449,8 +1889,7 @@ def _make_letter(db: Database, case_id: int, args: argparse.Namespace) -> int:
     return _after_writing(db, [info.id], mark=args.mark_sent, actor=actor)
 
 
-def _reprint_letter(db: Database, case_id: int, args: argparse.Namespace) -> int:
-    from referral_desk import identity
+def _reprint_letter(db: Database, case_id: int, args: argparse.Namespace, actor: Actor) -> int:
     from referral_desk.services import letters
 
     made = {info.id: info for info in letters.list_letters(db, case_id)}
@@ -1463,7 +1902,7 @@ def _reprint_letter(db: Database, case_id: int, args: argparse.Namespace) -> int
     problem = _target_problem(args.out, args.force)
     if problem:
         return _refuse(f"{problem} Nothing was written.")
-    letters.save_copy(db, info.id, args.out)
+    letters.save_copy(db, info.id, args.out, actor=actor)
     print(
         f"Wrote letter {info.id} ({_letter_noun(info.kind)}, made "
         f"{_local_time(info.created_at)} by {info.created_by}) to {args.out}: the archived file, "
@@ -1472,10 +1911,10 @@ def _reprint_letter(db: Database, case_id: int, args: argparse.Namespace) -> int
     if info.sent_at is not None:
         print(f"It was marked sent on {_local_time(info.sent_at)} by {info.sent_by}.")
         return EXIT_OK
-    return _after_writing(db, [info.id], mark=args.mark_sent, actor=identity.current_user())
+    return _after_writing(db, [info.id], mark=args.mark_sent, actor=actor)
 
 
-def _after_writing(db: Database, letter_ids: list[int], *, mark: bool, actor: str) -> int:
+def _after_writing(db: Database, letter_ids: list[int], *, mark: bool, actor: Actor) -> int:
     """Mark the letters sent, or say how to once they are posted."""
     from referral_desk.services import letters
     from referral_desk.services.errors import ServiceError
@@ -1519,22 +1958,21 @@ def _id_ranges(ids: Sequence[int]) -> str:
     return " ".join(parts)
 
 
-def _letters(db: Database, args: argparse.Namespace) -> int:
+def _letters(db: Database, args: argparse.Namespace, actor: Actor) -> int:
     from referral_desk.services.errors import ServiceError
 
     try:
         if args.letters_command == "sent":
-            return _mark_letters_sent(db, [i for group in args.ids for i in group])
-        return _letter_batch(db, args)
+            return _mark_letters_sent(db, [i for group in args.ids for i in group], actor)
+        return _letter_batch(db, args, actor)
     except ServiceError as exc:
         return _refuse(str(exc))
 
 
-def _mark_letters_sent(db: Database, letter_ids: list[int]) -> int:
-    from referral_desk import identity
+def _mark_letters_sent(db: Database, letter_ids: list[int], actor: Actor) -> int:
     from referral_desk.services import letters
 
-    changes = letters.mark_sent(db, letter_ids, actor=identity.current_user())
+    changes = letters.mark_sent(db, letter_ids, actor=actor)
     _say_marked(len(set(letter_ids)), changes)
     return EXIT_OK
 
@@ -1558,8 +1996,7 @@ def _batch_case_ids(db: Database, status: CaseStatus, kind: LetterKind) -> list[
     return wanted
 
 
-def _letter_batch(db: Database, args: argparse.Namespace) -> int:
-    from referral_desk import identity
+def _letter_batch(db: Database, args: argparse.Namespace, actor: Actor) -> int:
     from referral_desk.services import letters
     from referral_desk.services.office import system_locale
 
@@ -1588,7 +2025,7 @@ def _letter_batch(db: Database, args: argparse.Namespace) -> int:
             case_ids,
             kind,
             target,
-            actor=identity.current_user(),
+            actor=actor,
             large_print=args.large_print,
             progress=progress if show_progress else None,
             cancelled=stop.is_set,
@@ -1608,9 +2045,7 @@ def _letter_batch(db: Database, args: argparse.Namespace) -> int:
         f"Wrote {made:,} {_letter_noun(kind, made)} ({_plural(result.pages, 'page')}) for the "
         f"cases in {status.label} to {target}; each letter is archived with its case."
     )
-    return _after_writing(
-        db, list(result.letter_ids), mark=args.mark_sent, actor=identity.current_user()
-    )
+    return _after_writing(db, list(result.letter_ids), mark=args.mark_sent, actor=actor)
 
 
 # --- Reports ---------------------------------------------------------------------------------
@@ -1640,7 +2075,7 @@ def _report_request(args: argparse.Namespace) -> _ReportRequest:
     return _ReportRequest(month, target)
 
 
-def _monthly_report(db: Database, request: _ReportRequest) -> int:
+def _monthly_report(db: Database, request: _ReportRequest, actor: Actor) -> int:
     from referral_desk.services.errors import ServiceError
     from referral_desk.services.office import system_locale
     from referral_desk.services.report_export import export_report
@@ -1651,11 +2086,16 @@ def _monthly_report(db: Database, request: _ReportRequest) -> int:
     show = sys.stderr.isatty()
     try:
         report = monthly_report(
-            db, month, progress=_progress_line(f"Reading {month.label}") if show else None
+            db,
+            month,
+            actor=actor,
+            progress=_progress_line(f"Reading {month.label}") if show else None,
         )
         written = export_report(
+            db,
             report,
             target,
+            actor=actor,
             locale=system_locale(),
             progress=_progress_line(f"Writing {target.name}") if show else None,
         )
@@ -1795,9 +2235,55 @@ def _check(paths: AppPaths) -> int:
     print(f"Foreign keys:    {'ok' if not report.foreign_key_problems else 'BROKEN'}")
     for line in report.foreign_key_problems:
         print(f"  {line}")
-    healthy = report.ok and report.schema_revision == head
+    trail_ok = _check_audit_trail(paths, report.ok, report.schema_revision, head)
+    healthy = report.ok and report.schema_revision == head and trail_ok
     print("Result:          " + ("healthy" if healthy else "PROBLEMS FOUND"))
     return EXIT_OK if healthy else EXIT_BAD
+
+
+def _check_audit_trail(paths: AppPaths, sound: bool, revision: str | None, head: str) -> bool:
+    """Walk the audit trail's hash chain; False when an entry was edited or removed. Only a
+    sound file of this version's schema is opened for it, to read (`check` never migrates or
+    writes): a damaged file is left alone, and an older one (one from before accounts has no
+    trail at all) is checked once the app has upgraded it."""
+    from sqlalchemy.exc import DBAPIError
+
+    from referral_desk.db.engine import Database
+    from referral_desk.db.migrate import known_revisions
+    from referral_desk.services import audit_log
+
+    if not sound:
+        print("Audit trail:     not checked (the file is damaged)")
+        return False
+    # Otherwise the schema line has already said what is wrong.
+    if revision is None or revision not in known_revisions():
+        print("Audit trail:     not checked (not a schema this version knows)")
+        return True
+    if revision != head:
+        print("Audit trail:     checked once Referral Desk has upgraded the file")
+        return True
+    show = sys.stderr.isatty()
+    db = Database(paths.database)
+    try:
+        chain = audit_log.verify_chain(
+            db, progress=_progress_line("Checking the audit trail") if show else None
+        )
+    except DBAPIError as exc:
+        print(f"Audit trail:     cannot be read ({exc.orig})")
+        return False
+    finally:
+        db.dispose()
+        if show:
+            print("\r\033[K", end="", file=sys.stderr, flush=True)
+    if chain.ok:
+        noun = "entry" if chain.entries == 1 else "entries"
+        print(f"Audit trail:     {chain.entries:,} {noun}, intact")
+        return True
+    print(f"Audit trail:     BROKEN ({chain.entries:,} entries)")
+    print(f"  {chain.problem}")
+    print("  Someone changed the file outside Referral Desk. Keep a copy of it as it is")
+    print("  (it is evidence); the backups from before the change hold the original entries.")
+    return False
 
 
 if __name__ == "__main__":

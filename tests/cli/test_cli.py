@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 
@@ -18,24 +19,46 @@ from referral_desk.domain.costs import PaymentMethod
 from referral_desk.domain.enums import CaseStatus, Urgency
 from referral_desk.domain.letters import LetterKind
 from referral_desk.paths import resolve_paths
-from referral_desk.services import cases, documents
+from referral_desk.services import accounts, cases, documents
 from referral_desk.services.case_list import CaseQuery, fetch_page
 from referral_desk.services.database import open_database
-from tests.conftest import case, patient
+from tests.conftest import admin, case, patient
+
+PASSWORD = accounts.DEMO_PASSWORD  # every office's accounts here have the demo's password
+ADMIN = admin()  # "admin", as in the demo office
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
+def run(
+    capsys: pytest.CaptureFixture[str], *args: str, user: str | None = "admin"
+) -> tuple[int, str, str]:
+    """The command run as `user` (None: without --user), the password piped in as a
+    scheduled job gives it."""
+    argv = [*args, "--user", user] if user else list(args)
+    with patch.object(sys, "stdin", io.StringIO(f"{PASSWORD}\n" if user else "")):
+        code = main(argv)
     out, err = capsys.readouterr()
     return code, out, err
 
 
 @pytest.fixture
 def data_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    """A demo office, with the demo's accounts."""
     folder = str(tmp_path / "office")
-    code, out, _ = run(capsys, "demo", "--cases", "250", "--seed", "3", "--data-dir", folder)
+    code, out, _ = run(
+        capsys, "demo", "--cases", "250", "--seed", "3", "--data-dir", folder, user=None
+    )
     assert code == 0 and "Added 250 demo cases" in out
     return folder
+
+
+@pytest.fixture
+def empty_office(tmp_path: Path) -> str:
+    """An office with no cases and one account, its administrator."""
+    folder = tmp_path / "empty"
+    db = open_database(resolve_paths(folder))
+    accounts.create_first_administrator(db, ADMIN.name, "Alex Admin", PASSWORD)
+    db.dispose()
+    return str(folder)
 
 
 def test_list_as_json_gives_every_case(capsys: pytest.CaptureFixture[str], data_dir: str) -> None:
@@ -60,13 +83,13 @@ def test_list_as_table_shows_overdue_cases_and_a_count(
 ) -> None:
     # One case certainly overdue, whatever day the demo data was made on.
     db = open_database(resolve_paths(data_dir))
-    late = cases.create_case(db, case(), patient=patient(family_name="Latecomer"), actor="t")
+    late = cases.create_case(db, case(), patient=patient(family_name="Latecomer"), actor=ADMIN)
     cases.change_status(
         db,
         late.id,
         CaseStatus.READY_FOR_REVIEW,
         reason="Reviewing on the referral letter alone",
-        actor="t",
+        actor=ADMIN,
         now=datetime.now(UTC) - timedelta(days=3),
     )
     db.dispose()
@@ -106,9 +129,10 @@ def test_bad_arguments_say_what_is_wrong(
 def test_check_reports_a_healthy_database(
     capsys: pytest.CaptureFixture[str], data_dir: str
 ) -> None:
-    code, out, _ = run(capsys, "check", "--data-dir", data_dir)
+    code, out, _ = run(capsys, "check", "--data-dir", data_dir, user=None)
     assert code == 0
     assert "Integrity:       ok" in out and "Result:          healthy" in out
+    assert re.search(r"^Audit trail: +[\d,]+ entries, intact$", out, re.MULTILINE)
     assert "SQLite library:" in out
 
 
@@ -123,7 +147,7 @@ def test_check_fails_clearly_on_a_damaged_file(
     database.write_bytes(bytes(data))
     for wal in Path(data_dir).glob("referral-desk.sqlite-*"):
         wal.unlink()
-    code, out, _ = run(capsys, "check", "--data-dir", data_dir)
+    code, out, _ = run(capsys, "check", "--data-dir", data_dir, user=None)
     assert code == 1
     assert "PROBLEMS FOUND" in out or "cannot be read" in out
 
@@ -132,7 +156,7 @@ def test_check_fails_on_a_file_that_is_not_a_database(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     (tmp_path / "referral-desk.sqlite").write_text("these are not the records you want")
-    code, out, _ = run(capsys, "check", "--data-dir", str(tmp_path))
+    code, out, _ = run(capsys, "check", "--data-dir", str(tmp_path), user=None)
     assert code == 1
     assert "cannot be read" in out
 
@@ -141,7 +165,7 @@ def test_the_data_dir_can_come_from_the_environment(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("REFERRAL_DESK_DATA_DIR", str(tmp_path / "from-env"))
-    code, _, _ = run(capsys, "demo", "--cases", "3")
+    code, _, _ = run(capsys, "demo", "--cases", "3", user=None)
     assert code == 0
     assert (tmp_path / "from-env" / "referral-desk.sqlite").exists()
 
@@ -198,7 +222,7 @@ def waiting(data_dir: str) -> str:
     if rows:
         return str(rows[0][0])
     db = open_database(resolve_paths(data_dir))
-    reference = cases.create_case(db, case(), patient=patient(), actor="t").reference
+    reference = cases.create_case(db, case(), patient=patient(), actor=ADMIN).reference
     db.dispose()
     return reference
 
@@ -352,7 +376,7 @@ def test_documents_missing_lists_the_chase_list_in_every_format(
         db,
         case(referrer_name="=HYPERLINK(evil)", urgency=Urgency.URGENT),
         patient=patient(given_names="@Ann"),
-        actor="t",
+        actor=ADMIN,
     )
     expected = documents.chase_list(db)
     db.dispose()
@@ -399,12 +423,12 @@ def test_documents_missing_lists_the_chase_list_in_every_format(
 
 
 def test_documents_missing_in_an_empty_office(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
+    capsys: pytest.CaptureFixture[str], empty_office: str
 ) -> None:
-    code, out, _ = run(capsys, "documents", "missing", "--data-dir", str(tmp_path))
+    code, out, _ = run(capsys, "documents", "missing", "--data-dir", empty_office)
     assert code == 0 and out.splitlines()[-1] == "0 missing documents in 0 cases"
     code, out, _ = run(
-        capsys, "documents", "missing", "--format", "json", "--data-dir", str(tmp_path)
+        capsys, "documents", "missing", "--format", "json", "--data-dir", empty_office
     )
     assert json.loads(out) == []
 
@@ -446,9 +470,9 @@ def test_documents_verify_passes_and_then_finds_a_damaged_file(
 
 
 def test_documents_verify_in_an_empty_office(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
+    capsys: pytest.CaptureFixture[str], empty_office: str
 ) -> None:
-    assert run(capsys, "documents", "verify", "--data-dir", str(tmp_path)) == (
+    assert run(capsys, "documents", "verify", "--data-dir", empty_office) == (
         0,
         "0 stored files checked, all intact\n",
         "",
@@ -495,6 +519,7 @@ def _roster(db: Any) -> dict[str, int]:
                 email="z.lindqvist@clinic.example",
                 fee_minor=45050,
             ),
+            actor=ADMIN,
         ),
         "asa": specialists.create_specialist(
             db,
@@ -504,6 +529,7 @@ def _roster(db: Any) -> dict[str, int]:
                 capacity=3,
                 cancer_types=frozenset({"breast"}),
             ),
+            actor=ADMIN,
         ),
         "away": specialists.create_specialist(
             db,
@@ -513,6 +539,7 @@ def _roster(db: Any) -> dict[str, int]:
                 capacity=5,
                 cancer_types=frozenset({"breast"}),
             ),
+            actor=ADMIN,
         ),
         "pathologist": specialists.create_specialist(
             db,
@@ -523,6 +550,7 @@ def _roster(db: Any) -> dict[str, int]:
                 cancer_types=frozenset({"breast"}),
                 fee_minor=30000,
             ),
+            actor=ADMIN,
         ),
         "retired": specialists.create_specialist(
             db,
@@ -532,16 +560,23 @@ def _roster(db: Any) -> dict[str, int]:
                 capacity=5,
                 active=False,
             ),
+            actor=ADMIN,
         ),
     }
-    specialists.add_absence(
-        db, ids["away"], today - timedelta(days=1), today + timedelta(days=6), "Annual leave"
-    )
-    specialists.add_absence(
-        db, ids["away"], today + timedelta(days=30), today + timedelta(days=32), "Congress"
-    )
-    specialists.add_absence(db, ids["zoe"], today - timedelta(days=20), today - timedelta(days=10))
-    specialists.add_absence(db, ids["zoe"], today + timedelta(days=9), today + timedelta(days=9))
+    for who, first, last, note in (
+        ("away", -1, 6, "Annual leave"),
+        ("away", 30, 32, "Congress"),
+        ("zoe", -20, -10, ""),
+        ("zoe", 9, 9, ""),
+    ):
+        specialists.add_absence(
+            db,
+            ids[who],
+            today + timedelta(days=first),
+            today + timedelta(days=last),
+            note,
+            actor=ADMIN,
+        )
     return ids
 
 
@@ -551,10 +586,11 @@ def office(tmp_path: Path) -> tuple[str, str, dict[str, int]]:
     folder = str(tmp_path / "office")
     db = open_database(resolve_paths(folder))
     ids = _roster(db)
-    created = cases.create_case(db, case(), patient=patient(), actor="t")
+    created = cases.create_case(db, case(), patient=patient(), actor=ADMIN)
     cases.change_status(
-        db, created.id, CaseStatus.READY_FOR_REVIEW, reason="Reviewing on what we have", actor="t"
+        db, created.id, CaseStatus.READY_FOR_REVIEW, reason="Reviewing on what we have", actor=ADMIN
     )
+    accounts.create_first_administrator(db, ADMIN.name, "Alex Admin", PASSWORD)
     db.dispose()
     return folder, created.reference, ids
 
@@ -642,12 +678,12 @@ def test_specialists_list_as_a_table_shows_load_and_absence(
 
 
 def test_specialists_list_in_an_empty_office(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
+    capsys: pytest.CaptureFixture[str], empty_office: str
 ) -> None:
-    code, out, _ = run(capsys, "specialists", "list", "--data-dir", str(tmp_path))
+    code, out, _ = run(capsys, "specialists", "list", "--data-dir", empty_office)
     assert code == 0 and out.splitlines()[-1] == "0 active specialists"
     code, out, _ = run(
-        capsys, "specialists", "list", "--format", "json", "--data-dir", str(tmp_path)
+        capsys, "specialists", "list", "--format", "json", "--data-dir", empty_office
     )
     assert code == 0 and json.loads(out) == []
 
@@ -825,11 +861,11 @@ def charged(
     monkeypatch.setenv("LC_NUMERIC", "de_DE.UTF-8")
     folder, reference, ids = office
     db = open_database(resolve_paths(folder))
-    office_service.set_currency(db, "EUR")
+    office_service.set_currency(db, "EUR", actor=ADMIN)
     case_id = _case_id(db, reference)
-    specialists.assign(db, case_id, ids["zoe"], actor="t", override_reason="Agreed by phone")
+    specialists.assign(db, case_id, ids["zoe"], actor=ADMIN, override_reason="Agreed by phone")
     for line in costs.case_costs(db, case_id).lines:
-        costs.charge_line(db, line.id, actor="t")
+        costs.charge_line(db, line.id, actor=ADMIN)
     db.dispose()
     return folder, reference
 
@@ -1081,17 +1117,17 @@ def test_cases_list_filters_unpaid_and_awaiting_approval_with_money_columns(
 
     folder, reference = charged
     db = open_database(resolve_paths(folder))
-    quoted = cases.create_case(db, case(), patient=patient(family_name="Quote"), actor="t")
+    quoted = cases.create_case(db, case(), patient=patient(family_name="Quote"), actor=ADMIN)
     costs.add_line(
         db,
         quoted.id,
         costs.LineDraft("PET-CT scan", 1, 110000, needs_approval=True),
-        actor="t",
+        actor=ADMIN,
     )
     costs.add_payment(
-        db, quoted.id, costs.PaymentDraft(50000, date.today(), PaymentMethod.CARD), actor="t"
+        db, quoted.id, costs.PaymentDraft(50000, date.today(), PaymentMethod.CARD), actor=ADMIN
     )
-    cases.create_case(db, case(), patient=patient(family_name="Free"), actor="t")
+    cases.create_case(db, case(), patient=patient(family_name="Free"), actor=ADMIN)
     db.dispose()
 
     code, out, _ = run(
@@ -1143,6 +1179,7 @@ def test_fees_list_in_every_format(
         consult.id,
         fee_schedule.ServiceDraft("CONSULT", consult.name, 123450),
         expected_version=consult.version,
+        actor=ADMIN,
     )
     db.dispose()
     code, out, _ = run(capsys, "fees", "list", "--format", "json", "--data-dir", folder)
@@ -1409,7 +1446,7 @@ def due(data_dir: str) -> list[str]:
         for (reference,) in _sql(
             data_dir, "SELECT reference FROM cases WHERE status = 'under_review' LIMIT 3"
         ):
-            opinions.record_opinion(db, _case_id(db, reference), _opinion_draft(), actor="t")
+            opinions.record_opinion(db, _case_id(db, reference), _opinion_draft(), actor=ADMIN)
         db.dispose()
         waiting = _due_for_summary(data_dir)
     assert len(waiting) >= 3

@@ -6,8 +6,11 @@ import csv
 import io
 import json
 import re
+import sqlite3
+import sys
 from datetime import date, datetime
 from pathlib import Path
+from unittest.mock import patch
 
 import openpyxl
 import pytest
@@ -16,12 +19,16 @@ from pypdf import PdfReader
 from referral_desk.cli import main
 from referral_desk.domain.reports import Column, Month
 from referral_desk.paths import resolve_paths
-from referral_desk.services import demo
+from referral_desk.services import accounts, demo
 from referral_desk.services.database import open_database
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
+def run(
+    capsys: pytest.CaptureFixture[str], *args: str, user: str = "nadia.manager"
+) -> tuple[int, str, str]:
+    """As the demo office's manager, the password piped in as a scheduled job gives it."""
+    with patch.object(sys, "stdin", io.StringIO(f"{accounts.DEMO_PASSWORD}\n")):
+        code = main([*args, "--user", user])
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -32,6 +39,7 @@ def office(tmp_path_factory: pytest.TempPathFactory) -> str:
     folder = tmp_path_factory.mktemp("report") / "office"
     db = open_database(resolve_paths(folder))
     demo.generate(db, 300, seed=3)
+    accounts.create_demo_accounts(db)
     db.dispose()
     return str(folder)
 
@@ -243,3 +251,32 @@ def test_the_month_of_cases_list_follows_the_same_rules(
     assert exit_info.value.code == 2  # an argument error, as for every option of the list
     err = capsys.readouterr().err
     assert "'2026-13' is not a month (there is no month 13" in err and "YYYY-MM" in err
+
+
+def test_a_staff_member_may_not_make_the_report_and_the_manager_is_in_the_trail(
+    capsys: pytest.CaptureFixture[str], office: str, tmp_path: Path
+) -> None:
+    target = tmp_path / "report.csv"
+    month = last_month().iso
+    code, out, err = run(
+        capsys,
+        *("report", "monthly", month, "--out", str(target), "--data-dir", office),
+        user="tom.office",
+    )
+    assert (code, out) == (1, "")
+    assert err == (
+        "referral-desk: A staff member cannot make the monthly report; ask a manager or an "
+        "administrator. Nothing was written.\n"
+    )
+    assert not target.exists()
+    code, _, _ = run(
+        capsys, *("report", "monthly", month, "--out", str(target), "--data-dir", office)
+    )
+    assert code == 0
+    with sqlite3.connect(Path(office) / "referral-desk.sqlite") as conn:
+        made = conn.execute(
+            "SELECT actor, action FROM audit_entries WHERE entity = 'report' "
+            "ORDER BY id DESC LIMIT 2"
+        ).fetchall()
+    conn.close()
+    assert made == [("nadia.manager", "export"), ("nadia.manager", "generate")]

@@ -19,6 +19,7 @@ from referral_desk.services import case_list, cases, checklists, documents
 from referral_desk.services.case_list import CaseQuery
 from referral_desk.services.database import open_database_file
 from referral_desk.services.errors import DatabaseUnavailableError
+from tests.conftest import admin
 
 
 def test_an_empty_file_is_upgraded_to_the_current_schema(tmp_path: Path) -> None:
@@ -219,11 +220,11 @@ def test_cases_from_the_previous_version_survive_the_documents_upgrade(tmp_path:
             assert checklists.checklist(db, cancer_type) == default_checklist(cancer_type)
 
         # Applied on request, the checklist works on an old case like on a new one.
-        change = documents.reapply_checklist(db, 2, actor="ines", now=now)
+        change = documents.reapply_checklist(db, 2, actor=admin("ines"), now=now)
         assert change.moved_to is CaseStatus.AWAITING_RECORDS
         records = documents.case_records(db, 2)
         assert len(records.documents) == 5 and all(d.missing for d in records.documents)
-        change = documents.reapply_checklist(db, 1, actor="ines", now=now)
+        change = documents.reapply_checklist(db, 1, actor=admin("ines"), now=now)
         assert change.moved_to is None  # it was awaiting records already
         assert len(documents.chase_list(db)) == 10
         assert found("sahin") != []  # the search still works after document changes
@@ -299,10 +300,11 @@ def test_cases_from_the_previous_version_survive_the_specialists_upgrade(tmp_pat
                 "Dr. Ana Lima", Discipline.MEDICAL_ONCOLOGY, 3, cancer_types=frozenset({"breast"})
             ),
             now=now,
+            actor=admin(),
         )
         [suggestion] = specialists.suggestions(db, 1, now=now, local_zone=UTC)
         assert suggestion.available and "matches the cancer type" in suggestion.reasons
-        change = specialists.assign(db, 1, ana, actor="ines", now=now, local_zone=UTC)
+        change = specialists.assign(db, 1, ana, actor=admin("ines"), now=now, local_zone=UTC)
         assert change.moved_to is CaseStatus.UNDER_REVIEW
         opinions.record_opinion(
             db,
@@ -314,7 +316,7 @@ def test_cases_from_the_previous_version_survive_the_specialists_upgrade(tmp_pat
                 Concordance.NOT_ASSESSED,
                 now,
             ),
-            actor="ines",
+            actor=admin("ines"),
             now=now,
         )
         flagged = case_list.fetch_page(db, CaseQuery(major_change_only=True), now=now).rows
@@ -418,7 +420,7 @@ def test_cases_from_the_previous_version_survive_the_costs_upgrade(tmp_path: Pat
         assert costs.case_costs(db, 1).lines == () and costs.case_costs(db, 1).history == ()
 
         now = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
-        office.set_currency(db, "EUR")
+        office.set_currency(db, "EUR", actor=admin())
         rows = {r.reference: r for r in case_list.fetch_page(db, CaseQuery(), now=now).rows}
         assert (rows["RD-2026-00007"].total_minor, rows["RD-2026-00007"].balance_minor) == (0, 0)
 
@@ -433,16 +435,19 @@ def test_cases_from_the_previous_version_survive_the_costs_upgrade(tmp_path: Pat
                 fee_minor=38_000,
             ),
             now=now,
+            actor=admin(),
         )
         specialists.assign(
-            db, 1, ben, actor="ines", reassign_reason="Ana is away", now=now, local_zone=UTC
+            db, 1, ben, actor=admin("ines"), reassign_reason="Ana is away", now=now, local_zone=UTC
         )
         [quote] = costs.case_costs(db, 1).lines
         assert (quote.draft.unit_price_minor, quote.from_assignment) == (38_000, True)
-        costs.charge_line(db, quote.id, actor="ines", now=now)
-        costs.add_line(db, 2, LineDraft("Courier", 1, 4_000, LineKind.FINAL), actor="a", now=now)
+        costs.charge_line(db, quote.id, actor=admin("ines"), now=now)
+        costs.add_line(
+            db, 2, LineDraft("Courier", 1, 4_000, LineKind.FINAL), actor=admin("a"), now=now
+        )
         draft = PaymentDraft(20_000, now.date(), PaymentMethod.BANK_TRANSFER)
-        costs.add_payment(db, 1, draft, actor="ines", now=now, local_zone=UTC)
+        costs.add_payment(db, 1, draft, actor=admin("ines"), now=now, local_zone=UTC)
         assert costs.case_costs(db, 1).totals.status is PaymentStatus.PARTLY_PAID
         unpaid = case_list.fetch_page(db, CaseQuery(unpaid_only=True), now=now).rows
         assert sorted((r.reference, r.balance_minor) for r in unpaid) == [
@@ -466,10 +471,10 @@ def test_downgrading_the_costs_schema_keeps_the_cases_and_their_index(tmp_path: 
     before = _sqlite(path, "SELECT * FROM cases")
     db = open_database_file(path)
     now = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
-    office.set_currency(db, "EUR")
-    costs.add_line(db, 1, LineDraft("Consultation", 1, 45_000), actor="a", now=now)
+    office.set_currency(db, "EUR", actor=admin())
+    costs.add_line(db, 1, LineDraft("Consultation", 1, 45_000), actor=admin("a"), now=now)
     draft = PaymentDraft(10_000, now.date(), PaymentMethod.CASH)
-    costs.add_payment(db, 1, draft, actor="a", now=now, local_zone=UTC)
+    costs.add_payment(db, 1, draft, actor=admin("a"), now=now, local_zone=UTC)
     config = migrate.alembic_config()
     with db.engine.connect() as connection:
         config.attributes["connection"] = connection
@@ -568,9 +573,11 @@ def test_cases_from_the_previous_version_survive_the_letters_upgrade(tmp_path: P
         # The old case's quote becomes a letter like a new case's.
         now = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
         info = letters.generate(
-            db, 1, LetterKind.ESTIMATE, actor="ines", now=now, locale="en_GB", local_zone=UTC
+            db, 1, LetterKind.ESTIMATE, actor=admin("ines"), now=now, locale="en_GB", local_zone=UTC
         )
-        text = PdfReader(letters.save_copy(db, info.id, tmp_path / "estimate.pdf")).pages[0]
+        text = PdfReader(
+            letters.save_copy(db, info.id, tmp_path / "estimate.pdf", actor=admin())
+        ).pages[0]
         assert "€450.00" in text.extract_text() and "Şahin" in text.extract_text()
         assert letters.available_kinds(db, 1)[LetterKind.SUMMARY] == "No opinion recorded yet."
     finally:
@@ -587,8 +594,10 @@ def test_downgrading_the_letters_schema_keeps_the_cases_and_their_index(tmp_path
     _insert_0004_estimate(path, 1)
     db = open_database_file(path)
     now = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
-    office.set_office_details(db, office.OfficeDetails("Zürich office", phone="+41 44 000 00 00"))
-    letters.generate(db, 1, LetterKind.ESTIMATE, actor="ines", now=now, locale="en_GB")
+    office.set_office_details(
+        db, office.OfficeDetails("Zürich office", phone="+41 44 000 00 00"), actor=admin()
+    )
+    letters.generate(db, 1, LetterKind.ESTIMATE, actor=admin("ines"), now=now, locale="en_GB")
     before = _sqlite(path, "SELECT * FROM cases")
     config = migrate.alembic_config()
     with db.engine.connect() as connection:
@@ -617,5 +626,89 @@ def test_downgrading_the_letters_schema_keeps_the_cases_and_their_index(tmp_path
         assert migrate.current_revision(db) == migrate.head_revision()
         assert _sqlite(path, "SELECT count(*) FROM letter_templates") == [(4,)]
         assert _sqlite(path, "SELECT reference FROM cases") == [("RD-2026-00007",)]
+    finally:
+        db.dispose()
+
+
+def _insert_0005_letter_setup(path: Path) -> None:
+    """The letterhead as 0005 stored it: settings the audit trail will meet as old rows."""
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO settings (key, value) VALUES ('office_name', 'Zürich office')")
+    conn.close()
+
+
+def test_cases_from_the_previous_version_survive_the_users_audit_upgrade(tmp_path: Path) -> None:
+    from referral_desk.services import audit_log
+
+    path = tmp_path / "office.sqlite"
+    _at_revision(path, "0005").dispose()
+    _insert_0001_case(path, "RD-2026-00007", "opinion_received", _T)
+    _insert_0001_case(path, "RD-2026-00008", "new", None)
+    _insert_0004_estimate(path, 1)
+    _insert_0005_letter_setup(path)
+    before = {
+        table: _sqlite(path, f"SELECT * FROM {table} ORDER BY 1")
+        for table in ("patients", "cases", "status_changes", "cost_lines", "settings")
+    }
+
+    db = open_database_file(path, tmp_path / "backups")
+    try:
+        assert migrate.current_revision(db) == migrate.head_revision()
+        assert len(list((tmp_path / "backups").glob("before-upgrade-from-0005-*.sqlite"))) == 1
+        for table, rows in before.items():  # not a value changed
+            assert _sqlite(path, f"SELECT * FROM {table} ORDER BY 1") == rows
+        # Nobody has an account yet: the first start asks for the first administrator.
+        assert _sqlite(path, "SELECT count(*) FROM users") == [(0,)]
+        # The trail starts empty; what was done before it existed is not made up.
+        assert _sqlite(path, "SELECT count(*) FROM audit_entries") == [(0,)]
+        assert _sqlite(path, "SELECT id, entries, last_hash FROM audit_head") == [(1, 0, "0" * 64)]
+        assert _sqlite(path, "PRAGMA foreign_key_check") == []
+        assert _sqlite(path, "PRAGMA integrity_check") == [("ok",)]
+
+        # The old cases are changed like new ones, and the chain starts from the beginning.
+        cases.change_status(db, 2, CaseStatus.AWAITING_RECORDS, actor=admin("maria"))
+        [(previous, actor, entity)] = _sqlite(
+            path, "SELECT previous_hash, actor, entity FROM audit_entries"
+        )
+        assert (previous, actor, entity) == ("0" * 64, "maria", "case")
+        assert audit_log.verify_chain(db).ok
+    finally:
+        db.dispose()
+
+
+def test_downgrading_the_users_audit_schema_keeps_the_cases(tmp_path: Path) -> None:
+    from referral_desk.services import accounts
+
+    path = tmp_path / "office.sqlite"
+    _at_revision(path, "0005").dispose()
+    _insert_0001_case(path, "RD-2026-00007", "new", None)
+    db = open_database_file(path)
+    alex = accounts.create_first_administrator(db, "alex", "Alex", "a long enough password")
+    cases.change_status(db, 1, CaseStatus.AWAITING_RECORDS, actor=alex)
+    before = _sqlite(path, "SELECT * FROM cases")
+    config = migrate.alembic_config()
+    with db.engine.connect() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0005")
+    db.dispose()
+
+    assert _sqlite(path, "SELECT * FROM cases") == before
+    tables = {r[0] for r in _sqlite(path, "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert not tables & {"users", "audit_entries", "audit_head"}
+    assert {"letters", "letter_templates", "cost_lines"} <= tables
+    assert _sqlite(path, "SELECT name FROM sqlite_master WHERE type = 'trigger'") == []
+    assert _sqlite(path, "SELECT version_num FROM alembic_version") == [("0005",)]
+    assert _sqlite(path, "PRAGMA integrity_check") == [("ok",)]
+    assert _sqlite(path, "PRAGMA foreign_key_check") == []
+
+    # And up again: no accounts, an empty trail, the case still there.
+    db = open_database_file(path)
+    try:
+        assert migrate.current_revision(db) == migrate.head_revision()
+        assert _sqlite(path, "SELECT count(*) FROM users") == [(0,)]
+        assert _sqlite(path, "SELECT entries FROM audit_head") == [(0,)]
+        assert _sqlite(path, "SELECT reference, status FROM cases") == [
+            ("RD-2026-00007", "awaiting_records")
+        ]
     finally:
         db.dispose()

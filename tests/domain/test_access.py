@@ -33,9 +33,11 @@ def test_each_role_gets_what_the_office_gives_it() -> None:
 def test_a_refusal_names_the_role_and_who_may() -> None:
     with pytest.raises(
         AccessError,
-        match="A staff cannot print letters; ask someone who is coordinator, administrator",
+        match=r"^A staff member cannot print letters; ask a coordinator or an administrator\.$",
     ):
         require(UserRole.STAFF, Permission.LETTERS, "print letters")
+    with pytest.raises(AccessError, match=r"^A manager cannot add users; ask an administrator\.$"):
+        require(UserRole.MANAGER, Permission.MANAGE_USERS, "add users")
     require(UserRole.COORDINATOR, Permission.LETTERS, "print letters")  # no error
 
 

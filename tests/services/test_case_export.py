@@ -16,33 +16,44 @@ from referral_desk.services.case_export import (
     neutralise,
 )
 from referral_desk.services.case_list import CaseQuery
-from tests.conftest import NOW, case, patient
+from tests.conftest import NOW, admin, case, patient
 
 
 def test_exported_cases_carry_total_balance_and_currency_as_exact_text(db: Database) -> None:
-    office_service.set_currency(db, "EUR")
-    quoted = cases.create_case(db, case(), patient=patient(family_name="Quote"), actor="t", now=NOW)
-    costs.add_line(
-        db, quoted.id, costs.LineDraft("PET-CT scan", 1, 110000, needs_approval=True), actor="t"
+    office_service.set_currency(db, "EUR", actor=admin())
+    quoted = cases.create_case(
+        db, case(), patient=patient(family_name="Quote"), actor=admin("t"), now=NOW
     )
-    owing = cases.create_case(db, case(), patient=patient(family_name="Owing"), actor="t", now=NOW)
     costs.add_line(
-        db, owing.id, costs.LineDraft("Consultation", 2, 61725, LineKind.FINAL), actor="t"
+        db,
+        quoted.id,
+        costs.LineDraft("PET-CT scan", 1, 110000, needs_approval=True),
+        actor=admin("t"),
+    )
+    owing = cases.create_case(
+        db, case(), patient=patient(family_name="Owing"), actor=admin("t"), now=NOW
+    )
+    costs.add_line(
+        db, owing.id, costs.LineDraft("Consultation", 2, 61725, LineKind.FINAL), actor=admin("t")
     )
     costs.add_payment(
         db,
         owing.id,
         costs.PaymentDraft(100001, NOW.date() - timedelta(days=1), PaymentMethod.INSURANCE),
-        actor="t",
+        actor=admin("t"),
     )
-    over = cases.create_case(db, case(), patient=patient(family_name="Over"), actor="t", now=NOW)
-    costs.add_line(db, over.id, costs.LineDraft("Courier", 1, 6000, LineKind.FINAL), actor="t")
+    over = cases.create_case(
+        db, case(), patient=patient(family_name="Over"), actor=admin("t"), now=NOW
+    )
+    costs.add_line(
+        db, over.id, costs.LineDraft("Courier", 1, 6000, LineKind.FINAL), actor=admin("t")
+    )
     costs.add_payment(
-        db, over.id, costs.PaymentDraft(10000, NOW.date(), PaymentMethod.CASH), actor="t"
+        db, over.id, costs.PaymentDraft(10000, NOW.date(), PaymentMethod.CASH), actor=admin("t")
     )
-    cases.create_case(db, case(), patient=patient(family_name="Free"), actor="t", now=NOW)
+    cases.create_case(db, case(), patient=patient(family_name="Free"), actor=admin("t"), now=NOW)
 
-    records = list(iter_records(db, CaseQuery(), now=NOW))
+    records = list(iter_records(db, CaseQuery(), now=NOW, actor=admin()))
     assert all(list(r) == list(COLUMNS) for r in records)
     rows = {r["patient"].split()[-1]: r for r in records}
     money = ("total", "total_is_estimate", "balance", "payment_status", "awaiting_approval")
@@ -64,7 +75,10 @@ def test_exported_cases_carry_total_balance_and_currency_as_exact_text(db: Datab
     assert (rows["Free"]["total"], rows["Free"]["balance"]) == ("0.00", "0.00")
     assert {r["currency"] for r in records} == {"EUR"}
 
-    typed = {r["patient"].split()[-1]: r for r in iter_json_records(db, CaseQuery(), now=NOW)}
+    typed = {
+        r["patient"].split()[-1]: r
+        for r in iter_json_records(db, CaseQuery(), now=NOW, actor=admin())
+    }
     assert typed["Owing"]["total_minor"] == 123450 and typed["Owing"]["balance_minor"] == 23449
     assert typed["Quote"]["total_is_estimate"] is True and typed["Quote"]["awaiting_approval"] == 1
     assert "total" not in typed["Owing"] and "balance" not in typed["Owing"]

@@ -15,7 +15,7 @@ from referral_desk.services import case_list, cases, costs, demo
 from referral_desk.services import office as office_profile
 from referral_desk.services.case_list import CaseQuery, SortKey, _sort_columns
 from referral_desk.services.costs import LineDraft, PaymentDraft
-from tests.conftest import NOW, case, patient, without_checklists
+from tests.conftest import NOW, admin, case, patient, without_checklists
 
 
 def _refs(db: Database, query: CaseQuery) -> list[str]:
@@ -25,7 +25,7 @@ def _refs(db: Database, query: CaseQuery) -> list[str]:
 @pytest.fixture
 def office(db: Database) -> Database:
     without_checklists(db)  # these tests are about the list, not about records
-    cases.create_case(db, case(), patient=patient(), actor="a", now=NOW)  # 00001
+    cases.create_case(db, case(), patient=patient(), actor=admin("a"), now=NOW)  # 00001
     cases.create_case(
         db,
         case(
@@ -35,14 +35,14 @@ def office(db: Database) -> Database:
             urgency=Urgency.URGENT,
         ),
         patient=patient(given_names="Анна", family_name="Иванова", birth_date=date(1980, 1, 1)),
-        actor="a",
+        actor=admin("a"),
         now=NOW + timedelta(minutes=1),
     )  # 00002
     cases.create_case(
         db,
         case(cancer_type="lung", diagnosis="NSCLC adenocarcinoma", referrer_name=""),
         patient=patient(given_names="Søren", family_name="Åkesson", birth_date=date(1950, 5, 5)),
-        actor="a",
+        actor=admin("a"),
         now=NOW + timedelta(minutes=2),
     )  # 00003
     return db
@@ -79,7 +79,7 @@ def test_search_follows_a_renamed_patient(office: Database) -> None:
         expected_version=detail.version,
         patient=patient(family_name="Schmidt"),
         case=detail.case,
-        actor="a",
+        actor=admin("a"),
         now=NOW,
     )
     assert _refs(office, CaseQuery(text="schmidt")) == ["RD-2026-00001"]
@@ -87,7 +87,7 @@ def test_search_follows_a_renamed_patient(office: Database) -> None:
 
 
 def test_filters_by_status_urgency_and_overdue(office: Database) -> None:
-    cases.change_status(office, 2, S.READY_FOR_REVIEW, actor="a", now=NOW)
+    cases.change_status(office, 2, S.READY_FOR_REVIEW, actor=admin("a"), now=NOW)
     assert _refs(office, CaseQuery(statuses=frozenset({S.READY_FOR_REVIEW}))) == ["RD-2026-00002"]
     assert _refs(office, CaseQuery(urgencies=frozenset({Urgency.URGENT}))) == ["RD-2026-00002"]
     assert _refs(office, CaseQuery(overdue_only=True)) == []
@@ -98,8 +98,10 @@ def test_filters_by_status_urgency_and_overdue(office: Database) -> None:
 
 
 def test_running_clocks_sort_first_with_the_most_overdue_on_top(office: Database) -> None:
-    cases.change_status(office, 3, S.READY_FOR_REVIEW, actor="a", now=NOW)  # due +48 h
-    cases.change_status(office, 2, S.READY_FOR_REVIEW, actor="a", now=NOW)  # urgent: due +24 h
+    cases.change_status(office, 3, S.READY_FOR_REVIEW, actor=admin("a"), now=NOW)  # due +48 h
+    cases.change_status(
+        office, 2, S.READY_FOR_REVIEW, actor=admin("a"), now=NOW
+    )  # urgent: due +24 h
     assert _refs(office, CaseQuery()) == ["RD-2026-00002", "RD-2026-00003", "RD-2026-00001"]
 
 
@@ -167,13 +169,15 @@ def test_the_default_order_and_deep_pages_use_the_clock_index(db: Database) -> N
 
 def _costed(db: Database, charges: list[int], quotes: list[int], paid: int = 0) -> int:
     """A new case with charged lines, quoted lines and a payment (EUR, minor units)."""
-    case_id = cases.create_case(db, case(), patient=patient(), actor="a", now=NOW).id
+    case_id = cases.create_case(db, case(), patient=patient(), actor=admin("a"), now=NOW).id
     for kind, amounts in ((LineKind.FINAL, charges), (LineKind.ESTIMATE, quotes)):
         for amount in amounts:
-            costs.add_line(db, case_id, LineDraft("Line", 1, amount, kind), actor="a", now=NOW)
+            costs.add_line(
+                db, case_id, LineDraft("Line", 1, amount, kind), actor=admin("a"), now=NOW
+            )
     if paid:
         draft = PaymentDraft(paid, NOW.date(), PaymentMethod.CARD)
-        costs.add_payment(db, case_id, draft, actor="a", now=NOW, local_zone=UTC)
+        costs.add_payment(db, case_id, draft, actor=admin("a"), now=NOW, local_zone=UTC)
     return case_id
 
 
@@ -181,7 +185,7 @@ def _costed(db: Database, charges: list[int], quotes: list[int], paid: int = 0) 
 def billed(db: Database) -> Database:
     """Seven cases, one per way a case can stand with its money."""
     without_checklists(db)
-    office_profile.set_currency(db, "EUR")
+    office_profile.set_currency(db, "EUR", actor=admin())
     _costed(db, [], [])  # 00001 nothing at all
     _costed(db, [], [45_000])  # 00002 quoted only
     _costed(db, [45_000], [], paid=10_000)  # 00003 partly paid: owes 350
@@ -213,7 +217,9 @@ def test_each_row_carries_its_total_and_balance(billed: Database) -> None:
 
 
 def test_unpaid_shows_the_cases_that_still_owe_whatever_their_status(billed: Database) -> None:
-    cases.change_status(billed, 7, S.CANCELLED, reason="Patient withdrew", actor="a", now=NOW)
+    cases.change_status(
+        billed, 7, S.CANCELLED, reason="Patient withdrew", actor=admin("a"), now=NOW
+    )
     query = CaseQuery(unpaid_only=True)
     assert sorted(_refs(billed, query)) == ["RD-2026-00003", "RD-2026-00007"]
     assert case_list.count_cases(billed, query, now=NOW) == 2
@@ -223,7 +229,7 @@ def test_unpaid_shows_the_cases_that_still_owe_whatever_their_status(billed: Dat
 
 def test_a_payment_takes_a_case_off_the_unpaid_list(billed: Database) -> None:
     draft = PaymentDraft(35_000, NOW.date(), PaymentMethod.CASH)
-    costs.add_payment(billed, 3, draft, actor="a", now=NOW, local_zone=UTC)
+    costs.add_payment(billed, 3, draft, actor=admin("a"), now=NOW, local_zone=UTC)
     assert _refs(billed, CaseQuery(unpaid_only=True)) == ["RD-2026-00007"]
 
 
@@ -237,14 +243,22 @@ def test_awaiting_approval_shows_open_cases_with_a_test_the_patient_has_not_answ
             billed,
             case_id,
             LineDraft("Oncotype DX", 1, 300_000, needs_approval=True),
-            actor="a",
+            actor=admin("a"),
             now=NOW,
         )
     [test_of_2] = [x for x in costs.case_costs(billed, 2).lines if x.draft.needs_approval]
     costs.answer_approval(
-        billed, test_of_2.id, approved=True, on=NOW.date(), actor="a", now=NOW, local_zone=UTC
+        billed,
+        test_of_2.id,
+        approved=True,
+        on=NOW.date(),
+        actor=admin("a"),
+        now=NOW,
+        local_zone=UTC,
     )
-    cases.change_status(billed, 3, S.CANCELLED, reason="Patient withdrew", actor="a", now=NOW)
+    cases.change_status(
+        billed, 3, S.CANCELLED, reason="Patient withdrew", actor=admin("a"), now=NOW
+    )
     assert _refs(billed, query) == ["RD-2026-00001"]
     assert case_list.count_cases(billed, query, now=NOW) == 1
     assert _rows(billed, query)["01"].awaiting_approval == 1
@@ -275,7 +289,7 @@ def test_paging_by_total_or_balance_gives_every_case_once_in_order(
 ) -> None:
     """Many equal totals: the pages must break ties the same way as the whole list."""
     without_checklists(db)
-    office_profile.set_currency(db, "EUR")
+    office_profile.set_currency(db, "EUR", actor=admin())
     for i in range(17):
         _costed(db, [10_000 * (i % 3)] if i % 4 else [], [5_000 * (i % 2)], paid=3_000 * (i % 5))
     query = CaseQuery(sort=sort, descending=descending)

@@ -7,7 +7,7 @@ from referral_desk.paths import resolve_paths
 from referral_desk.services import cases
 from referral_desk.services.change_watch import ChangeWatcher
 from referral_desk.services.database import open_database
-from tests.conftest import NOW, case, patient
+from tests.conftest import NOW, admin, case, patient
 
 
 def test_a_commit_from_another_connection_is_noticed_once(tmp_path: Path) -> None:
@@ -16,7 +16,7 @@ def test_a_commit_from_another_connection_is_noticed_once(tmp_path: Path) -> Non
     db = open_database(paths)
     watcher = ChangeWatcher(paths.database)
     assert not watcher.changed()
-    cases.create_case(db, case(), patient=patient(), actor="t", now=NOW)
+    cases.create_case(db, case(), patient=patient(), actor=admin("t"), now=NOW)
     assert watcher.changed()
     assert not watcher.changed()
     watcher.close()

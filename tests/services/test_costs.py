@@ -22,7 +22,7 @@ from referral_desk.services.costs import CaseCosts, LineDraft, LineInfo, Payment
 from referral_desk.services.errors import ConflictError, NotFoundError, ValidationError
 from referral_desk.services.opinions import OpinionDraft
 from referral_desk.services.specialists import SpecialistDraft
-from tests.conftest import NOW, case, patient, without_checklists
+from tests.conftest import NOW, admin, case, patient, without_checklists
 
 HOUR = timedelta(hours=1)
 TODAY = NOW.date()  # 23 Nov 2026; the case is received at NOW
@@ -35,12 +35,12 @@ TEST = LineDraft("Oncotype DX", 1, 300_000, needs_approval=True)
 def office_db(db: Database) -> Database:
     """An office in euros whose cases need no records (they stay New)."""
     without_checklists(db)
-    office.set_currency(db, "EUR")
+    office.set_currency(db, "EUR", actor=admin())
     return db
 
 
 def _new_case(db: Database, *, at: datetime = NOW) -> int:
-    return cases.create_case(db, case(), patient=patient(), actor="maria", now=at).id
+    return cases.create_case(db, case(), patient=patient(), actor=admin("maria"), now=at).id
 
 
 @pytest.fixture
@@ -57,13 +57,13 @@ def _line(db: Database, case_id: int, description: str) -> LineInfo:
 
 
 def _add(db: Database, case_id: int, draft: LineDraft, *, reason: str = "") -> CaseChange:
-    return costs.add_line(db, case_id, draft, actor="maria", reason=reason, now=LATER)
+    return costs.add_line(db, case_id, draft, actor=admin("maria"), reason=reason, now=LATER)
 
 
 def _answer(
     db: Database, line_id: int, approved: bool, on: date = TODAY, **kw: object
 ) -> CaseChange:
-    values: dict[str, object] = {"actor": "maria", "now": LATER, "local_zone": UTC}
+    values: dict[str, object] = {"actor": admin("maria"), "now": LATER, "local_zone": UTC}
     values.update(kw)
     return costs.answer_approval(db, line_id, approved=approved, on=on, **values)  # type: ignore[arg-type]
 
@@ -80,7 +80,7 @@ def _pay(
     now: datetime = LATER,
 ) -> CaseChange:
     draft = PaymentDraft(amount, on, method, reference, reason)
-    return costs.add_payment(db, case_id, draft, actor="maria", now=now, local_zone=UTC)
+    return costs.add_payment(db, case_id, draft, actor=admin("maria"), now=now, local_zone=UTC)
 
 
 def _sql(db: Database, query: str, *args: object) -> list[tuple[object, ...]]:
@@ -160,26 +160,28 @@ def _apply(db: Database, case_id: int, operation: tuple[object, ...]) -> None:
     if name == "add":
         kind, quantity, price, needs_approval = args
         draft = LineDraft(f"Line {len(lines)}", quantity, price, kind, None, needs_approval)  # type: ignore[arg-type]
-        costs.add_line(db, case_id, draft, actor="a", now=LATER)
+        costs.add_line(db, case_id, draft, actor=admin("a"), now=LATER)
     elif name == "update" and (target := line(args[0])):
         draft = replace(target.draft, quantity=args[1], unit_price_minor=args[2])  # type: ignore[arg-type]
         costs.update_line(
-            db, target.id, draft, expected_version=target.version, actor="a", now=LATER
+            db, target.id, draft, expected_version=target.version, actor=admin("a"), now=LATER
         )
     elif name == "kind" and (target := line(args[0])):
         draft = replace(target.draft, kind=args[1])  # type: ignore[arg-type]
         costs.update_line(
-            db, target.id, draft, expected_version=target.version, actor="a", now=LATER
+            db, target.id, draft, expected_version=target.version, actor=admin("a"), now=LATER
         )
     elif name == "needs" and (target := line(args[0])):
         draft = replace(target.draft, needs_approval=args[1])  # type: ignore[arg-type]
         costs.update_line(
-            db, target.id, draft, expected_version=target.version, actor="a", now=LATER
+            db, target.id, draft, expected_version=target.version, actor=admin("a"), now=LATER
         )
     elif name == "remove" and (target := line(args[0])):
-        costs.remove_line(db, target.id, expected_version=target.version, actor="a", now=LATER)
+        costs.remove_line(
+            db, target.id, expected_version=target.version, actor=admin("a"), now=LATER
+        )
     elif name == "charge" and (target := line(args[0])):
-        costs.charge_line(db, target.id, actor="a", now=LATER)
+        costs.charge_line(db, target.id, actor=admin("a"), now=LATER)
     elif name == "answer" and (target := line(args[0])):
         _answer(db, target.id, bool(args[1]))
     elif name == "pay":
@@ -188,7 +190,7 @@ def _apply(db: Database, case_id: int, operation: tuple[object, ...]) -> None:
         _pay(db, case_id, -int(args[0]), reason="Refund")  # type: ignore[call-overload]
     elif name == "unpay" and payments:
         payment = payments[int(args[0]) % len(payments)]  # type: ignore[call-overload]
-        costs.remove_payment(db, payment.id, reason="Typed twice", actor="a", now=LATER)
+        costs.remove_payment(db, payment.id, reason="Typed twice", actor=admin("a"), now=LATER)
 
 
 @settings(
@@ -285,6 +287,7 @@ def test_a_deactivated_service_is_not_used_for_new_lines_but_stays_on_old_ones(
         courier.id,
         replace(courier.draft, active=False),
         expected_version=courier.version,
+        actor=admin(),
     )
     with pytest.raises(ValidationError, match="COURIER Courier of slides or blocks is deactivated"):
         _add(office_db, case_id, LineDraft("", 1, 4_000, service_id=courier.id))
@@ -294,7 +297,7 @@ def test_a_deactivated_service_is_not_used_for_new_lines_but_stays_on_old_ones(
         line.id,
         replace(line.draft, quantity=2),
         expected_version=line.version,
-        actor="maria",
+        actor=admin("maria"),
         now=LATER,
     )
     assert _costs(office_db, case_id).lines[0].total_minor == 8_000
@@ -357,7 +360,7 @@ def test_a_line_is_changed_and_a_stale_change_is_refused(office_db: Database, ca
         line.id,
         replace(line.draft, unit_price_minor=50_000),
         expected_version=line.version,
-        actor="pedro",
+        actor=admin("pedro"),
         now=LATER,
     )
     assert change.message == (
@@ -371,11 +374,13 @@ def test_a_line_is_changed_and_a_stale_change_is_refused(office_db: Database, ca
             line.id,
             replace(line.draft, unit_price_minor=1),
             expected_version=line.version,
-            actor="maria",
+            actor=admin("maria"),
             now=LATER,
         )
     with pytest.raises(ConflictError):
-        costs.remove_line(office_db, line.id, expected_version=line.version, actor="a", now=LATER)
+        costs.remove_line(
+            office_db, line.id, expected_version=line.version, actor=admin("a"), now=LATER
+        )
     assert _costs(office_db, case_id).totals.estimated == 50_000
 
 
@@ -387,11 +392,11 @@ def test_unknown_cases_lines_and_payments_are_said_to_be_unknown(
     with pytest.raises(NotFoundError, match="no case number 99"):
         _add(office_db, 99, CONSULT)
     with pytest.raises(NotFoundError, match="no cost line number 7"):
-        costs.charge_line(office_db, 7, actor="a", now=LATER)
+        costs.charge_line(office_db, 7, actor=admin("a"), now=LATER)
     with pytest.raises(NotFoundError, match="no cost line number 7"):
-        costs.remove_line(office_db, 7, actor="a", now=LATER)
+        costs.remove_line(office_db, 7, actor=admin("a"), now=LATER)
     with pytest.raises(NotFoundError, match="no payment number 7"):
-        costs.remove_payment(office_db, 7, reason="x", actor="a", now=LATER)
+        costs.remove_payment(office_db, 7, reason="x", actor=admin("a"), now=LATER)
     with pytest.raises(NotFoundError, match="no case number 99"):
         costs.payment_warning(office_db, 99, 100)
 
@@ -401,12 +406,12 @@ def test_charging_an_estimate_keeps_its_amount_and_moves_it_to_the_charges(
 ) -> None:
     _add(office_db, case_id, CONSULT)
     line = _line(office_db, case_id, CONSULT.description)
-    change = costs.charge_line(office_db, line.id, actor="maria", now=LATER)
+    change = costs.charge_line(office_db, line.id, actor=admin("maria"), now=LATER)
     assert change.message == "Charged 'Second opinion consultation', EUR 450.00."
     totals = _costs(office_db, case_id).totals
     assert (totals.estimated, totals.final, totals.status) == (0, 45_000, PaymentStatus.UNPAID)
     with pytest.raises(ValidationError, match="is already charged"):
-        costs.charge_line(office_db, line.id, actor="maria", now=LATER)
+        costs.charge_line(office_db, line.id, actor=admin("maria"), now=LATER)
 
 
 def test_a_removed_line_leaves_the_totals_and_stays_in_the_history(
@@ -414,7 +419,7 @@ def test_a_removed_line_leaves_the_totals_and_stays_in_the_history(
 ) -> None:
     _add(office_db, case_id, CONSULT)
     line = _line(office_db, case_id, CONSULT.description)
-    costs.remove_line(office_db, line.id, actor="pedro", now=LATER)
+    costs.remove_line(office_db, line.id, actor=admin("pedro"), now=LATER)
     assert _costs(office_db, case_id).lines == ()
     assert _stored(office_db, case_id) == (0, 0, 0, 0)
     assert _history(office_db, case_id)[0] == (
@@ -444,7 +449,7 @@ def test_the_patients_yes_is_kept_with_its_date_and_the_test_can_be_charged(
     _add(office_db, case_id, TEST)
     line = _line(office_db, case_id, TEST.description)
     with pytest.raises(ValidationError, match="has not approved 'Oncotype DX' yet"):
-        costs.charge_line(office_db, line.id, actor="maria", now=LATER)
+        costs.charge_line(office_db, line.id, actor=admin("maria"), now=LATER)
     change = _answer(office_db, line.id, True, note="By phone")
     assert change.message == "The patient approved 'Oncotype DX' on 2026-11-23."
     line = _line(office_db, case_id, TEST.description)
@@ -455,7 +460,7 @@ def test_the_patients_yes_is_kept_with_its_date_and_the_test_can_be_charged(
     )
     assert _history(office_db, case_id)[0] == (change.message, "By phone")
     assert _stored(office_db, case_id) == (0, 300_000, 0, 0)
-    costs.charge_line(office_db, line.id, actor="maria", now=LATER)
+    costs.charge_line(office_db, line.id, actor=admin("maria"), now=LATER)
     assert _stored(office_db, case_id) == (300_000, 0, 300_000, 0)
     with pytest.raises(ValidationError, match="already charged; its approval stands"):
         _answer(office_db, line.id, False)
@@ -471,7 +476,7 @@ def test_a_declined_test_leaves_the_estimate_and_cannot_be_charged(
     totals = _costs(office_db, case_id).totals
     assert (totals.estimated, totals.awaiting_approval) == (45_000, 0)
     with pytest.raises(ValidationError, match="The patient declined 'Oncotype DX'"):
-        costs.charge_line(office_db, line.id, actor="maria", now=LATER)
+        costs.charge_line(office_db, line.id, actor=admin("maria"), now=LATER)
     line = _line(office_db, case_id, TEST.description)
     with pytest.raises(ValidationError, match="declined this test; it cannot be charged"):
         costs.update_line(
@@ -479,7 +484,7 @@ def test_a_declined_test_leaves_the_estimate_and_cannot_be_charged(
             line.id,
             replace(line.draft, kind=LineKind.FINAL),
             expected_version=line.version,
-            actor="maria",
+            actor=admin("maria"),
             now=LATER,
         )
 
@@ -513,7 +518,7 @@ def test_a_new_amount_on_an_answered_test_asks_the_patient_again(
         line.id,
         replace(line.draft, description="Oncotype DX recurrence score"),
         expected_version=line.version,
-        actor="maria",
+        actor=admin("maria"),
         now=LATER,
     )
     line = _line(office_db, case_id, "Oncotype DX recurrence score")
@@ -523,7 +528,7 @@ def test_a_new_amount_on_an_answered_test_asks_the_patient_again(
         line.id,
         replace(line.draft, unit_price_minor=320_000),
         expected_version=line.version,
-        actor="maria",
+        actor=admin("maria"),
         now=LATER,
     )
     assert change.message.endswith("It waits for the patient's approval.")
@@ -545,7 +550,7 @@ def test_an_approved_test_cannot_be_charged_at_a_new_amount_in_one_step(
             line.id,
             replace(line.draft, unit_price_minor=350_000, kind=LineKind.FINAL),
             expected_version=line.version,
-            actor="maria",
+            actor=admin("maria"),
             now=LATER,
         )
     assert raised.value.errors["kind"] == (
@@ -558,7 +563,7 @@ def test_an_approved_test_cannot_be_charged_at_a_new_amount_in_one_step(
         line.id,
         replace(line.draft, kind=LineKind.FINAL),
         expected_version=line.version,
-        actor="maria",
+        actor=admin("maria"),
         now=LATER,
     )
     charged = _line(office_db, case_id, TEST.description)
@@ -568,7 +573,7 @@ def test_an_approved_test_cannot_be_charged_at_a_new_amount_in_one_step(
         charged.id,
         replace(charged.draft, unit_price_minor=280_000, description="Oncotype DX (lab)"),
         expected_version=charged.version,
-        actor="maria",
+        actor=admin("maria"),
         now=LATER,
     )
     corrected = _line(office_db, case_id, "Oncotype DX (lab)")
@@ -589,7 +594,12 @@ def test_a_pending_test_cannot_be_charged_by_editing_it(office_db: Database, cas
     ):
         with pytest.raises(ValidationError):
             costs.update_line(
-                office_db, line.id, draft, expected_version=line.version, actor="a", now=LATER
+                office_db,
+                line.id,
+                draft,
+                expected_version=line.version,
+                actor=admin("a"),
+                now=LATER,
             )
     assert _stored(office_db, case_id) == (0, 300_000, 0, 1)
 
@@ -602,7 +612,7 @@ def test_a_line_can_be_made_to_need_approval_and_back(office_db: Database, case_
         line.id,
         replace(line.draft, needs_approval=True),
         expected_version=line.version,
-        actor="a",
+        actor=admin("a"),
         now=LATER,
     )
     line = _line(office_db, case_id, CONSULT.description)
@@ -612,7 +622,7 @@ def test_a_line_can_be_made_to_need_approval_and_back(office_db: Database, case_
         line.id,
         replace(line.draft, needs_approval=False),
         expected_version=line.version,
-        actor="a",
+        actor=admin("a"),
         now=LATER,
     )
     assert _line(office_db, case_id, CONSULT.description).approval is Approval.NOT_NEEDED
@@ -662,9 +672,9 @@ def test_answer_dates_are_the_offices_days_not_utcs(office_db: Database) -> None
         _answer(office_db, line.id, True, on=date(2026, 11, 25), now=early, local_zone=UTC)
     _pay(office_db, case_id, 1_000, on=date(2026, 11, 23), now=evening)  # UTC: fine too
     draft = PaymentDraft(1_000, date(2026, 11, 25), PaymentMethod.CASH)
-    costs.add_payment(office_db, case_id, draft, actor="a", now=early, local_zone=tokyo)
+    costs.add_payment(office_db, case_id, draft, actor=admin("a"), now=early, local_zone=tokyo)
     with pytest.raises(ValidationError, match="cannot be dated in the future"):
-        costs.add_payment(office_db, case_id, draft, actor="a", now=early, local_zone=UTC)
+        costs.add_payment(office_db, case_id, draft, actor=admin("a"), now=early, local_zone=UTC)
 
 
 # --- payments, refunds and balances ---------------------------------------------------------
@@ -683,7 +693,7 @@ def test_a_case_goes_from_nothing_due_to_paid_and_back(office_db: Database, case
     assert _status(office_db, case_id) == (PaymentStatus.IN_ADVANCE, 20_000, -20_000)
     assert _status(office_db, case_id)[0].label == "Paid in advance"
     costs.charge_line(
-        office_db, _line(office_db, case_id, CONSULT.description).id, actor="a", now=LATER
+        office_db, _line(office_db, case_id, CONSULT.description).id, actor=admin("a"), now=LATER
     )
     assert _status(office_db, case_id) == (PaymentStatus.PARTLY_PAID, 20_000, 25_000)
     _pay(office_db, case_id, 25_000)
@@ -806,14 +816,18 @@ def test_a_payment_is_removed_with_its_reason_unless_a_refund_came_out_of_it(
     _pay(office_db, case_id, -4_000, reason="Courier not needed")
     payment, refund = _costs(office_db, case_id).payments
     with pytest.raises(ValidationError) as raised:
-        costs.remove_payment(office_db, payment.id, reason=" ", actor="a", now=LATER)
+        costs.remove_payment(office_db, payment.id, reason=" ", actor=admin("a"), now=LATER)
     assert raised.value.errors == {"reason": "Say why the payment is removed (e.g. typed twice)."}
     with pytest.raises(ValidationError, match="remove the refund first"):
-        costs.remove_payment(office_db, payment.id, reason="Typed twice", actor="a", now=LATER)
+        costs.remove_payment(
+            office_db, payment.id, reason="Typed twice", actor=admin("a"), now=LATER
+        )
     assert _costs(office_db, case_id).totals.paid == 6_000
-    change = costs.remove_payment(office_db, refund.id, reason="Typed twice", actor="a", now=LATER)
+    change = costs.remove_payment(
+        office_db, refund.id, reason="Typed twice", actor=admin("a"), now=LATER
+    )
     assert change.message == "Removed the refund of EUR 40.00 of 2026-11-23."
-    costs.remove_payment(office_db, payment.id, reason="Wrong case", actor="a", now=LATER)
+    costs.remove_payment(office_db, payment.id, reason="Wrong case", actor=admin("a"), now=LATER)
     assert _costs(office_db, case_id).payments == ()
     assert _history(office_db, case_id)[0] == (
         "Removed the payment of EUR 100.00 of 2026-11-23.",
@@ -828,7 +842,7 @@ def test_a_payment_when_several_were_made_can_be_removed_despite_a_refund(
     _pay(office_db, case_id, 10_000)
     _pay(office_db, case_id, -4_000, reason="Courier not needed")
     first = _costs(office_db, case_id).payments[0]
-    costs.remove_payment(office_db, first.id, reason="Typed twice", actor="a", now=LATER)
+    costs.remove_payment(office_db, first.id, reason="Typed twice", actor=admin("a"), now=LATER)
     assert _costs(office_db, case_id).totals.paid == 6_000
 
 
@@ -847,25 +861,26 @@ def test_costs_of_one_case_leave_the_others_alone(office_db: Database) -> None:
 
 def _letter_sent(db: Database, case_id: int, status: S = S.LETTER_SENT) -> None:
     """Through the workflow as the office does it: reviewed, opinion, letter."""
-    cases.change_status(db, case_id, S.READY_FOR_REVIEW, actor="maria", now=NOW)
+    cases.change_status(db, case_id, S.READY_FOR_REVIEW, actor=admin("maria"), now=NOW)
     ana = specialists.create_specialist(
         db,
         SpecialistDraft(
             "Dr. Ana Lima", Discipline.MEDICAL_ONCOLOGY, 5, cancer_types=frozenset({"breast"})
         ),
         now=NOW,
+        actor=admin(),
     )
-    specialists.assign(db, case_id, ana, actor="ines", now=NOW, local_zone=UTC)
+    specialists.assign(db, case_id, ana, actor=admin("ines"), now=NOW, local_zone=UTC)
     opinions.record_opinion(
         db,
         case_id,
         OpinionDraft("Right.", "Go on.", Concordance.CONFIRMED, Concordance.CONFIRMED, NOW),
-        actor="ines",
+        actor=admin("ines"),
         now=NOW,
     )
-    cases.change_status(db, case_id, S.LETTER_SENT, actor="ines", now=NOW)
+    cases.change_status(db, case_id, S.LETTER_SENT, actor=admin("ines"), now=NOW)
     if status is S.CLOSED:
-        cases.change_status(db, case_id, S.CLOSED, actor="ines", now=NOW)
+        cases.change_status(db, case_id, S.CLOSED, actor=admin("ines"), now=NOW)
     assert cases.get_case(db, case_id, now=NOW).status is status
 
 
@@ -890,15 +905,15 @@ def test_after_the_letter_a_charge_changes_only_with_a_reason_kept_in_the_histor
             charged.id,
             replace(charged.draft, unit_price_minor=40_000),
             expected_version=charged.version,
-            actor="pedro",
+            actor=admin("pedro"),
             reason=reason,
             now=LATER,
         ),
         "charged": lambda reason: costs.charge_line(
-            office_db, quoted.id, actor="pedro", reason=reason, now=LATER
+            office_db, quoted.id, actor=admin("pedro"), reason=reason, now=LATER
         ),
         "removed": lambda reason: costs.remove_line(
-            office_db, charged.id, actor="pedro", reason=reason, now=LATER
+            office_db, charged.id, actor=admin("pedro"), reason=reason, now=LATER
         ),
     }
     for what, attempt in attempts.items():
@@ -928,7 +943,7 @@ def test_before_the_letter_a_charge_needs_no_reason(office_db: Database, case_id
     assert not _costs(office_db, case_id).letter_sent
     _add(office_db, case_id, replace(CONSULT, kind=LineKind.FINAL))
     costs.remove_line(
-        office_db, _line(office_db, case_id, CONSULT.description).id, actor="a", now=LATER
+        office_db, _line(office_db, case_id, CONSULT.description).id, actor=admin("a"), now=LATER
     )
     assert _history(office_db, case_id)[0][1] == ""
 
@@ -943,7 +958,7 @@ def test_the_history_lists_every_change_newest_first_with_who_and_when(
     costs.charge_line(
         office_db,
         _line(office_db, case_id, CONSULT.description).id,
-        actor="pedro",
+        actor=admin("pedro"),
         now=LATER + HOUR,
     )
     history = _costs(office_db, case_id).history
@@ -964,7 +979,7 @@ def test_saving_an_unchanged_charge_after_the_letter_asks_nothing_and_records_no
         line.id,
         replace(line.draft, description=f"  {line.draft.description} "),  # as typed back
         expected_version=line.version,
-        actor="pedro",
+        actor=admin("pedro"),
         now=LATER,
     )
     assert (change.message, change.case_version, change.version_before) == (
@@ -990,5 +1005,5 @@ def test_an_endless_reason_or_note_is_refused_and_saves_nothing(
     assert raised.value.errors == {"note": "Keep the note to 1,000 characters (it has 1,007)."}
     assert _line(office_db, case_id, TEST.description).approval is Approval.PENDING
     with pytest.raises(ValidationError, match="Keep the reason"):
-        costs.remove_line(office_db, line.id, actor="a", reason=essay, now=LATER)
+        costs.remove_line(office_db, line.id, actor=admin("a"), reason=essay, now=LATER)
     assert len(_costs(office_db, case_id).lines) == 1 and len(_history(office_db, case_id)) == 1

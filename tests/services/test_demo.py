@@ -32,7 +32,7 @@ from referral_desk.services import office as office_service
 from referral_desk.services.case_list import CaseQuery, fetch_page
 from referral_desk.services.database import open_database_file
 from tests import conftest
-from tests.conftest import NOW
+from tests.conftest import NOW, admin
 
 
 def _dump(path: Path) -> list[tuple[object, ...]]:
@@ -268,7 +268,8 @@ def test_a_demo_case_is_completed_by_attaching_files(tmp_path: Path) -> None:
     missing = documents.case_records(db, waiting).missing
     assert missing
     changes = [
-        files.add_file(db, waiting, d.document_type, scan, actor="t", now=later) for d in missing
+        files.add_file(db, waiting, d.document_type, scan, actor=admin("t"), now=later)
+        for d in missing
     ]
     assert changes[-1].change.moved_to is S.READY_FOR_REVIEW
     assert all(c.change.moved_to is None for c in changes[:-1])
@@ -282,7 +283,9 @@ def test_a_second_demo_reuses_the_stored_files_and_keeps_real_contacts(tmp_path:
     demo.generate(db, 40, seed=1, now=NOW)
     first = _rows(db, "SELECT id, sha256 FROM blobs ORDER BY id")
     name = _rows(db, "SELECT name FROM referrers WHERE phone != '' LIMIT 1")[0]["name"]
-    documents.set_referrer_contact(db, name, phone="+44 1632 960000", email="office@real.example")
+    documents.set_referrer_contact(
+        db, name, phone="+44 1632 960000", email="office@real.example", actor=admin()
+    )
     demo.generate(db, 40, seed=2, now=NOW)
     assert [tuple(r) for r in _rows(db, "SELECT id, sha256 FROM blobs ORDER BY id")] == [
         tuple(r) for r in first
@@ -448,10 +451,10 @@ def test_a_demo_case_is_assigned_from_the_suggestions_and_gets_its_opinion(
     later = NOW + timedelta(minutes=5)
     best = specialists.suggestions(db, ready, now=later)[0]
     assert best.available and best.rank == 1
-    change = specialists.assign(db, ready, best.specialist_id, actor="t", now=later)
+    change = specialists.assign(db, ready, best.specialist_id, actor=admin("t"), now=later)
     assert change.moved_to is S.UNDER_REVIEW
     assignment = specialists.case_assignments(db, ready)[-1]
-    specialists.accept(db, assignment.id, actor="t", now=later)
+    specialists.accept(db, assignment.id, actor=admin("t"), now=later)
     draft = opinions.OpinionDraft(
         patient_summary="A different treatment is better for you.",
         recommendation="Surgery first.",
@@ -459,7 +462,7 @@ def test_a_demo_case_is_assigned_from_the_suggestions_and_gets_its_opinion(
         treatment_concordance=Concordance.MAJOR_CHANGE,
         received_at=later + timedelta(minutes=1),
     )
-    opinions.record_opinion(db, ready, draft, actor="t", now=later + timedelta(minutes=2))
+    opinions.record_opinion(db, ready, draft, actor=admin("t"), now=later + timedelta(minutes=2))
     flagged = fetch_page(db, CaseQuery(major_change_only=True), limit=500, now=later).rows
     assert ready in {r.id for r in flagged}
     db.dispose()
@@ -667,23 +670,34 @@ def test_demo_cost_history_reads_as_the_services_write_it(tmp_path: Path) -> Non
         f"AND amount_minor >= {-refund['amount_minor']}",
     )[0]
     created = cases_service.create_case(
-        db, conftest.case(), patient=conftest.patient(), actor="t", now=NOW - timedelta(days=2)
+        db,
+        conftest.case(),
+        patient=conftest.patient(),
+        actor=admin("t"),
+        now=NOW - timedelta(days=2),
     )
     cases_service.change_status(
         db,
         created.id,
         S.READY_FOR_REVIEW,
         reason="Reviewing on what we have",
-        actor="t",
+        actor=admin("t"),
         now=NOW - timedelta(days=2),
     )
     at = NOW - timedelta(days=1)
     override = "Agreed by phone"
-    specialists.assign(db, created.id, declined, actor="t", now=at, override_reason=override)
+    specialists.assign(db, created.id, declined, actor=admin("t"), now=at, override_reason=override)
     first = specialists.case_assignments(db, created.id)[-1]
-    specialists.decline(db, first.id, reason="Away", actor="t", now=at + timedelta(minutes=1))
+    specialists.decline(
+        db, first.id, reason="Away", actor=admin("t"), now=at + timedelta(minutes=1)
+    )
     specialists.assign(
-        db, created.id, declined, actor="t", now=at + timedelta(minutes=2), override_reason=override
+        db,
+        created.id,
+        declined,
+        actor=admin("t"),
+        now=at + timedelta(minutes=2),
+        override_reason=override,
     )
     costs.add_line(
         db,
@@ -695,7 +709,7 @@ def test_demo_cost_history_reads_as_the_services_write_it(tmp_path: Path) -> Non
             service_id=test["service_id"],
             needs_approval=True,
         ),
-        actor="t",
+        actor=admin("t"),
         now=at + timedelta(minutes=3),
     )
     lines = {line.draft.description: line for line in costs.case_costs(db, created.id).lines}
@@ -704,13 +718,13 @@ def test_demo_cost_history_reads_as_the_services_write_it(tmp_path: Path) -> Non
         lines[test["description"]].id,
         approved=True,
         on=at.astimezone().date(),
-        actor="t",
+        actor=admin("t"),
         now=at,
     )
     for line in costs.case_costs(db, created.id).lines:
-        costs.charge_line(db, line.id, actor="t", now=at + timedelta(minutes=5))
-    costs.add_payment(db, created.id, _payment(payment), actor="t", now=NOW)
-    costs.add_payment(db, created.id, _payment(refund), actor="t", now=NOW)
+        costs.charge_line(db, line.id, actor=admin("t"), now=at + timedelta(minutes=5))
+    costs.add_payment(db, created.id, _payment(payment), actor=admin("t"), now=NOW)
+    costs.add_payment(db, created.id, _payment(refund), actor=admin("t"), now=NOW)
     history = costs.case_costs(db, created.id).history
     assert len(history) == 9
     for event in history:
@@ -756,13 +770,14 @@ def test_demo_costs_are_the_same_for_the_same_seed(tmp_path: Path) -> None:
 
 def test_a_demo_in_an_office_with_its_own_prices_and_currency_keeps_them(tmp_path: Path) -> None:
     db = open_database_file(tmp_path / "demo.sqlite")
-    office_service.set_currency(db, "JPY")
+    office_service.set_currency(db, "JPY", actor=admin())
     consult = fee_schedule.find_service(db, "CONSULT")
     fee_schedule.update_service(
         db,
         consult.id,
         fee_schedule.ServiceDraft("CONSULT", consult.name, 80000),
         expected_version=consult.version,
+        actor=admin(),
     )
     demo.generate(db, 200, seed=1, now=NOW)
     assert office_service.get_profile(db).currency == "JPY"
@@ -777,7 +792,7 @@ def test_a_demo_in_an_office_with_its_own_prices_and_currency_keeps_them(tmp_pat
 
 def test_a_demo_in_an_office_that_does_not_quote_fees_on_assignment(tmp_path: Path) -> None:
     db = open_database_file(tmp_path / "demo.sqlite")
-    office_service.set_specialist_fee_estimate(db, False)
+    office_service.set_specialist_fee_estimate(db, False, actor=admin())
     result = demo.generate(db, 300, seed=1, now=NOW)
     assert result.assignments > 0
     assert _rows(db, "SELECT id FROM cost_lines WHERE assignment_id IS NOT NULL") == []

@@ -17,7 +17,7 @@ from referral_desk.services import case_list, cases, checklists, documents
 from referral_desk.services.case_list import CaseQuery
 from referral_desk.services.documents import CaseDocumentInfo
 from referral_desk.services.errors import NotFoundError, ValidationError
-from tests.conftest import NOW, case, patient, without_checklists
+from tests.conftest import NOW, admin, case, patient, without_checklists
 
 BREAST = [
     "referral_letter",
@@ -30,7 +30,9 @@ HOUR = timedelta(hours=1)
 
 
 def _new_case(db: Database, *, at: datetime = NOW, **changes: object) -> int:
-    return cases.create_case(db, case(**changes), patient=patient(), actor="maria", now=at).id
+    return cases.create_case(
+        db, case(**changes), patient=patient(), actor=admin("maria"), now=at
+    ).id
 
 
 def _doc(db: Database, case_id: int, document_type: str) -> CaseDocumentInfo:
@@ -44,7 +46,7 @@ def _settle_all(db: Database, case_id: int, *, start: datetime = NOW + HOUR) -> 
             db,
             _doc(db, case_id, code).id,
             DocumentStatus.RECEIVED,
-            actor="maria",
+            actor=admin("maria"),
             now=start + n * HOUR,
         )
 
@@ -86,7 +88,7 @@ def test_changing_the_cancer_type_requests_the_new_documents_and_keeps_received_
     case_id = _new_case(db)
     pathology = _doc(db, case_id, "pathology_report")
     documents.set_document_status(
-        db, pathology.id, DocumentStatus.RECEIVED, actor="maria", now=NOW + HOUR
+        db, pathology.id, DocumentStatus.RECEIVED, actor=admin("maria"), now=NOW + HOUR
     )
     opened = cases.get_case(db, case_id, now=NOW)
     # Myeloma needs a bone-marrow report and blood tests, not a pathology report.
@@ -96,7 +98,7 @@ def test_changing_the_cancer_type_requests_the_new_documents_and_keeps_received_
         expected_version=opened.version,
         patient=None,
         case=case(cancer_type="myeloma"),
-        actor="ines",
+        actor=admin("ines"),
         now=NOW + 2 * HOUR,
     )
     held = {d.document_type: d for d in documents.case_records(db, case_id).documents}
@@ -118,7 +120,7 @@ def test_changing_the_cancer_type_requests_the_new_documents_and_keeps_received_
         expected_version=opened.version,
         patient=None,
         case=case(),
-        actor="ines",
+        actor=admin("ines"),
         now=NOW + 3 * HOUR,
     )
     held = {d.document_type: d for d in documents.case_records(db, case_id).documents}
@@ -141,7 +143,7 @@ def test_a_cancer_type_change_that_adds_a_document_sends_a_ready_case_back(db: D
         expected_version=opened.version,
         patient=None,
         case=case(cancer_type="lung"),  # lung also needs the molecular report
-        actor="ines",
+        actor=admin("ines"),
         now=NOW + 9 * HOUR,
     )
     detail = cases.get_case(db, case_id, now=NOW + 9 * HOUR)
@@ -157,7 +159,7 @@ def test_a_cancer_type_corrected_after_the_opinion_requests_nothing(db: Database
     case_id = _new_case(db)
     _settle_all(db, case_id)
     for target in (S.UNDER_REVIEW, S.OPINION_RECEIVED):
-        cases.change_status(db, case_id, target, actor="m", now=NOW + 9 * HOUR)
+        cases.change_status(db, case_id, target, actor=admin("m"), now=NOW + 9 * HOUR)
     opened = cases.get_case(db, case_id, now=NOW + 9 * HOUR)
     cases.update_case(
         db,
@@ -165,7 +167,7 @@ def test_a_cancer_type_corrected_after_the_opinion_requests_nothing(db: Database
         expected_version=opened.version,
         patient=None,
         case=case(cancer_type="lung"),
-        actor="ines",
+        actor=admin("ines"),
         now=NOW + 10 * HOUR,
     )
     detail = cases.get_case(db, case_id, now=NOW + 10 * HOUR)
@@ -178,7 +180,10 @@ def test_a_cancer_type_corrected_after_the_opinion_requests_nothing(db: Database
 def test_editing_a_checklist_does_not_change_existing_cases(db: Database) -> None:
     before = _new_case(db)
     checklists.save_checklist(
-        db, "breast", [ChecklistItem("referral_letter"), ChecklistItem("slides_blocks")]
+        db,
+        "breast",
+        [ChecklistItem("referral_letter"), ChecklistItem("slides_blocks")],
+        actor=admin(),
     )
     held = documents.case_records(db, before)
     assert sorted(d.document_type for d in held.documents) == sorted(BREAST)
@@ -200,8 +205,8 @@ def test_reapplying_the_checklist_requests_the_documents_of_a_case_that_had_none
     assert documents.case_records(db, case_id).documents == ()
     assert cases.get_case(db, case_id, now=NOW).status is S.NEW
 
-    checklists.save_checklist(db, "breast", default_checklist("breast"))
-    change = documents.reapply_checklist(db, case_id, actor="ines", now=NOW + HOUR)
+    checklists.save_checklist(db, "breast", default_checklist("breast"), actor=admin())
+    change = documents.reapply_checklist(db, case_id, actor=admin("ines"), now=NOW + HOUR)
     assert change.moved_to is S.AWAITING_RECORDS
     assert change.message == (
         "5 documents updated from the checklist. RD-2026-00001 is now awaiting records."
@@ -212,7 +217,7 @@ def test_reapplying_the_checklist_requests_the_documents_of_a_case_that_had_none
     assert all(d.requested_at == NOW + HOUR and d.status_by == "ines" for d in held.documents)
     assert cases.get_case(db, case_id, now=NOW).history[-1].reason == "Records requested"
 
-    again = documents.reapply_checklist(db, case_id, actor="ines", now=NOW + 2 * HOUR)
+    again = documents.reapply_checklist(db, case_id, actor=admin("ines"), now=NOW + 2 * HOUR)
     assert again.moved_to is None
     assert again.message == "The case already has every document on its checklist."
     assert _count(db, "case_documents") == 5
@@ -223,7 +228,7 @@ def test_the_first_document_requested_for_a_new_case_is_not_called_a_setback(
 ) -> None:
     without_checklists(db)
     case_id = _new_case(db)
-    change = documents.request_document(db, case_id, "consent_form", actor="ines", now=NOW)
+    change = documents.request_document(db, case_id, "consent_form", actor=admin("ines"), now=NOW)
     assert change.moved_to is S.AWAITING_RECORDS
     assert change.message == "RD-2026-00001 is now awaiting records."
     assert cases.get_case(db, case_id, now=NOW).history[-1].reason == "Records requested"
@@ -231,7 +236,7 @@ def test_the_first_document_requested_for_a_new_case_is_not_called_a_setback(
 
 def test_reapplying_the_checklist_of_an_unknown_case_says_so(db: Database) -> None:
     with pytest.raises(NotFoundError, match="no case number 999"):
-        documents.reapply_checklist(db, 999, actor="ines", now=NOW)
+        documents.reapply_checklist(db, 999, actor=admin("ines"), now=NOW)
 
 
 # Completeness and the clock
@@ -248,7 +253,7 @@ def test_receiving_or_waiving_every_required_document_starts_the_clock(
             db,
             _doc(db, case_id, code).id,
             DocumentStatus.RECEIVED,
-            actor="maria",
+            actor=admin("maria"),
             now=NOW + n * HOUR,
         )
         assert change.moved_to is None and change.message == ""
@@ -259,7 +264,7 @@ def test_receiving_or_waiving_every_required_document_starts_the_clock(
         _doc(db, case_id, last).id,
         DocumentStatus.WAIVED,
         reason="Patient has not started treatment; no plan exists yet",
-        actor="ines",
+        actor=admin("ines"),
         now=complete_at,
     )
     assert change.moved_to is S.READY_FOR_REVIEW
@@ -289,7 +294,7 @@ def test_reopening_a_required_document_sends_the_case_back_to_awaiting_records(
     pathology = _doc(db, case_id, "pathology_report")
     reopened_at = NOW + 20 * HOUR
     change = documents.set_document_status(
-        db, pathology.id, DocumentStatus.REQUESTED, actor="ines", now=reopened_at
+        db, pathology.id, DocumentStatus.REQUESTED, actor=admin("ines"), now=reopened_at
     )
     assert change.moved_to is S.AWAITING_RECORDS
     assert change.message == "RD-2026-00001 is awaiting records again."
@@ -309,7 +314,7 @@ def test_reopening_a_required_document_sends_the_case_back_to_awaiting_records(
 
     # Received again later: the clock starts afresh from that moment.
     documents.set_document_status(
-        db, pathology.id, DocumentStatus.RECEIVED, actor="ines", now=reopened_at + HOUR
+        db, pathology.id, DocumentStatus.RECEIVED, actor=admin("ines"), now=reopened_at + HOUR
     )
     assert cases.get_case(db, case_id, now=NOW).records_complete_at == reopened_at + HOUR
 
@@ -319,7 +324,7 @@ def test_records_completed_during_a_hold_resume_the_case_ready_for_review(
 ) -> None:
     case_id = _new_case(db)
     cases.change_status(
-        db, case_id, S.ON_HOLD, reason="Patient in hospital", actor="ines", now=NOW + HOUR
+        db, case_id, S.ON_HOLD, reason="Patient in hospital", actor=admin("ines"), now=NOW + HOUR
     )
     _settle_all(db, case_id, start=NOW + 2 * HOUR)
     detail = cases.get_case(db, case_id, now=NOW + 8 * HOUR)
@@ -328,7 +333,7 @@ def test_records_completed_during_a_hold_resume_the_case_ready_for_review(
     assert detail.allowed_targets == (S.READY_FOR_REVIEW, S.CANCELLED)
 
     resumed_at = NOW + 30 * HOUR
-    cases.change_status(db, case_id, S.READY_FOR_REVIEW, actor="ines", now=resumed_at)
+    cases.change_status(db, case_id, S.READY_FOR_REVIEW, actor=admin("ines"), now=resumed_at)
     detail = cases.get_case(db, case_id, now=resumed_at)
     assert detail.status is S.READY_FOR_REVIEW
     assert detail.records_complete_at == resumed_at  # the hold did not count
@@ -341,20 +346,25 @@ def test_a_record_reopened_during_a_hold_resumes_the_case_awaiting_records(
     case_id = _new_case(db)
     _settle_all(db, case_id)
     cases.change_status(
-        db, case_id, S.ON_HOLD, reason="Waiting for the patient", actor="ines", now=NOW + 10 * HOUR
+        db,
+        case_id,
+        S.ON_HOLD,
+        reason="Waiting for the patient",
+        actor=admin("ines"),
+        now=NOW + 10 * HOUR,
     )
     documents.set_document_status(
         db,
         _doc(db, case_id, "imaging_report").id,
         DocumentStatus.REQUESTED,
-        actor="ines",
+        actor=admin("ines"),
         now=NOW + 11 * HOUR,
     )
     assert cases.get_case(db, case_id, now=NOW).allowed_targets == (
         S.AWAITING_RECORDS,
         S.CANCELLED,
     )
-    cases.change_status(db, case_id, S.AWAITING_RECORDS, actor="ines", now=NOW + 12 * HOUR)
+    cases.change_status(db, case_id, S.AWAITING_RECORDS, actor=admin("ines"), now=NOW + 12 * HOUR)
     detail = cases.get_case(db, case_id, now=NOW + 12 * HOUR)
     assert detail.status is S.AWAITING_RECORDS
     assert detail.records_complete_at is None
@@ -370,7 +380,7 @@ def test_a_document_not_available_still_counts_as_missing(db: Database) -> None:
         imaging.id,
         DocumentStatus.NOT_AVAILABLE,
         reason="Scans were done abroad",
-        actor="ines",
+        actor=admin("ines"),
         now=NOW + 20 * HOUR,
     )
     assert change.moved_to is S.AWAITING_RECORDS
@@ -385,7 +395,7 @@ def test_waiving_without_a_reason_is_refused_and_nothing_changes(db: Database) -
     for reason in ("", "   "):
         with pytest.raises(ValidationError) as raised:
             documents.set_document_status(
-                db, consent.id, DocumentStatus.WAIVED, reason=reason, actor="ines", now=NOW
+                db, consent.id, DocumentStatus.WAIVED, reason=reason, actor=admin("ines"), now=NOW
             )
         assert raised.value.errors == {
             "reason": "Say why the case can go ahead without this document."
@@ -399,14 +409,16 @@ def test_setting_the_status_a_document_already_has_is_refused(db: Database) -> N
     consent = _doc(db, case_id, "consent_form")
     with pytest.raises(ValidationError, match="Consent form is already requested"):
         documents.set_document_status(
-            db, consent.id, DocumentStatus.REQUESTED, actor="ines", now=NOW
+            db, consent.id, DocumentStatus.REQUESTED, actor=admin("ines"), now=NOW
         )
     assert _doc(db, case_id, "consent_form") == consent
 
 
 def test_a_document_that_does_not_exist_is_reported(db: Database) -> None:
     with pytest.raises(NotFoundError, match="no case document number 404"):
-        documents.set_document_status(db, 404, DocumentStatus.RECEIVED, actor="ines", now=NOW)
+        documents.set_document_status(
+            db, 404, DocumentStatus.RECEIVED, actor=admin("ines"), now=NOW
+        )
     with pytest.raises(NotFoundError, match="no case number 404"):
         documents.case_records(db, 404)
 
@@ -414,7 +426,7 @@ def test_a_document_that_does_not_exist_is_reported(db: Database) -> None:
 def test_ready_for_review_by_hand_with_documents_missing_needs_a_reason(db: Database) -> None:
     case_id = _new_case(db)
     with pytest.raises(TransitionError, match="5 required documents are still missing"):
-        cases.change_status(db, case_id, S.READY_FOR_REVIEW, actor="ines", now=NOW + HOUR)
+        cases.change_status(db, case_id, S.READY_FOR_REVIEW, actor=admin("ines"), now=NOW + HOUR)
     assert cases.get_case(db, case_id, now=NOW).status is S.AWAITING_RECORDS
 
     override_at = NOW + 2 * HOUR
@@ -423,7 +435,7 @@ def test_ready_for_review_by_hand_with_documents_missing_needs_a_reason(db: Data
         case_id,
         S.READY_FOR_REVIEW,
         reason="Acute presentation: specialist agreed to start with what we have",
-        actor="ines",
+        actor=admin("ines"),
         now=override_at,
     )
     detail = cases.get_case(db, case_id, now=override_at)
@@ -434,7 +446,7 @@ def test_ready_for_review_by_hand_with_documents_missing_needs_a_reason(db: Data
         db,
         _doc(db, case_id, "consent_form").id,
         DocumentStatus.RECEIVED,
-        actor="maria",
+        actor=admin("maria"),
         now=override_at + HOUR,
     )
     assert change.moved_to is None
@@ -444,7 +456,7 @@ def test_ready_for_review_by_hand_with_documents_missing_needs_a_reason(db: Data
             db,
             _doc(db, case_id, code).id,
             DocumentStatus.RECEIVED,
-            actor="maria",
+            actor=admin("maria"),
             now=override_at + n * HOUR,
         )
     detail = cases.get_case(db, case_id, now=override_at)
@@ -458,7 +470,7 @@ def test_a_requested_extra_document_can_make_a_ready_case_wait_again(db: Databas
     case_id = _new_case(db)
     _settle_all(db, case_id)
     change = documents.request_document(
-        db, case_id, "slides_blocks", note="For re-review", actor="ines", now=NOW + 20 * HOUR
+        db, case_id, "slides_blocks", note="For re-review", actor=admin("ines"), now=NOW + 20 * HOUR
     )
     assert change.moved_to is S.AWAITING_RECORDS
     slides = _doc(db, case_id, "slides_blocks")
@@ -472,7 +484,7 @@ def test_an_optional_request_leaves_the_records_complete(db: Database) -> None:
     case_id = _new_case(db)
     _settle_all(db, case_id)
     change = documents.request_document(
-        db, case_id, "discharge_summary", required=False, actor="ines", now=NOW + 20 * HOUR
+        db, case_id, "discharge_summary", required=False, actor=admin("ines"), now=NOW + 20 * HOUR
     )
     assert change.moved_to is None
     assert cases.get_case(db, case_id, now=NOW).status is S.READY_FOR_REVIEW
@@ -481,7 +493,7 @@ def test_an_optional_request_leaves_the_records_complete(db: Database) -> None:
 
     # Made required later: now it is missing.
     change = documents.request_document(
-        db, case_id, "discharge_summary", actor="ines", now=NOW + 21 * HOUR
+        db, case_id, "discharge_summary", actor=admin("ines"), now=NOW + 21 * HOUR
     )
     assert change.moved_to is S.AWAITING_RECORDS
     assert _doc(db, case_id, "discharge_summary").history[-1].label == "Now required"
@@ -490,22 +502,22 @@ def test_an_optional_request_leaves_the_records_complete(db: Database) -> None:
 def test_requesting_a_document_twice_or_of_a_retired_type_is_refused(db: Database) -> None:
     case_id = _new_case(db)
     with pytest.raises(ValidationError, match="Consent form is already on RD-2026-00001"):
-        documents.request_document(db, case_id, "consent_form", actor="ines", now=NOW)
-    checklists.set_document_type_active(db, "slides_blocks", False)
+        documents.request_document(db, case_id, "consent_form", actor=admin("ines"), now=NOW)
+    checklists.set_document_type_active(db, "slides_blocks", False, actor=admin())
     with pytest.raises(ValidationError, match="'slides_blocks' is not a document type in use"):
-        documents.request_document(db, case_id, "slides_blocks", actor="ines", now=NOW)
+        documents.request_document(db, case_id, "slides_blocks", actor=admin("ines"), now=NOW)
     with pytest.raises(ValidationError, match="'x-ray' is not a document type in use"):
-        documents.request_document(db, case_id, "x-ray", actor="ines", now=NOW)
+        documents.request_document(db, case_id, "x-ray", actor=admin("ines"), now=NOW)
     assert _count(db, "case_documents") == 5
 
 
 def test_notes_on_a_document_are_kept_and_overlong_notes_refused(db: Database) -> None:
     case_id = _new_case(db)
     consent = _doc(db, case_id, "consent_form")
-    documents.set_comment(db, consent.id, "  Signed copy promised by Friday  ", actor="ines")
+    documents.set_comment(db, consent.id, "  Signed copy promised by Friday  ", actor=admin("ines"))
     assert _doc(db, case_id, "consent_form").comment == "Signed copy promised by Friday"
     with pytest.raises(ValidationError, match="keep them under 4000"):
-        documents.set_comment(db, consent.id, "x" * 4001, actor="ines")
+        documents.set_comment(db, consent.id, "x" * 4001, actor=admin("ines"))
     assert _doc(db, case_id, "consent_form").comment == "Signed copy promised by Friday"
 
 
@@ -516,7 +528,7 @@ def test_the_case_row_counts_the_missing_documents(db: Database) -> None:
     assert _row(db, case_id).missing_documents == 5
     for code in ("consent_form", "referral_letter"):
         documents.set_document_status(
-            db, _doc(db, case_id, code).id, DocumentStatus.RECEIVED, actor="maria", now=NOW
+            db, _doc(db, case_id, code).id, DocumentStatus.RECEIVED, actor=admin("maria"), now=NOW
         )
     assert _row(db, case_id).missing_documents == 3
     assert _row(db, complete_id).missing_documents == 0
@@ -532,11 +544,11 @@ def _chase_key(db: Database) -> list[tuple[str, str]]:
 
 
 def test_the_chase_list_puts_urgent_cases_first_then_the_longest_wait(db: Database) -> None:
-    checklists.save_checklist(db, "breast", [ChecklistItem("consent_form")])
+    checklists.save_checklist(db, "breast", [ChecklistItem("consent_form")], actor=admin())
     early = _new_case(db, at=NOW)  # RD-2026-00001, routine
     late = _new_case(db, at=NOW + 2 * HOUR)  # RD-2026-00002, routine
     urgent = _new_case(db, at=NOW + 4 * HOUR, urgency=Urgency.URGENT)  # RD-2026-00003
-    documents.request_document(db, early, "imaging_report", actor="ines", now=NOW + 3 * HOUR)
+    documents.request_document(db, early, "imaging_report", actor=admin("ines"), now=NOW + 3 * HOUR)
     assert _chase_key(db) == [
         ("RD-2026-00003", "Consent form"),
         ("RD-2026-00001", "Consent form"),
@@ -546,10 +558,10 @@ def test_the_chase_list_puts_urgent_cases_first_then_the_longest_wait(db: Databa
     # A document requested again waits from the new request.
     consent = _doc(db, early, "consent_form").id
     documents.set_document_status(
-        db, consent, DocumentStatus.RECEIVED, actor="m", now=NOW + 5 * HOUR
+        db, consent, DocumentStatus.RECEIVED, actor=admin("m"), now=NOW + 5 * HOUR
     )
     documents.set_document_status(
-        db, consent, DocumentStatus.REQUESTED, actor="m", now=NOW + 6 * HOUR
+        db, consent, DocumentStatus.REQUESTED, actor=admin("m"), now=NOW + 6 * HOUR
     )
     assert _chase_key(db)[-1] == ("RD-2026-00001", "Consent form")
     assert {r.case_id for r in documents.chase_list(db)} == {early, late, urgent}
@@ -562,6 +574,7 @@ def test_the_chase_list_shows_whom_to_call(db: Database) -> None:
         "dr. ines navarro, hospital del mar",  # as typed: case and accents do not matter
         phone=" +34 93 248 30 00 ",
         email="inavarro@hospitaldelmar.example",
+        actor=admin(),
     )
     rows = documents.chase_list(db)
     assert len(rows) == 5
@@ -598,11 +611,11 @@ def test_referrer_contact_is_checked_before_it_is_saved(db: Database) -> None:
     _new_case(db)
     name = "Dr. Inés Navarro, Hospital del Mar"
     with pytest.raises(ValidationError, match="'navarro' is not an e-mail address"):
-        documents.set_referrer_contact(db, name, phone="", email="navarro")
+        documents.set_referrer_contact(db, name, phone="", email="navarro", actor=admin())
     with pytest.raises(ValidationError, match="phone number is too long"):
-        documents.set_referrer_contact(db, name, phone="1" * 61, email="")
+        documents.set_referrer_contact(db, name, phone="1" * 61, email="", actor=admin())
     with pytest.raises(NotFoundError, match=r"no referrer called 'Dr\. Nobody'"):
-        documents.set_referrer_contact(db, "Dr. Nobody", phone="1", email="")
+        documents.set_referrer_contact(db, "Dr. Nobody", phone="1", email="", actor=admin())
     assert documents.referrer_contact(db, name) == documents.ReferrerContact(name, "", "")
     assert documents.referrer_contact(db, "Dr. Nobody") is None
 
@@ -617,13 +630,19 @@ def test_the_chase_list_leaves_out_settled_documents_and_finished_cases(db: Data
         ("imaging_report", DocumentStatus.NOT_AVAILABLE, "Lost by the hospital"),
     ]:
         documents.set_document_status(
-            db, _doc(db, open_id, code).id, status, reason=reason, actor="m", now=NOW
+            db, _doc(db, open_id, code).id, status, reason=reason, actor=admin("m"), now=NOW
         )
-    documents.request_document(db, open_id, "discharge_summary", required=False, actor="m", now=NOW)
-    cases.change_status(db, cancelled, S.CANCELLED, reason="Patient withdrew", actor="m", now=NOW)
-    cases.change_status(db, closed, S.READY_FOR_REVIEW, reason="Started anyway", actor="m", now=NOW)
+    documents.request_document(
+        db, open_id, "discharge_summary", required=False, actor=admin("m"), now=NOW
+    )
+    cases.change_status(
+        db, cancelled, S.CANCELLED, reason="Patient withdrew", actor=admin("m"), now=NOW
+    )
+    cases.change_status(
+        db, closed, S.READY_FOR_REVIEW, reason="Started anyway", actor=admin("m"), now=NOW
+    )
     for target in (S.UNDER_REVIEW, S.OPINION_RECEIVED, S.LETTER_SENT, S.CLOSED):
-        cases.change_status(db, closed, target, actor="m", now=NOW + HOUR)
+        cases.change_status(db, closed, target, actor=admin("m"), now=NOW + HOUR)
 
     rows = documents.chase_list(db)
     assert {r.case_id for r in rows} == {open_id}
@@ -638,10 +657,12 @@ def test_marking_documents_chased_counts_each_chase_with_its_date(db: Database) 
     case_id = _new_case(db)
     pathology = _doc(db, case_id, "pathology_report").id
     imaging = _doc(db, case_id, "imaging_report").id
-    assert documents.mark_chased(db, [pathology, imaging, pathology], actor="m", now=NOW) == 2
+    assert (
+        documents.mark_chased(db, [pathology, imaging, pathology], actor=admin("m"), now=NOW) == 2
+    )
     assert (
         documents.mark_chased(
-            db, [pathology], actor="ines", note="Left a voicemail", now=NOW + 24 * HOUR
+            db, [pathology], actor=admin("ines"), note="Left a voicemail", now=NOW + 24 * HOUR
         )
         == 1
     )
@@ -663,9 +684,9 @@ def test_marking_nothing_or_a_vanished_document_chased_is_refused(db: Database) 
     case_id = _new_case(db)
     pathology = _doc(db, case_id, "pathology_report")
     with pytest.raises(ValidationError, match="Choose the documents you chased"):
-        documents.mark_chased(db, [], actor="m", now=NOW)
+        documents.mark_chased(db, [], actor=admin("m"), now=NOW)
     with pytest.raises(NotFoundError, match="refresh the list"):
-        documents.mark_chased(db, [pathology.id, 999], actor="m", now=NOW)
+        documents.mark_chased(db, [pathology.id, 999], actor=admin("m"), now=NOW)
     assert _doc(db, case_id, "pathology_report") == pathology  # not even the one that exists
 
 
@@ -675,8 +696,8 @@ def test_a_document_received_elsewhere_since_the_list_was_shown_is_not_chased(
     case_id = _new_case(db)
     pathology = _doc(db, case_id, "pathology_report").id
     imaging = _doc(db, case_id, "imaging_report").id
-    documents.set_document_status(db, pathology, DocumentStatus.RECEIVED, actor="other seat")
-    assert documents.mark_chased(db, [pathology, imaging], actor="m", now=NOW) == 1
+    documents.set_document_status(db, pathology, DocumentStatus.RECEIVED, actor=admin("other seat"))
+    assert documents.mark_chased(db, [pathology, imaging], actor=admin("m"), now=NOW) == 1
     assert _doc(db, case_id, "pathology_report").chase_count == 0
     with pytest.raises(ValidationError, match="no longer missing"):
-        documents.mark_chased(db, [pathology], actor="m", now=NOW)
+        documents.mark_chased(db, [pathology], actor=admin("m"), now=NOW)

@@ -21,7 +21,7 @@ from referral_desk.services.case_list import CaseQuery
 from referral_desk.services.documents import CaseDocumentInfo
 from referral_desk.services.errors import NotFoundError, ServiceError, ValidationError
 from referral_desk.services.files import FileRejectedError
-from tests.conftest import NOW, case, patient
+from tests.conftest import NOW, admin, case, patient
 
 HOUR = timedelta(hours=1)
 MB = 1024 * 1024
@@ -54,7 +54,7 @@ def _write(folder: Path, name: str, data: bytes) -> Path:
 
 
 def _new_case(db: Database, *, at: datetime = NOW) -> int:
-    return cases.create_case(db, case(), patient=patient(), actor="maria", now=at).id
+    return cases.create_case(db, case(), patient=patient(), actor=admin("maria"), now=at).id
 
 
 def _doc(db: Database, case_id: int, document_type: str) -> CaseDocumentInfo:
@@ -86,7 +86,7 @@ def test_a_stored_file_comes_back_byte_for_byte(db: Database, tmp_path: Path) ->
         case_id,
         "imaging_report",
         source,
-        actor="maria",
+        actor=admin("maria"),
         now=NOW + HOUR,
         progress=lambda done, total: seen.append((done, total)),
     )
@@ -97,7 +97,7 @@ def test_a_stored_file_comes_back_byte_for_byte(db: Database, tmp_path: Path) ->
     assert [done for done, _ in seen] == sorted(done for done, _ in seen)
 
     assert files.file_bytes(db, added.file_id) == data
-    copy = files.save_copy(db, added.file_id, tmp_path / "copy.png")
+    copy = files.save_copy(db, added.file_id, tmp_path / "copy.png", actor=admin())
     assert copy.read_bytes() == data
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no leftovers
     viewed = files.export_for_viewing(db, added.file_id, tmp_path / "view")
@@ -124,10 +124,10 @@ def test_the_same_bytes_for_two_cases_are_stored_once(db: Database, tmp_path: Pa
     data = _pdf("Pathology report")
     first, second = _new_case(db), _new_case(db)
     one = files.add_file(
-        db, first, "pathology_report", _write(tmp_path, "a.pdf", data), actor="m", now=NOW
+        db, first, "pathology_report", _write(tmp_path, "a.pdf", data), actor=admin("m"), now=NOW
     )
     other = files.add_file(
-        db, second, "pathology_report", _write(tmp_path, "b.pdf", data), actor="m", now=NOW
+        db, second, "pathology_report", _write(tmp_path, "b.pdf", data), actor=admin("m"), now=NOW
     )
     assert one.new_content and not other.new_content
     assert "the same file was already stored, so it is kept once" in other.message
@@ -140,9 +140,9 @@ def test_the_same_bytes_for_two_cases_are_stored_once(db: Database, tmp_path: Pa
 def test_the_same_file_twice_on_one_document_is_kept_once(db: Database, tmp_path: Path) -> None:
     case_id = _new_case(db)
     path = _write(tmp_path, "consent.pdf", _pdf("I consent"))
-    files.add_file(db, case_id, "consent_form", path, actor="m", now=NOW)
+    files.add_file(db, case_id, "consent_form", path, actor=admin("m"), now=NOW)
     before = _counts(db)
-    again = files.add_file(db, case_id, "consent_form", path, actor="m", now=NOW + HOUR)
+    again = files.add_file(db, case_id, "consent_form", path, actor=admin("m"), now=NOW + HOUR)
     assert again.file_id is None
     assert again.message == "'consent.pdf' is already attached to this document; it was kept once."
     assert _counts(db) == before
@@ -157,7 +157,7 @@ def test_a_file_for_a_requested_document_marks_it_received(db: Database, tmp_pat
         case_id,
         "pathology_report",
         _write(tmp_path, "path.pdf", _pdf("ER positive")),
-        actor="ines",
+        actor=admin("ines"),
         now=NOW + HOUR,
     )
     assert added.change.case_version > version
@@ -183,7 +183,7 @@ def test_files_for_every_required_document_complete_the_records(
             case_id,
             code,
             _write(tmp_path, f"{code}.png", _png(1000, seed=n)),
-            actor="maria",
+            actor=admin("maria"),
             now=NOW + n * HOUR,
         )
     complete_at = NOW + (len(codes) - 1) * HOUR
@@ -205,7 +205,7 @@ def test_a_file_for_a_document_the_case_lacks_adds_it_received_not_required(
         case_id,
         "discharge_summary",
         _write(tmp_path, "discharge.txt", b"Discharged home on day 3.\n"),
-        actor="m",
+        actor=admin("m"),
         now=NOW,
     )
     summary = _doc(db, case_id, "discharge_summary")
@@ -218,10 +218,10 @@ def test_a_file_for_a_waived_document_leaves_it_waived(db: Database, tmp_path: P
     case_id = _new_case(db)
     consent = _doc(db, case_id, "consent_form")
     documents.set_document_status(
-        db, consent.id, DocumentStatus.WAIVED, reason="Verbal consent", actor="m", now=NOW
+        db, consent.id, DocumentStatus.WAIVED, reason="Verbal consent", actor=admin("m"), now=NOW
     )
     files.add_file(
-        db, case_id, "consent_form", _write(tmp_path, "c.png", _png(500)), actor="m", now=NOW
+        db, case_id, "consent_form", _write(tmp_path, "c.png", _png(500)), actor=admin("m"), now=NOW
     )
     assert _doc(db, case_id, "consent_form").status is DocumentStatus.WAIVED
 
@@ -235,7 +235,7 @@ def _refused(
     before = _counts(db)
     version = cases.get_case(db, case_id, now=NOW).version
     with pytest.raises(FileRejectedError) as raised:
-        files.add_file(db, case_id, "pathology_report", path, actor="m", now=NOW, **kwargs)  # type: ignore[arg-type]
+        files.add_file(db, case_id, "pathology_report", path, actor=admin("m"), now=NOW, **kwargs)  # type: ignore[arg-type]
     assert message in str(raised.value)
     assert _counts(db) == before
     assert cases.get_case(db, case_id, now=NOW).version == version
@@ -248,7 +248,7 @@ def test_an_empty_file_is_refused(db: Database, tmp_path: Path) -> None:
 
 
 def test_a_file_over_the_limit_is_refused_with_the_sizes(db: Database, tmp_path: Path) -> None:
-    settings.set_max_file_mb(db, 1)
+    settings.set_max_file_mb(db, 1, actor=admin())
     case_id = _new_case(db)
     _refused(
         db,
@@ -258,7 +258,12 @@ def test_a_file_over_the_limit_is_refused_with_the_sizes(db: Database, tmp_path:
     )
     # Exactly at the limit is fine.
     files.add_file(
-        db, case_id, "imaging_report", _write(tmp_path, "ok.png", _png(MB)), actor="m", now=NOW
+        db,
+        case_id,
+        "imaging_report",
+        _write(tmp_path, "ok.png", _png(MB)),
+        actor=admin("m"),
+        now=NOW,
     )
 
 
@@ -360,9 +365,9 @@ def test_a_file_for_an_unknown_case_or_document_type_is_refused(
     path = _write(tmp_path, "x.png", _png(100))
     before = _counts(db)
     with pytest.raises(NotFoundError, match="no case number 999"):
-        files.add_file(db, 999, "pathology_report", path, actor="m", now=NOW)
+        files.add_file(db, 999, "pathology_report", path, actor=admin("m"), now=NOW)
     with pytest.raises(ValidationError, match="'x-ray' is not a document type"):
-        files.add_file(db, case_id, "x-ray", path, actor="m", now=NOW)
+        files.add_file(db, case_id, "x-ray", path, actor=admin("m"), now=NOW)
     assert _counts(db) == before
 
 
@@ -372,11 +377,16 @@ def test_a_file_for_a_retired_document_type_the_case_lacks_is_refused(
     from referral_desk.services import checklists
 
     case_id = _new_case(db)
-    checklists.set_document_type_active(db, "slides_blocks", False)
+    checklists.set_document_type_active(db, "slides_blocks", False, actor=admin())
     before = _counts(db)
     with pytest.raises(ValidationError, match="Slides / blocks is no longer in use"):
         files.add_file(
-            db, case_id, "slides_blocks", _write(tmp_path, "s.png", _png(100)), actor="m", now=NOW
+            db,
+            case_id,
+            "slides_blocks",
+            _write(tmp_path, "s.png", _png(100)),
+            actor=admin("m"),
+            now=NOW,
         )
     assert _counts(db) == before  # the new bytes were not kept either
 
@@ -398,7 +408,7 @@ def test_file_names_are_stored_cleaned(
 ) -> None:
     case_id = _new_case(db)
     added = files.add_file(
-        db, case_id, "imaging_report", _write(tmp_path, name, _png(300)), actor="m", now=NOW
+        db, case_id, "imaging_report", _write(tmp_path, name, _png(300)), actor=admin("m"), now=NOW
     )
     assert added.name == stored
     assert _doc(db, case_id, "imaging_report").files[0].name == stored
@@ -418,7 +428,7 @@ def test_a_path_with_dot_dot_parts_is_stored_under_its_own_name(
         case_id,
         "imaging_report",
         tmp_path / "inbox" / ".." / "other" / "scan.png",
-        actor="m",
+        actor=admin("m"),
         now=NOW,
     )
     assert added.name == "scan.png"
@@ -450,7 +460,7 @@ def test_the_viewer_copy_carries_the_extension_of_what_the_file_really_is(
             case_id,
             "referral_letter",
             _write(tmp_path, name, data),
-            actor="m",
+            actor=admin("m"),
             now=NOW + n * HOUR,
         )
         assert added.name == name  # the name staff gave it is kept
@@ -464,7 +474,7 @@ def test_each_opening_gets_a_fresh_copy_of_what_is_stored(db: Database, tmp_path
     case_id = _new_case(db)
     data = _pdf("Referral")
     added = files.add_file(
-        db, case_id, "referral_letter", _write(tmp_path, "r.pdf", data), actor="m", now=NOW
+        db, case_id, "referral_letter", _write(tmp_path, "r.pdf", data), actor=admin("m"), now=NOW
     )
     first = files.export_for_viewing(db, added.file_id, tmp_path / "view")  # type: ignore[arg-type]
     first.write_bytes(b"annotated in the viewer")
@@ -477,11 +487,11 @@ def test_each_opening_gets_a_fresh_copy_of_what_is_stored(db: Database, tmp_path
 def test_a_saved_copy_can_be_read_by_others_like_any_new_file(db: Database, tmp_path: Path) -> None:
     case_id = _new_case(db)
     added = files.add_file(
-        db, case_id, "consent_form", _write(tmp_path, "c.png", _png(300)), actor="m", now=NOW
+        db, case_id, "consent_form", _write(tmp_path, "c.png", _png(300)), actor=admin("m"), now=NOW
     )
     umask = os.umask(0o022)
     try:
-        copy = files.save_copy(db, added.file_id, tmp_path / "for the GP.png")  # type: ignore[arg-type]
+        copy = files.save_copy(db, added.file_id, tmp_path / "for the GP.png", actor=admin())  # type: ignore[arg-type]
     finally:
         os.umask(umask)
     assert stat.S_IMODE(copy.stat().st_mode) == 0o644
@@ -490,12 +500,12 @@ def test_a_saved_copy_can_be_read_by_others_like_any_new_file(db: Database, tmp_
 def test_saving_a_copy_into_a_missing_folder_says_so(db: Database, tmp_path: Path) -> None:
     case_id = _new_case(db)
     added = files.add_file(
-        db, case_id, "consent_form", _write(tmp_path, "c.png", _png(300)), actor="m", now=NOW
+        db, case_id, "consent_form", _write(tmp_path, "c.png", _png(300)), actor=admin("m"), now=NOW
     )
     with pytest.raises(ServiceError, match="Cannot write to"):
-        files.save_copy(db, added.file_id, tmp_path / "gone" / "c.png")  # type: ignore[arg-type]
+        files.save_copy(db, added.file_id, tmp_path / "gone" / "c.png", actor=admin())  # type: ignore[arg-type]
     with pytest.raises(NotFoundError, match="no file number 999"):
-        files.save_copy(db, 999, tmp_path / "c.png")
+        files.save_copy(db, 999, tmp_path / "c.png", actor=admin())
     with pytest.raises(NotFoundError, match="no file number 999"):
         files.file_bytes(db, 999)
 
@@ -504,10 +514,10 @@ def test_saving_a_copy_replaces_an_older_file_whole(db: Database, tmp_path: Path
     case_id = _new_case(db)
     data = _png(5000)
     added = files.add_file(
-        db, case_id, "consent_form", _write(tmp_path, "c.png", data), actor="m", now=NOW
+        db, case_id, "consent_form", _write(tmp_path, "c.png", data), actor=admin("m"), now=NOW
     )
     target = _write(tmp_path, "existing.png", b"old contents")
-    files.save_copy(db, added.file_id, target)  # type: ignore[arg-type]
+    files.save_copy(db, added.file_id, target, actor=admin())  # type: ignore[arg-type]
     assert target.read_bytes() == data
 
 
@@ -520,7 +530,12 @@ def test_a_corrupt_pdf_is_stored_and_its_text_skipped_with_a_note(
     case_id = _new_case(db)
     data = b"%PDF-1.4 garbage"
     added = files.add_file(
-        db, case_id, "pathology_report", _write(tmp_path, "broken.pdf", data), actor="m", now=NOW
+        db,
+        case_id,
+        "pathology_report",
+        _write(tmp_path, "broken.pdf", data),
+        actor=admin("m"),
+        now=NOW,
     )
     assert added.kind == "PDF"
     assert files.pending_text(db) != []
@@ -539,7 +554,7 @@ def test_a_corrupt_pdf_is_stored_and_its_text_skipped_with_a_note(
 def _stored_text(db: Database, tmp_path: Path, data: bytes) -> tuple[str, str]:
     case_id = _new_case(db)
     files.add_file(
-        db, case_id, "pathology_report", _write(tmp_path, "p.pdf", data), actor="m", now=NOW
+        db, case_id, "pathology_report", _write(tmp_path, "p.pdf", data), actor=admin("m"), now=NOW
     )
     files.extract_pending_text(db)
     info = _doc(db, case_id, "pathology_report").files[0]
@@ -587,7 +602,7 @@ def test_the_text_of_a_pdf_makes_its_case_findable(db: Database, tmp_path: Path)
     case_id = _new_case(db)
     other = _new_case(db)
     pdf = _write(tmp_path, "histology.pdf", _pdf("Histology: xanthogranulomatous change"))
-    added = files.add_file(db, case_id, "pathology_report", pdf, actor="m", now=NOW)
+    added = files.add_file(db, case_id, "pathology_report", pdf, actor=admin("m"), now=NOW)
     assert _doc(db, case_id, "pathology_report").files[0].text_state == "pending"
     assert _found(db, "xanthogranulomatous") == []  # not read yet
 
@@ -600,7 +615,7 @@ def test_the_text_of_a_pdf_makes_its_case_findable(db: Database, tmp_path: Path)
     assert _found(db, "zoe xanthogranulomatous") == ["RD-2026-00001"]  # with the patient's name
 
     # The same PDF attached to a second case is findable there at once (read only once).
-    files.add_file(db, other, "pathology_report", pdf, actor="m", now=NOW + HOUR)
+    files.add_file(db, other, "pathology_report", pdf, actor=admin("m"), now=NOW + HOUR)
     assert files.pending_text(db) == []
     assert sorted(_found(db, "xanthogranulomatous")) == ["RD-2026-00001", "RD-2026-00002"]
 
@@ -609,7 +624,7 @@ def test_the_text_of_a_pdf_makes_its_case_findable(db: Database, tmp_path: Path)
         db,
         added.file_id,
         reason="Wrong patient",
-        actor="ines",
+        actor=admin("ines"),
         now=NOW + 2 * HOUR,  # type: ignore[arg-type]
     )
     assert change.moved_to is None
@@ -631,7 +646,7 @@ def test_the_text_of_a_pdf_makes_its_case_findable(db: Database, tmp_path: Path)
 def test_the_search_text_survives_an_edit_of_the_case(db: Database, tmp_path: Path) -> None:
     case_id = _new_case(db)
     pdf = _write(tmp_path, "h.pdf", _pdf("Findings: pseudoangiomatous stroma"))
-    files.add_file(db, case_id, "pathology_report", pdf, actor="m", now=NOW)
+    files.add_file(db, case_id, "pathology_report", pdf, actor=admin("m"), now=NOW)
     files.extract_pending_text(db)
     opened = cases.get_case(db, case_id, now=NOW)
     cases.update_case(
@@ -640,7 +655,7 @@ def test_the_search_text_survives_an_edit_of_the_case(db: Database, tmp_path: Pa
         expected_version=opened.version,
         patient=None,
         case=case(diagnosis="Lobular carcinoma"),
-        actor="m",
+        actor=admin("m"),
         now=NOW + HOUR,
     )
     assert _found(db, "pseudoangiomatous lobular") == ["RD-2026-00001"]
@@ -649,16 +664,16 @@ def test_the_search_text_survives_an_edit_of_the_case(db: Database, tmp_path: Pa
 def test_a_removed_file_cannot_be_removed_again(db: Database, tmp_path: Path) -> None:
     case_id = _new_case(db)
     added = files.add_file(
-        db, case_id, "consent_form", _write(tmp_path, "c.png", _png(300)), actor="m", now=NOW
+        db, case_id, "consent_form", _write(tmp_path, "c.png", _png(300)), actor=admin("m"), now=NOW
     )
-    files.remove_file(db, added.file_id, actor="m", now=NOW)  # type: ignore[arg-type]
+    files.remove_file(db, added.file_id, actor=admin("m"), now=NOW)  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match=r"'c\.png' was already removed"):
-        files.remove_file(db, added.file_id, actor="m", now=NOW)  # type: ignore[arg-type]
+        files.remove_file(db, added.file_id, actor=admin("m"), now=NOW)  # type: ignore[arg-type]
     with pytest.raises(NotFoundError):
-        files.remove_file(db, 999, actor="m", now=NOW)
+        files.remove_file(db, 999, actor=admin("m"), now=NOW)
     # Added again after its removal, it is attached again.
     again = files.add_file(
-        db, case_id, "consent_form", tmp_path / "c.png", actor="m", now=NOW + HOUR
+        db, case_id, "consent_form", tmp_path / "c.png", actor=admin("m"), now=NOW + HOUR
     )
     assert again.file_id is not None and not again.new_content
     assert len(_doc(db, case_id, "consent_form").active_files) == 1
@@ -672,10 +687,15 @@ def test_verify_finds_a_damaged_file_and_names_its_cases(db: Database, tmp_path:
     data = _png(MB + 100)
     for case_id, name in ((first, "ct.png"), (second, "ct copy.png")):
         files.add_file(
-            db, case_id, "imaging_report", _write(tmp_path, name, data), actor="m", now=NOW
+            db, case_id, "imaging_report", _write(tmp_path, name, data), actor=admin("m"), now=NOW
         )
     healthy = files.add_file(
-        db, first, "consent_form", _write(tmp_path, "c.png", _png(300, seed=2)), actor="m", now=NOW
+        db,
+        first,
+        "consent_form",
+        _write(tmp_path, "c.png", _png(300, seed=2)),
+        actor=admin("m"),
+        now=NOW,
     )
     report = files.verify_files(db)
     assert report.ok and report.checked == 2 and report.damaged == ()
@@ -699,15 +719,15 @@ def test_verify_finds_a_damaged_file_and_names_its_cases(db: Database, tmp_path:
     target = tmp_path / "out" / "ct.png"
     target.parent.mkdir()
     with pytest.raises(ServiceError, match=r"'ct\.png' is damaged"):
-        files.save_copy(db, file_id, target)
+        files.save_copy(db, file_id, target, actor=admin())
     assert list(target.parent.iterdir()) == []
-    assert files.save_copy(db, healthy.file_id, target).exists()  # type: ignore[arg-type]
+    assert files.save_copy(db, healthy.file_id, target, actor=admin()).exists()  # type: ignore[arg-type]
 
 
 def test_verify_can_be_cancelled(db: Database, tmp_path: Path) -> None:
     case_id = _new_case(db)
     files.add_file(
-        db, case_id, "consent_form", _write(tmp_path, "c.png", _png(300)), actor="m", now=NOW
+        db, case_id, "consent_form", _write(tmp_path, "c.png", _png(300)), actor=admin("m"), now=NOW
     )
     report = files.verify_files(db, cancelled=lambda: True)
     assert report.cancelled and not report.ok and report.checked == 0

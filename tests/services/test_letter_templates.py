@@ -15,6 +15,7 @@ from referral_desk.domain.letters import LetterKind as K
 from referral_desk.services import letter_templates
 from referral_desk.services.errors import ConflictError, ValidationError
 from referral_desk.services.letter_templates import PLACEHOLDERS
+from tests.conftest import admin
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
@@ -75,7 +76,7 @@ def test_saving_makes_a_new_version_and_keeps_the_old_one(db: Database) -> None:
     changed = replace(first.draft, closing="Warm regards,")
     assert (
         letter_templates.save_template(
-            db, K.SUMMARY, changed, actor="admin", expected_version=1, now=NOW
+            db, K.SUMMARY, changed, actor=admin("admin"), expected_version=1, now=NOW
         )
         == 2
     )
@@ -94,7 +95,8 @@ def test_saving_without_a_change_makes_no_new_version(db: Database) -> None:
     current = letter_templates.current_template(db, K.ESTIMATE)
     padded = replace(current.draft, closing=f"  {current.draft.closing}  \n")
     assert (
-        letter_templates.save_template(db, K.ESTIMATE, padded, actor="a", expected_version=1) == 1
+        letter_templates.save_template(db, K.ESTIMATE, padded, actor=admin("a"), expected_version=1)
+        == 1
     )
     assert len(letter_templates.template_versions(db, K.ESTIMATE)) == 1
 
@@ -102,11 +104,19 @@ def test_saving_without_a_change_makes_no_new_version(db: Database) -> None:
 def test_someone_elses_newer_version_is_not_overwritten(db: Database) -> None:
     current = letter_templates.current_template(db, K.REFERRER)
     letter_templates.save_template(
-        db, K.REFERRER, replace(current.draft, closing="Theirs,"), actor="b", expected_version=1
+        db,
+        K.REFERRER,
+        replace(current.draft, closing="Theirs,"),
+        actor=admin("b"),
+        expected_version=1,
     )
     with pytest.raises(ConflictError, match="Someone saved version 2"):
         letter_templates.save_template(
-            db, K.REFERRER, replace(current.draft, closing="Mine,"), actor="a", expected_version=1
+            db,
+            K.REFERRER,
+            replace(current.draft, closing="Mine,"),
+            actor=admin("a"),
+            expected_version=1,
         )
     assert letter_templates.current_template(db, K.REFERRER).draft.closing == "Theirs,"
 
@@ -125,7 +135,9 @@ def test_a_broken_template_is_refused_naming_the_problem(db: Database) -> None:
     assert "{missing_documents}" in errors["body"]  # the known ones are listed
     assert "write {{ or }}" in errors["closing"]
     with pytest.raises(ValidationError) as raised:
-        letter_templates.save_template(db, K.RECORDS_REQUEST, broken, actor="a", expected_version=1)
+        letter_templates.save_template(
+            db, K.RECORDS_REQUEST, broken, actor=admin("a"), expected_version=1
+        )
     assert raised.value.errors == errors
     assert letter_templates.current_template(db, K.RECORDS_REQUEST).version == 1
 

@@ -34,7 +34,7 @@ from referral_desk.services.costs import LineDraft
 from referral_desk.services.errors import ConflictError, NotFoundError, ValidationError
 from referral_desk.services.opinions import OpinionDraft
 from referral_desk.services.specialists import SpecialistDraft
-from tests.conftest import NOW, case, patient
+from tests.conftest import NOW, admin, case, patient
 
 HOUR = timedelta(hours=1)
 LATER = NOW + 30 * HOUR  # when the letters are made
@@ -58,13 +58,16 @@ def _specialist(db: Database) -> int:
             cancer_types=frozenset({"breast"}),
         ),
         now=NOW,
+        actor=admin(),
     )
 
 
 def _new_case(db: Database, **patient_changes: object) -> int:
     values: dict[str, object] = {"address": ADDRESS, "consent_share_with_referrer": True}
     values.update(patient_changes)
-    return cases.create_case(db, case(), patient=patient(**values), actor="maria", now=NOW).id
+    return cases.create_case(
+        db, case(), patient=patient(**values), actor=admin("maria"), now=NOW
+    ).id
 
 
 def _answered(
@@ -79,9 +82,11 @@ def _answered(
     case_id = _new_case(db, **patient_changes)
     for d in documents.case_records(db, case_id).documents:
         documents.set_document_status(
-            db, d.id, DocumentStatus.RECEIVED, actor="maria", now=NOW + HOUR
+            db, d.id, DocumentStatus.RECEIVED, actor=admin("maria"), now=NOW + HOUR
         )
-    specialists.assign(db, case_id, specialist_id, actor="ines", now=NOW + 2 * HOUR, local_zone=UTC)
+    specialists.assign(
+        db, case_id, specialist_id, actor=admin("ines"), now=NOW + 2 * HOUR, local_zone=UTC
+    )
     opinions.record_opinion(
         db,
         case_id,
@@ -93,7 +98,7 @@ def _answered(
             received_at=NOW + 20 * HOUR,
             referrer_notes="Oncotype DX recurrence score 11; endocrine therapy alone.",
         ),
-        actor="ines",
+        actor=admin("ines"),
         now=NOW + 26 * HOUR,
     )
     assert cases.get_case(db, case_id, now=LATER).status is S.OPINION_RECEIVED
@@ -120,7 +125,7 @@ def answered(db: Database, ana: int) -> int:
 
 def _generate(db: Database, case_id: int, kind: K, **kwargs: object) -> letters.LetterInfo:
     options: dict[str, object] = {
-        "actor": "ines",
+        "actor": admin("ines"),
         "now": LATER,
         "locale": "en_GB",
         "local_zone": UTC,  # the letter's date is the office's day
@@ -152,6 +157,7 @@ def test_the_summary_letter_tells_the_patient_what_the_specialist_found(
             signatory_name="Ines Navarro",
             signatory_title="Patient coordinator",
         ),
+        actor=admin(),
     )
     info = _generate(db, answered, K.SUMMARY)
     text = _text(letters.letter_bytes(db, info.id))
@@ -229,14 +235,18 @@ def test_the_records_request_lists_what_is_missing(db: Database) -> None:
     case_id = _new_case(db)
     records = documents.case_records(db, case_id)
     received = next(d for d in records.documents if d.label == "Referral letter")
-    documents.set_document_status(db, received.id, DocumentStatus.RECEIVED, actor="a", now=NOW)
+    documents.set_document_status(
+        db, received.id, DocumentStatus.RECEIVED, actor=admin("a"), now=NOW
+    )
     assert letters.available_kinds(db, case_id) == {
         K.SUMMARY: "No opinion recorded yet.",
         K.REFERRER: "No opinion recorded yet.",
         K.RECORDS_REQUEST: None,
         K.ESTIMATE: "The case has no estimated costs to quote (none recorded, or all declined).",
     }
-    office.set_office_details(db, office.OfficeDetails("Office", email="records@example.org"))
+    office.set_office_details(
+        db, office.OfficeDetails("Office", email="records@example.org"), actor=admin()
+    )
     info = _generate(db, case_id, K.RECORDS_REQUEST)
     text = _text(letters.letter_bytes(db, info.id))
     reference = records.reference
@@ -254,7 +264,7 @@ def test_the_records_request_lists_what_is_missing(db: Database) -> None:
 
 def test_no_records_request_without_a_referrer_or_anything_missing(db: Database) -> None:
     no_referrer = cases.create_case(
-        db, case(referrer_name=""), patient=patient(), actor="a", now=NOW
+        db, case(referrer_name=""), patient=patient(), actor=admin("a"), now=NOW
     ).id
     assert letters.available_kinds(db, no_referrer)[K.RECORDS_REQUEST] == (
         "The case has no referring doctor or hospital to ask."
@@ -262,7 +272,7 @@ def test_no_records_request_without_a_referrer_or_anything_missing(db: Database)
     complete = _new_case(db)
     for d in documents.case_records(db, complete).documents:
         documents.set_document_status(
-            db, d.id, DocumentStatus.WAIVED, reason="x", actor="a", now=NOW
+            db, d.id, DocumentStatus.WAIVED, reason="x", actor=admin("a"), now=NOW
         )
     assert letters.available_kinds(db, complete)[K.RECORDS_REQUEST] == (
         "No required documents are missing."
@@ -270,27 +280,33 @@ def test_no_records_request_without_a_referrer_or_anything_missing(db: Database)
 
 
 def test_the_cost_estimate_shows_the_lines_and_total_in_the_readers_format(db: Database) -> None:
-    office.set_currency(db, "EUR")
+    office.set_currency(db, "EUR", actor=admin())
     case_id = _new_case(db)
     now = NOW + HOUR
     costs.add_line(
-        db, case_id, LineDraft("Second opinion consultation", 1, 45_000), actor="a", now=now
+        db, case_id, LineDraft("Second opinion consultation", 1, 45_000), actor=admin("a"), now=now
     )
-    costs.add_line(db, case_id, LineDraft("Translation of records", 2, 6_050), actor="a", now=now)
+    costs.add_line(
+        db, case_id, LineDraft("Translation of records", 2, 6_050), actor=admin("a"), now=now
+    )
     test = LineDraft("PET-CT scan", 1, 120_000, needs_approval=True)
-    costs.add_line(db, case_id, test, actor="a", now=now)
+    costs.add_line(db, case_id, test, actor=admin("a"), now=now)
     declined = LineDraft("Bone scan", 1, 80_000, needs_approval=True)
-    costs.add_line(db, case_id, declined, actor="a", now=now)
+    costs.add_line(db, case_id, declined, actor=admin("a"), now=now)
     bone = next(
         line
         for line in costs.case_costs(db, case_id).lines
         if line.draft.description == "Bone scan"
     )
     costs.answer_approval(
-        db, bone.id, approved=False, on=now.date(), actor="a", now=now, local_zone=UTC
+        db, bone.id, approved=False, on=now.date(), actor=admin("a"), now=now, local_zone=UTC
     )
     charged = costs.add_line(
-        db, case_id, LineDraft("Courier", 1, 3_000, kind=costs.LineKind.FINAL), actor="a", now=now
+        db,
+        case_id,
+        LineDraft("Courier", 1, 3_000, kind=costs.LineKind.FINAL),
+        actor=admin("a"),
+        now=now,
     )
     assert charged.case_version
 
@@ -336,8 +352,10 @@ def test_user_text_prints_literally(db: Database, ana: int) -> None:
         conn.execute("UPDATE cases SET patient_questions = ? WHERE id = ?", (tricky, case_id))
     conn.close()
     for d in documents.case_records(db, case_id).documents:
-        documents.set_document_status(db, d.id, DocumentStatus.RECEIVED, actor="a", now=NOW + HOUR)
-    specialists.assign(db, case_id, ana, actor="ines", now=NOW + 2 * HOUR, local_zone=UTC)
+        documents.set_document_status(
+            db, d.id, DocumentStatus.RECEIVED, actor=admin("a"), now=NOW + HOUR
+        )
+    specialists.assign(db, case_id, ana, actor=admin("ines"), now=NOW + 2 * HOUR, local_zone=UTC)
     opinions.record_opinion(
         db,
         case_id,
@@ -348,7 +366,7 @@ def test_user_text_prints_literally(db: Database, ana: int) -> None:
             C.CONFIRMED,
             NOW + 20 * HOUR,
         ),
-        actor="ines",
+        actor=admin("ines"),
         now=NOW + 26 * HOUR,
     )
     doc = letters.compose(db, case_id, K.SUMMARY, now=LATER, locale="en_GB")
@@ -374,17 +392,19 @@ def test_a_reprint_is_the_identical_file(db: Database, answered: int, tmp_path: 
     again = _generate(db, answered, K.SUMMARY)
     assert again.sha256 == info.sha256 and again.id != info.id
     # Changes after printing do not change the archived letter.
-    office.set_office_details(db, office.OfficeDetails("A new name"))
+    office.set_office_details(db, office.OfficeDetails("A new name"), actor=admin())
     assert letters.letter_bytes(db, info.id) == stored
     assert _generate(db, answered, K.SUMMARY).sha256 != info.sha256
 
-    target = letters.save_copy(db, info.id, folder / "copy.pdf")
+    target = letters.save_copy(db, info.id, folder / "copy.pdf", actor=admin())
     assert target.read_bytes() == stored
     assert [p.name for p in folder.iterdir()] == ["copy.pdf"]  # no temporary file left
-    viewed = letters.export_for_viewing(db, info.id, tmp_path / "view")
+    viewed = letters.export_for_viewing(db, info.id, tmp_path / "view", actor=admin())
     assert viewed.read_bytes() == stored and viewed.suffix == ".pdf"
     assert viewed.name == f"{info.reference} summary {info.id}.pdf"
-    assert letters.export_for_viewing(db, info.id, tmp_path / "view") != viewed  # fresh folder
+    assert (
+        letters.export_for_viewing(db, info.id, tmp_path / "view", actor=admin()) != viewed
+    )  # fresh folder
 
 
 def test_the_letters_of_a_case_are_listed_newest_first(db: Database, answered: int) -> None:
@@ -439,7 +459,7 @@ def test_a_letter_remembers_the_template_version_it_used(db: Database, answered:
         **{**current.draft.__dict__, "closing": "Warm wishes from all of us,"}
     )
     version = letter_templates.save_template(
-        db, K.SUMMARY, draft, actor="admin", expected_version=current.version, now=LATER
+        db, K.SUMMARY, draft, actor=admin("admin"), expected_version=current.version, now=LATER
     )
     assert version == 2
     new = _generate(db, answered, K.SUMMARY)
@@ -455,7 +475,7 @@ def test_a_template_with_an_unknown_placeholder_cannot_be_saved(db: Database) ->
     )
     with pytest.raises(ValidationError) as raised:
         letter_templates.save_template(
-            db, K.SUMMARY, draft, actor="admin", expected_version=current.version
+            db, K.SUMMARY, draft, actor=admin("admin"), expected_version=current.version
         )
     assert raised.value.errors["salutation"].startswith("Unknown placeholder {first_name}.")
     assert letter_templates.current_template(db, K.SUMMARY).version == 1
@@ -468,13 +488,13 @@ def test_marking_the_summary_sent_moves_the_case_to_letter_sent(
     db: Database, answered: int
 ) -> None:
     referrer_copy = _generate(db, answered, K.REFERRER)
-    [change] = letters.mark_sent(db, [referrer_copy.id], actor="ines", now=LATER)
+    [change] = letters.mark_sent(db, [referrer_copy.id], actor=admin("ines"), now=LATER)
     assert change.moved_to is None  # the referrer's copy alone does not finish the case
     assert cases.get_case(db, answered, now=LATER).status is S.OPINION_RECEIVED
 
     summary = _generate(db, answered, K.SUMMARY)
     before = cases.get_case(db, answered, now=LATER).version
-    [change] = letters.mark_sent(db, [summary.id], actor="ines", now=LATER + HOUR)
+    [change] = letters.mark_sent(db, [summary.id], actor=admin("ines"), now=LATER + HOUR)
     assert change.moved_to is S.LETTER_SENT and change.version_before == before
     detail = cases.get_case(db, answered, now=LATER + HOUR)
     assert detail.status is S.LETTER_SENT and detail.version == change.case_version
@@ -489,10 +509,10 @@ def test_marking_the_summary_sent_moves_the_case_to_letter_sent(
 
     # A copy printed again later is recorded as sent; the case stays where it is.
     reprint = _generate(db, answered, K.SUMMARY, now=LATER + 2 * HOUR)
-    [change] = letters.mark_sent(db, [reprint.id], actor="ines", now=LATER + 2 * HOUR)
+    [change] = letters.mark_sent(db, [reprint.id], actor=admin("ines"), now=LATER + 2 * HOUR)
     assert change.moved_to is None
     with pytest.raises(ValidationError, match="already marked sent"):
-        letters.mark_sent(db, [reprint.id], actor="ines")
+        letters.mark_sent(db, [reprint.id], actor=admin("ines"))
 
 
 def test_marking_sent_is_all_or_nothing(db: Database, ana: int) -> None:
@@ -500,18 +520,20 @@ def test_marking_sent_is_all_or_nothing(db: Database, ana: int) -> None:
     held = _answered(db, ana)
     ready_letter = _generate(db, ready, K.SUMMARY)
     held_letter = _generate(db, held, K.SUMMARY)
-    cases.change_status(db, held, S.ON_HOLD, reason="Patient travelling", actor="a", now=LATER)
+    cases.change_status(
+        db, held, S.ON_HOLD, reason="Patient travelling", actor=admin("a"), now=LATER
+    )
     held_reference = cases.get_case(db, held, now=LATER).reference
 
     with pytest.raises(ValidationError) as raised:
-        letters.mark_sent(db, [ready_letter.id, held_letter.id], actor="ines", now=LATER)
+        letters.mark_sent(db, [ready_letter.id, held_letter.id], actor=admin("ines"), now=LATER)
     message = raised.value.errors["letters"]
     assert f"{held_reference} is on hold" in message and "Nothing was marked sent." in message
     assert cases.get_case(db, ready, now=LATER).status is S.OPINION_RECEIVED
     assert all(i.sent_at is None for c in (ready, held) for i in letters.list_letters(db, c))
 
     with pytest.raises(NotFoundError):
-        letters.mark_sent(db, [ready_letter.id, 999], actor="ines", now=LATER)
+        letters.mark_sent(db, [ready_letter.id, 999], actor=admin("ines"), now=LATER)
     assert cases.get_case(db, ready, now=LATER).status is S.OPINION_RECEIVED
 
 
@@ -519,7 +541,7 @@ def test_the_batch_lists_answered_cases_whose_summary_is_not_sent(db: Database, 
     first, second, third = (_answered(db, ana) for _ in range(3))
     _new_case(db)  # no opinion yet
     assert letters.batch_cases(db) == [first, second, third]
-    letters.mark_sent(db, [_generate(db, second, K.SUMMARY).id], actor="ines", now=LATER)
+    letters.mark_sent(db, [_generate(db, second, K.SUMMARY).id], actor=admin("ines"), now=LATER)
     _generate(db, third, K.SUMMARY)  # made but not sent: still in the batch
     assert letters.batch_cases(db) == [first, third]
 
@@ -534,7 +556,7 @@ def test_a_batch_archives_each_letter_and_writes_one_printable_file(
     seen: list[int] = []
     out = out_dir / "batch.pdf"
     result = letters.generate_batch(
-        db, case_ids, K.SUMMARY, out, actor="ines", progress=seen.append, now=LATER,
+        db, case_ids, K.SUMMARY, out, actor=admin("ines"), progress=seen.append, now=LATER,
         locale="en_GB",
     )  # fmt: skip
     assert not result.cancelled and result.path == out and seen == [1, 2, 3]
@@ -549,7 +571,7 @@ def test_a_batch_archives_each_letter_and_writes_one_printable_file(
     assert sorted(p.name for p in out_dir.iterdir()) == ["batch.pdf"]
     # Nothing is sent until the coordinator confirms.
     assert all(cases.get_case(db, c, now=LATER).status is S.OPINION_RECEIVED for c in case_ids)
-    changes = letters.mark_sent(db, result.letter_ids, actor="ines", now=LATER)
+    changes = letters.mark_sent(db, result.letter_ids, actor=admin("ines"), now=LATER)
     assert [c.moved_to for c in changes] == [S.LETTER_SENT] * 3
     assert letters.batch_cases(db) == []
 
@@ -561,7 +583,7 @@ def test_a_cancelled_batch_leaves_no_file_and_moves_no_case(
     done: list[int] = []
     out = out_dir / "batch.pdf"
     result = letters.generate_batch(
-        db, case_ids, K.SUMMARY, out, actor="ines", progress=done.append,
+        db, case_ids, K.SUMMARY, out, actor=admin("ines"), progress=done.append,
         cancelled=lambda: len(done) >= 2, now=LATER,
     )  # fmt: skip
     assert result.cancelled and result.path is None and result.pages == 0
@@ -580,13 +602,15 @@ def test_a_batch_with_a_case_that_cannot_have_the_letter_makes_nothing(
     unanswered = _new_case(db)
     reference = cases.get_case(db, unanswered, now=NOW).reference
     with pytest.raises(ValidationError, match=f"{reference}: No opinion recorded yet."):
-        letters.generate_batch(db, [ready, unanswered], K.SUMMARY, out_dir / "b.pdf", actor="a")
+        letters.generate_batch(
+            db, [ready, unanswered], K.SUMMARY, out_dir / "b.pdf", actor=admin("a")
+        )
     assert _count(db, "letters") == 0 and list(out_dir.iterdir()) == []
 
 
 def test_an_empty_batch_is_refused(db: Database, out_dir: Path) -> None:
     with pytest.raises(ValidationError, match=r"Choose at least one case\."):
-        letters.generate_batch(db, [], K.SUMMARY, out_dir / "b.pdf", actor="a")
+        letters.generate_batch(db, [], K.SUMMARY, out_dir / "b.pdf", actor=admin("a"))
 
 
 # --- Preview --------------------------------------------------------------------------------
@@ -616,9 +640,9 @@ def test_a_stale_template_editor_cannot_overwrite_a_newer_version(db: Database) 
     current = letter_templates.current_template(db, K.ESTIMATE)
     mine = letter_templates.TemplateDraft(**{**current.draft.__dict__, "closing": "Mine,"})
     theirs = letter_templates.TemplateDraft(**{**current.draft.__dict__, "closing": "Theirs,"})
-    letter_templates.save_template(db, K.ESTIMATE, theirs, actor="b", expected_version=1)
+    letter_templates.save_template(db, K.ESTIMATE, theirs, actor=admin("b"), expected_version=1)
     with pytest.raises(ConflictError, match="version 2"):
-        letter_templates.save_template(db, K.ESTIMATE, mine, actor="a", expected_version=1)
+        letter_templates.save_template(db, K.ESTIMATE, mine, actor=admin("a"), expected_version=1)
 
 
 def test_letters_are_made_when_they_were_asked_for(db: Database, answered: int) -> None:

@@ -15,7 +15,7 @@ from referral_desk.services.costs import LineDraft, PaymentDraft
 from referral_desk.services.errors import ValidationError
 from referral_desk.services.office import OfficeProfile
 from referral_desk.services.specialists import SpecialistDraft
-from tests.conftest import NOW, case, patient, without_checklists
+from tests.conftest import NOW, admin, case, patient, without_checklists
 
 
 @pytest.fixture
@@ -27,13 +27,17 @@ def zurich(db: Database, monkeypatch: pytest.MonkeyPatch) -> Database:
 
 def _case(db: Database) -> int:
     without_checklists(db)
-    return cases.create_case(db, case(), patient=patient(), actor="a", now=NOW).id
+    return cases.create_case(db, case(), patient=patient(), actor=admin("a"), now=NOW).id
 
 
 def _price(db: Database, code: str, price: int) -> None:
     service = fee_schedule.find_service(db, code)
     fee_schedule.update_service(
-        db, service.id, replace(service.draft, price_minor=price), expected_version=service.version
+        db,
+        service.id,
+        replace(service.draft, price_minor=price),
+        expected_version=service.version,
+        actor=admin(),
     )
 
 
@@ -43,7 +47,10 @@ def _prices(db: Database) -> dict[str, int]:
 
 def _fee(db: Database, name: str, fee_minor: int) -> int:
     return specialists.create_specialist(
-        db, SpecialistDraft(name, Discipline.MEDICAL_ONCOLOGY, 5, fee_minor=fee_minor), now=NOW
+        db,
+        SpecialistDraft(name, Discipline.MEDICAL_ONCOLOGY, 5, fee_minor=fee_minor),
+        now=NOW,
+        actor=admin(),
     )
 
 
@@ -86,7 +93,7 @@ def test_the_first_payment_pins_the_currency(
 ) -> None:
     case_id = _case(zurich)
     draft = PaymentDraft(10_000, date(2026, 11, 23), PaymentMethod.CASH)
-    costs.add_payment(zurich, case_id, draft, actor="a", now=NOW)
+    costs.add_payment(zurich, case_id, draft, actor=admin("a"), now=NOW)
     monkeypatch.setattr(office, "system_locale", lambda: "ja_JP")  # a new computer
     assert office.get_profile(zurich) == OfficeProfile("CHF", True, True)
     assert costs.case_costs(zurich, case_id).currency == "CHF"
@@ -107,7 +114,7 @@ def test_a_code_that_is_no_currency_is_refused_saying_why(
     zurich: Database, typed: str, message: str
 ) -> None:
     with pytest.raises(ValidationError) as raised:
-        office.set_currency(zurich, typed)
+        office.set_currency(zurich, typed, actor=admin())
     assert _error(raised).startswith(message)
     assert office.get_profile(zurich) == OfficeProfile("CHF", False, True)
 
@@ -115,70 +122,74 @@ def test_a_code_that_is_no_currency_is_refused_saying_why(
 def test_the_currency_is_set_as_typed_and_can_change_while_nothing_is_recorded(
     zurich: Database,
 ) -> None:
-    assert office.set_currency(zurich, " eur ") == "EUR"
+    assert office.set_currency(zurich, " eur ", actor=admin()) == "EUR"
     assert office.get_profile(zurich) == OfficeProfile("EUR", True, True)
-    assert office.set_currency(zurich, "chf") == "CHF"
+    assert office.set_currency(zurich, "chf", actor=admin()) == "CHF"
     assert office.get_profile(zurich).currency == "CHF"
-    assert office.set_currency(zurich, "CHF") == "CHF"  # the same again: nothing to do
+    assert (
+        office.set_currency(zurich, "CHF", actor=admin()) == "CHF"
+    )  # the same again: nothing to do
 
 
 def test_the_currency_of_this_computer_is_pinned_by_confirming_it(zurich: Database) -> None:
     assert not office.get_profile(zurich).currency_is_set
-    office.set_currency(zurich, "CHF")
+    office.set_currency(zurich, "CHF", actor=admin())
     assert office.get_profile(zurich) == OfficeProfile("CHF", True, True)
 
 
 def test_changing_the_currency_is_refused_once_a_cost_line_is_recorded(zurich: Database) -> None:
-    office.set_currency(zurich, "EUR")
-    costs.add_line(zurich, _case(zurich), LineDraft("Consultation", 1, 45_000), actor="a", now=NOW)
+    office.set_currency(zurich, "EUR", actor=admin())
+    costs.add_line(
+        zurich, _case(zurich), LineDraft("Consultation", 1, 45_000), actor=admin("a"), now=NOW
+    )
     with pytest.raises(ValidationError) as raised:
-        office.set_currency(zurich, "CHF")
+        office.set_currency(zurich, "CHF", actor=admin())
     assert _error(raised) == (
         "Costs are already recorded in EUR (1 cost line, 0 payments). Changing the currency "
         "would change what every one of them means, so the office stays in EUR."
     )
     assert office.get_profile(zurich).currency == "EUR"
-    assert office.set_currency(zurich, "eur") == "EUR"  # confirming it is no change
+    assert office.set_currency(zurich, "eur", actor=admin()) == "EUR"  # confirming it is no change
 
 
 def test_changing_the_currency_is_refused_once_a_payment_is_recorded(zurich: Database) -> None:
     case_id = _case(zurich)
     for _ in range(2):
         draft = PaymentDraft(10_000, date(2026, 11, 23), PaymentMethod.CARD)
-        costs.add_payment(zurich, case_id, draft, actor="a", now=NOW)
+        costs.add_payment(zurich, case_id, draft, actor=admin("a"), now=NOW)
     with pytest.raises(ValidationError) as raised:
-        office.set_currency(zurich, "EUR")
+        office.set_currency(zurich, "EUR", actor=admin())
     assert "recorded in CHF (0 cost lines, 2 payments)" in _error(raised)
 
 
 def test_prices_and_fees_keep_their_amounts_from_euros_to_dinar(db: Database) -> None:
-    office.set_currency(db, "EUR")
+    office.set_currency(db, "EUR", actor=admin())
     _price(db, "CONSULT", 45_050)  # 450.50
     ana = _fee(db, "Dr. Ana Lima", 30_001)  # 300.01
-    office.set_currency(db, "KWD")
+    office.set_currency(db, "KWD", actor=admin())
     assert _prices(db)["CONSULT"] == 450_500  # 450.500 dinar
     assert specialists.get_specialist(db, ana).draft.fee_minor == 300_010
     assert _prices(db)["PATH"] == 0
 
 
 def test_prices_in_whole_euros_become_the_same_number_of_yen(db: Database) -> None:
-    office.set_currency(db, "EUR")
+    office.set_currency(db, "EUR", actor=admin())
     _price(db, "CONSULT", 45_000)
     _price(db, "PATH", 30_000)
     ana = _fee(db, "Dr. Ana Lima", 50_000)
-    office.set_currency(db, "JPY")
+    office.set_currency(db, "JPY", actor=admin())
     assert (_prices(db)["CONSULT"], _prices(db)["PATH"]) == (450, 300)
     assert specialists.get_specialist(db, ana).draft.fee_minor == 500
-    office.set_currency(db, "EUR")  # and back, exactly
+    office.set_currency(db, "EUR", actor=admin())  # and back, exactly
     assert (_prices(db)["CONSULT"], _prices(db)["PATH"]) == (45_000, 30_000)
 
 
 def test_yen_cannot_hold_cents_so_the_price_must_be_rounded_first(db: Database) -> None:
-    office.set_currency(db, "EUR")
+    office.set_currency(db, "EUR", actor=admin())
     _price(db, "CONSULT", 45_000)
     _price(db, "COURIER", 4_550)  # 45.50
     with pytest.raises(ValidationError) as raised:
-        office.set_currency(db, "JPY")
+        office.set_currency(db, "JPY", actor=admin())
     assert _error(raised) == (
         "JPY has no decimal places, and the price of COURIER Courier of slides or blocks is "
         "EUR 45.50. Round it to whole units first."
@@ -188,32 +199,32 @@ def test_yen_cannot_hold_cents_so_the_price_must_be_rounded_first(db: Database) 
 
 
 def test_a_specialists_fee_with_cents_stops_the_change_too(db: Database) -> None:
-    office.set_currency(db, "EUR")
+    office.set_currency(db, "EUR", actor=admin())
     _fee(db, "Dr. Ana Lima", 30_050)
     with pytest.raises(ValidationError) as raised:
-        office.set_currency(db, "JPY")
+        office.set_currency(db, "JPY", actor=admin())
     assert "the fee of Dr. Ana Lima is EUR 300.50" in _error(raised)
 
 
 def test_dinar_with_a_third_decimal_cannot_become_euros(db: Database) -> None:
-    office.set_currency(db, "KWD")
+    office.set_currency(db, "KWD", actor=admin())
     _price(db, "PATH", 12_345)  # 12.345 dinar
     with pytest.raises(ValidationError) as raised:
-        office.set_currency(db, "EUR")
+        office.set_currency(db, "EUR", actor=admin())
     assert _error(raised) == (
         "EUR has only 2 decimal places, and the price of PATH Pathology re-review is "
         "KWD 12.345. Round it to 2 places first."
     )
     _price(db, "PATH", 12_340)
-    office.set_currency(db, "EUR")
+    office.set_currency(db, "EUR", actor=admin())
     assert _prices(db)["PATH"] == 1_234
 
 
 def test_quoting_the_specialists_fee_on_assignment_is_a_setting(db: Database) -> None:
-    office.set_currency(db, "EUR")
-    office.set_specialist_fee_estimate(db, False)
+    office.set_currency(db, "EUR", actor=admin())
+    office.set_specialist_fee_estimate(db, False, actor=admin())
     assert office.get_profile(db) == OfficeProfile("EUR", True, False)
-    office.set_specialist_fee_estimate(db, True)
+    office.set_specialist_fee_estimate(db, True, actor=admin())
     assert office.get_profile(db).specialist_fee_estimate
 
 
@@ -257,6 +268,7 @@ def test_office_details_are_stored_tidied(db: Database) -> None:
             signatory_name="Ines Navarro",
             signatory_title="Patient coordinator",
         ),
+        actor=admin(),
     )
     assert stored.name == "Zürich Second Opinion Office"
     assert stored.address == "Bahnhofstrasse 1\n8001 Zürich"
@@ -266,10 +278,10 @@ def test_office_details_are_stored_tidied(db: Database) -> None:
     assert profile.currency == office.get_profile(db).currency  # the currency is untouched
 
     # Clearing a field removes it; the name stays required.
-    office.set_office_details(db, replace(stored, website="", signatory_title=""))
+    office.set_office_details(db, replace(stored, website="", signatory_title=""), actor=admin())
     assert office.get_profile(db).website == ""
     with pytest.raises(ValidationError) as raised:
-        office.set_office_details(db, replace(stored, name="   "))
+        office.set_office_details(db, replace(stored, name="   "), actor=admin())
     assert raised.value.errors == {"name": "Give the office's name: it heads every letter."}
     assert office.get_profile(db).name == "Zürich Second Opinion Office"
 
@@ -287,19 +299,19 @@ def test_bad_office_details_are_refused_naming_the_field(
 ) -> None:
     details = replace(office.OfficeDetails("Office"), **change)
     with pytest.raises(ValidationError, match=message) as raised:
-        office.set_office_details(db, details)
+        office.set_office_details(db, details, actor=admin())
     assert set(raised.value.errors) == {field}
     assert office.get_profile(db).name == ""  # nothing saved
 
 
 def test_the_logo_and_signature_are_stored_and_removed(db: Database) -> None:
     logo = _png()
-    office.set_image(db, "logo", logo)
+    office.set_image(db, "logo", logo, actor=admin())
     assert office.office_image(db, "logo") == logo
     assert office.get_profile(db).has_logo and not office.get_profile(db).has_signature
-    office.set_image(db, "signature", _png(8, 3))
+    office.set_image(db, "signature", _png(8, 3), actor=admin())
     assert office.get_profile(db).has_signature
-    office.set_image(db, "logo", None)
+    office.set_image(db, "logo", None, actor=admin())
     assert office.office_image(db, "logo") is None and not office.get_profile(db).has_logo
 
 
@@ -326,7 +338,7 @@ def test_an_image_the_letters_cannot_carry_is_refused_clearly(
     db: Database, data: bytes, message: str
 ) -> None:
     with pytest.raises(ValidationError) as raised:
-        office.set_image(db, "logo", data)
+        office.set_image(db, "logo", data, actor=admin())
     assert raised.value.errors["logo"].startswith(message)
     assert office.office_image(db, "logo") is None
 
@@ -338,5 +350,5 @@ def test_a_jpeg_signature_is_accepted(db: Database) -> None:
 
     out = BytesIO()
     Image.new("RGB", (20, 8), "white").save(out, "JPEG")
-    office.set_image(db, "signature", out.getvalue())
+    office.set_image(db, "signature", out.getvalue(), actor=admin())
     assert office.office_image(db, "signature") == out.getvalue()

@@ -23,7 +23,7 @@ from referral_desk.services.case_state import CaseChange
 from referral_desk.services.errors import ConflictError, NotFoundError, ValidationError
 from referral_desk.services.opinions import OpinionDraft
 from referral_desk.services.specialists import SpecialistDraft
-from tests.conftest import NOW, case, patient, without_checklists
+from tests.conftest import NOW, admin, case, patient, without_checklists
 
 HOUR = timedelta(hours=1)
 READY = NOW + HOUR  # records complete: due 48 hours later
@@ -34,17 +34,20 @@ TYPED = NOW + 26 * HOUR  # when the office typed it in
 
 def _case_under_review(db: Database) -> int:
     """A breast case, records complete at READY, reviewed by Dr. Ana Lima."""
-    case_id = cases.create_case(db, case(), patient=patient(), actor="maria", now=NOW).id
+    case_id = cases.create_case(db, case(), patient=patient(), actor=admin("maria"), now=NOW).id
     for d in documents.case_records(db, case_id).documents:
-        documents.set_document_status(db, d.id, DocumentStatus.RECEIVED, actor="maria", now=READY)
+        documents.set_document_status(
+            db, d.id, DocumentStatus.RECEIVED, actor=admin("maria"), now=READY
+        )
     ana = specialists.create_specialist(
         db,
         SpecialistDraft(
             "Dr. Ana Lima", Discipline.MEDICAL_ONCOLOGY, 5, cancer_types=frozenset({"breast"})
         ),
         now=NOW,
+        actor=admin(),
     )
-    specialists.assign(db, case_id, ana, actor="ines", now=ASSIGNED, local_zone=UTC)
+    specialists.assign(db, case_id, ana, actor=admin("ines"), now=ASSIGNED, local_zone=UTC)
     assert cases.get_case(db, case_id, now=ASSIGNED).status is S.UNDER_REVIEW
     return case_id
 
@@ -71,7 +74,7 @@ def _record(
     expected_version: int | None = None,
 ) -> CaseChange:
     return opinions.record_opinion(
-        db, case_id, draft, actor="ines", now=now, expected_version=expected_version
+        db, case_id, draft, actor=admin("ines"), now=now, expected_version=expected_version
     )
 
 
@@ -90,7 +93,7 @@ def _row(db: Database, case_id: int, query: CaseQuery | None = None) -> case_lis
 def test_recording_the_opinion_stops_the_clock_when_it_arrived(db: Database) -> None:
     case_id = _case_under_review(db)
     before = cases.get_case(db, case_id, now=TYPED)
-    change = opinions.record_opinion(db, case_id, _draft(), actor="ines", now=TYPED)
+    change = opinions.record_opinion(db, case_id, _draft(), actor=admin("ines"), now=TYPED)
     assert change.moved_to is S.OPINION_RECEIVED
     assert change.version_before == before.version
     assert change.message == "Opinion recorded: RD-2026-00001 is ready for its letter."
@@ -184,14 +187,16 @@ def test_a_major_change_in_either_judgement_flags_the_case(
 def test_an_opinion_on_a_case_not_under_review_is_refused(
     db: Database, status: S, label: str
 ) -> None:
-    case_id = cases.create_case(db, case(), patient=patient(), actor="maria", now=NOW).id
+    case_id = cases.create_case(db, case(), patient=patient(), actor=admin("maria"), now=NOW).id
     if status is not S.AWAITING_RECORDS:
         for d in documents.case_records(db, case_id).documents:
             documents.set_document_status(
-                db, d.id, DocumentStatus.RECEIVED, actor="maria", now=READY
+                db, d.id, DocumentStatus.RECEIVED, actor=admin("maria"), now=READY
             )
     if status in (S.ON_HOLD, S.CANCELLED):
-        cases.change_status(db, case_id, status, reason="patient asked", actor="m", now=READY)
+        cases.change_status(
+            db, case_id, status, reason="patient asked", actor=admin("m"), now=READY
+        )
     before = cases.get_case(db, case_id, now=TYPED)
     assert before.status is status
     with pytest.raises(ValidationError) as raised:
@@ -244,7 +249,7 @@ def test_the_records_completion_time_is_given_when_the_opinion_predates_it(db: D
 
 def test_an_opinion_can_be_amended_once_received(db: Database) -> None:
     case_id = _case_under_review(db)
-    first = opinions.record_opinion(db, case_id, _draft(), actor="ines", now=TYPED)
+    first = opinions.record_opinion(db, case_id, _draft(), actor=admin("ines"), now=TYPED)
     amended_at = TYPED + 2 * HOUR
     change = opinions.record_opinion(
         db,
@@ -255,7 +260,7 @@ def test_an_opinion_can_be_amended_once_received(db: Database) -> None:
             diagnosis_concordance=C.MAJOR_CHANGE,
             received_at=ANSWERED - HOUR,
         ),
-        actor="pedro",
+        actor=admin("pedro"),
         now=amended_at,
         expected_version=first.case_version,
     )
@@ -279,7 +284,7 @@ def test_an_opinion_can_be_amended_once_received(db: Database) -> None:
     assert row is not None and row.major_change
 
     # Amended back: the flag goes too.
-    opinions.record_opinion(db, case_id, _draft(), actor="pedro", now=amended_at + HOUR)
+    opinions.record_opinion(db, case_id, _draft(), actor=admin("pedro"), now=amended_at + HOUR)
     assert not cases.get_case(db, case_id, now=amended_at).major_change
     assert _row(db, case_id, CaseQuery(major_change_only=True)) is None
 
@@ -287,7 +292,7 @@ def test_an_opinion_can_be_amended_once_received(db: Database) -> None:
 def test_an_opinion_cannot_be_amended_after_the_letter(db: Database) -> None:
     case_id = _case_under_review(db)
     _record(db, case_id, _draft())
-    cases.change_status(db, case_id, S.LETTER_SENT, actor="ines", now=TYPED + HOUR)
+    cases.change_status(db, case_id, S.LETTER_SENT, actor=admin("ines"), now=TYPED + HOUR)
     with pytest.raises(ValidationError, match="RD-2026-00001 is letter sent"):
         _record(db, case_id, _draft(diagnosis_concordance=C.MAJOR_CHANGE), now=TYPED + 2 * HOUR)
     info = opinions.get_opinion(db, case_id)
@@ -303,7 +308,7 @@ def test_a_stale_opinion_is_refused(db: Database) -> None:
         expected_version=opened.version,
         patient=None,
         case=replace(case(), stage="IIB"),
-        actor="pedro",
+        actor=admin("pedro"),
         now=TYPED,
     )
     with pytest.raises(ConflictError, match="RD-2026-00001 was changed by someone else"):
@@ -341,14 +346,14 @@ def test_a_case_moved_to_opinion_received_by_hand_can_still_get_its_opinion(
     db: Database,
 ) -> None:
     without_checklists(db)
-    created = cases.create_case(db, case(), patient=patient(), actor="t", now=NOW)
+    created = cases.create_case(db, case(), patient=patient(), actor=admin("t"), now=NOW)
     for target in (S.READY_FOR_REVIEW, S.UNDER_REVIEW, S.OPINION_RECEIVED):
-        cases.change_status(db, created.id, target, actor="t", now=NOW + HOUR)
+        cases.change_status(db, created.id, target, actor=admin("t"), now=NOW + HOUR)
     opinions.record_opinion(
         db,
         created.id,
         OpinionDraft("Summary", "Recommendation", C.CONFIRMED, C.CONFIRMED, NOW + HOUR),
-        actor="t",
+        actor=admin("t"),
         now=NOW + 2 * HOUR,
     )
     stored = opinions.get_opinion(db, created.id)

@@ -38,7 +38,7 @@ from referral_desk.services.report_export import (
     xlsx_bytes,
 )
 from referral_desk.services.reports import monthly_report
-from tests.conftest import NOW, case, patient
+from tests.conftest import NOW, admin, case, manager, patient
 
 VIENNA = ZoneInfo("Europe/Vienna")
 OCTOBER = Month(2026, 10)
@@ -58,7 +58,7 @@ def _take_in(db: Database, received: datetime, referrer: str = "", **names: str)
         db,
         case(referrer_name=referrer),
         patient=patient(**names),
-        actor="t",
+        actor=admin("t"),
         now=received,
         local_zone=VIENNA,
     )
@@ -68,17 +68,25 @@ def _take_in(db: Database, received: datetime, referrer: str = "", **names: str)
 @pytest.fixture
 def report(db: Database) -> MonthlyReport:
     """A demo office, plus October cases whose names and money the exports must keep exact."""
-    office.set_currency(db, "EUR")
+    office.set_currency(db, "EUR", actor=admin())
     demo.generate(db, 250, seed=11, now=NOW)
     owing = _take_in(db, datetime(2026, 10, 3, 8, 0, tzinfo=UTC))  # Zoë Müller
-    costs.add_line(db, owing, costs.LineDraft("Consultation", 2, 61725, LineKind.FINAL), actor="t")
+    costs.add_line(
+        db, owing, costs.LineDraft("Consultation", 2, 61725, LineKind.FINAL), actor=admin("t")
+    )
     costs.add_payment(
-        db, owing, costs.PaymentDraft(100001, date(2026, 10, 20), PaymentMethod.CASH), actor="t"
+        db,
+        owing,
+        costs.PaymentDraft(100001, date(2026, 10, 20), PaymentMethod.CASH),
+        actor=admin("t"),
     )
     over = _take_in(db, datetime(2026, 10, 4, 9, 0, tzinfo=UTC), given_names="伟", family_name="李")
-    costs.add_line(db, over, costs.LineDraft("Courier", 1, 6000, LineKind.FINAL), actor="t")
+    costs.add_line(db, over, costs.LineDraft("Courier", 1, 6000, LineKind.FINAL), actor=admin("t"))
     costs.add_payment(
-        db, over, costs.PaymentDraft(10000, date(2026, 10, 21), PaymentMethod.CASH), actor="t"
+        db,
+        over,
+        costs.PaymentDraft(10000, date(2026, 10, 21), PaymentMethod.CASH),
+        actor=admin("t"),
     )
     _take_in(
         db, datetime(2026, 10, 5, 10, 0, tzinfo=UTC), given_names="فاطمة", family_name="الزهراء"
@@ -92,7 +100,7 @@ def report(db: Database) -> MonthlyReport:
     )
     for day, referrer in ((7, INJECTIONS[2]), (8, INJECTIONS[3])):
         _take_in(db, datetime(2026, 10, day, 12, 0, tzinfo=UTC), referrer=referrer)
-    return monthly_report(db, OCTOBER, now=NOW, zone=VIENNA)
+    return monthly_report(db, OCTOBER, now=NOW, zone=VIENNA, actor=manager())
 
 
 @pytest.fixture
@@ -137,10 +145,10 @@ def test_csv_is_the_case_list_in_utf8_with_a_bom_money_exact_and_times_local(
 
 
 def test_excel_cells_are_typed_with_a_frozen_filtered_header(
-    report: MonthlyReport, tmp_path: Path
+    db: Database, report: MonthlyReport, tmp_path: Path
 ) -> None:
     path = tmp_path / "October.xlsx"
-    assert export_report(report, path, locale="de_DE") is ExportFormat.XLSX
+    assert export_report(db, report, path, locale="de_DE", actor=manager()) is ExportFormat.XLSX
     book = openpyxl.load_workbook(path)
     assert book.sheetnames == ["Cases", "Figures"]
     sheet = book["Cases"]
@@ -217,11 +225,11 @@ def test_text_that_looks_like_a_formula_is_neutralised_in_csv_and_excel(
 
 
 def test_an_empty_month_gives_a_header_and_zero_figures(db: Database, tmp_path: Path) -> None:
-    office.set_currency(db, "EUR")
-    empty = monthly_report(db, OCTOBER, now=NOW, zone=VIENNA)
+    office.set_currency(db, "EUR", actor=admin())
+    empty = monthly_report(db, OCTOBER, now=NOW, zone=VIENNA, actor=manager())
     assert _csv_rows(csv_bytes(empty)) == [HEADERS]
 
-    export_report(empty, tmp_path / "empty.xlsx", locale="en_GB")
+    export_report(db, empty, tmp_path / "empty.xlsx", locale="en_GB", actor=manager())
     book = openpyxl.load_workbook(tmp_path / "empty.xlsx")
     sheet = book["Cases"]
     assert [[c.value for c in row] for row in sheet.iter_rows()] == [HEADERS]
@@ -247,14 +255,14 @@ def test_the_format_comes_from_the_extension_and_others_are_refused(tmp_path: Pa
 
 
 def test_refused_extension_writes_nothing(db: Database, folder: Path) -> None:
-    empty = monthly_report(db, OCTOBER, now=NOW, zone=VIENNA)
+    empty = monthly_report(db, OCTOBER, now=NOW, zone=VIENNA, actor=manager())
     with pytest.raises(ReportError):
-        export_report(empty, folder / "report.docx", locale="en_GB")
+        export_report(db, empty, folder / "report.docx", locale="en_GB", actor=manager())
     assert list(folder.iterdir()) == []
 
 
 def test_suggested_name_carries_the_month(db: Database) -> None:
-    empty = monthly_report(db, OCTOBER, now=NOW, zone=VIENNA)
+    empty = monthly_report(db, OCTOBER, now=NOW, zone=VIENNA, actor=manager())
     assert suggested_name(empty.month, ExportFormat.XLSX) == "monthly-report-2026-10.xlsx"
     assert suggested_name(empty.month, ExportFormat.CSV) == "monthly-report-2026-10.csv"
 
@@ -273,7 +281,7 @@ class Cancelled(Exception):
 
 @pytest.mark.parametrize("name", ["report.csv", "report.xlsx"])
 def test_a_cancel_midway_keeps_the_old_file_and_leaves_no_partial_one(
-    report: MonthlyReport, folder: Path, name: str
+    db: Database, report: MonthlyReport, folder: Path, name: str
 ) -> None:
     # Enough rows for progress to be reported before the end.
     many = dataclasses.replace(report, rows=report.rows * (1200 // len(report.rows) + 1))
@@ -287,40 +295,51 @@ def test_a_cancel_midway_keeps_the_old_file_and_leaves_no_partial_one(
             raise Cancelled
 
     with pytest.raises(Cancelled):
-        export_report(many, target, locale="en_GB", progress=cancel_midway)
+        export_report(db, many, target, locale="en_GB", actor=manager(), progress=cancel_midway)
     assert seen[-1][0] < len(many.rows)
     assert target.read_bytes() == b"last month's file"
     assert [p.name for p in folder.iterdir()] == [name]  # no .part file
 
 
 def test_a_finished_export_replaces_the_old_file_and_reports_every_row(
-    report: MonthlyReport, folder: Path
+    db: Database, report: MonthlyReport, folder: Path
 ) -> None:
     target = folder / "report.csv"
     target.write_bytes(b"last month's file")
     seen: list[tuple[int, int]] = []
-    export_report(report, target, locale="en_GB", progress=lambda d, t: seen.append((d, t)))
+    export_report(
+        db,
+        report,
+        target,
+        locale="en_GB",
+        actor=manager(),
+        progress=lambda d, t: seen.append((d, t)),
+    )
     assert target.read_bytes() == csv_bytes(report)
     assert seen[0] == (0, len(report.rows)) and seen[-1] == (len(report.rows), len(report.rows))
     assert [p.name for p in folder.iterdir()] == ["report.csv"]
 
 
-def test_a_pdf_name_is_saved_through_the_pdf_renderer(report: MonthlyReport, folder: Path) -> None:
+def test_a_pdf_name_is_saved_through_the_pdf_renderer(
+    db: Database, report: MonthlyReport, folder: Path
+) -> None:
     pytest.importorskip(
         "referral_desk.services.report_pdf", reason="the PDF renderer is not written yet"
     )
     target = folder / "October.PDF"
-    assert export_report(report, target, locale="de_DE") is ExportFormat.PDF
+    assert export_report(db, report, target, locale="de_DE", actor=manager()) is ExportFormat.PDF
     assert target.read_bytes().startswith(b"%PDF")
     assert [p.name for p in folder.iterdir()] == ["October.PDF"]
 
 
 def test_a_file_that_cannot_be_written_is_refused_plainly(
-    report: MonthlyReport, folder: Path
+    db: Database, report: MonthlyReport, folder: Path
 ) -> None:
     with pytest.raises(ServiceError, match="Cannot write to"):
-        export_report(report, folder / "no such folder" / "report.csv", locale="en_GB")
+        export_report(
+            db, report, folder / "no such folder" / "report.csv", locale="en_GB", actor=manager()
+        )
     (folder / "report.xlsx").mkdir()  # a folder where the file should go
     with pytest.raises(ServiceError, match=r"Could not save 'report\.xlsx'"):
-        export_report(report, folder / "report.xlsx", locale="en_GB")
+        export_report(db, report, folder / "report.xlsx", locale="en_GB", actor=manager())
     assert [p.name for p in folder.iterdir()] == ["report.xlsx"]  # no .part file

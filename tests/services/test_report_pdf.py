@@ -27,7 +27,7 @@ from referral_desk.services import cases, demo, reports
 from referral_desk.services.database import open_database
 from referral_desk.services.office import DEFAULT_OFFICE_NAME
 from referral_desk.services.report_pdf import pdf_bytes
-from tests.conftest import NOW, case, patient
+from tests.conftest import NOW, admin, case, manager, patient
 
 OCTOBER = Month(2026, 10)
 
@@ -69,7 +69,7 @@ def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
             database,
             case(),
             patient=patient(given_names=given, family_name=family),
-            actor="maria",
+            actor=admin("maria"),
             now=datetime(2026, 10, day, 9, 0, tzinfo=UTC),
             local_zone=UTC,
         )
@@ -79,7 +79,7 @@ def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
 
 @pytest.fixture(scope="module")
 def october(office: Database) -> Printed:
-    return printed(reports.monthly_report(office, OCTOBER, now=NOW, zone=UTC))
+    return printed(reports.monthly_report(office, OCTOBER, now=NOW, zone=UTC, actor=manager()))
 
 
 def test_the_list_holds_every_case_of_the_month_in_order(october: Printed) -> None:
@@ -179,7 +179,7 @@ def test_names_in_other_scripts_print_in_their_own_fonts(october: Printed) -> No
 
 
 def test_a_month_without_cases_says_so(db: Database) -> None:
-    report = reports.monthly_report(db, OCTOBER, now=NOW, zone=UTC)
+    report = reports.monthly_report(db, OCTOBER, now=NOW, zone=UTC, actor=manager())
     empty = printed(report)
     assert "No cases were received in October 2026." in empty.pages[0]
     assert not any(empty.landscape)

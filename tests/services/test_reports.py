@@ -23,7 +23,7 @@ from referral_desk.services import cases, costs, opinions, reports, specialists
 from referral_desk.services.costs import LineDraft, PaymentDraft
 from referral_desk.services.opinions import OpinionDraft
 from referral_desk.services.specialists import SpecialistDraft
-from tests.conftest import NOW, case, patient, without_checklists
+from tests.conftest import NOW, admin, case, manager, patient, without_checklists
 
 VIENNA = ZoneInfo("Europe/Vienna")
 OCTOBER = Month(2026, 10)
@@ -45,7 +45,7 @@ class Office:
             self.db,
             case(**changes),
             patient=patient(family_name=name),
-            actor="maria",
+            actor=admin("maria"),
             now=at,
             local_zone=VIENNA,
         )
@@ -53,11 +53,13 @@ class Office:
         return made.id
 
     def move(self, name: str, target: S, at: datetime, reason: str = "") -> None:
-        cases.change_status(self.db, self.ids[name], target, reason=reason, actor="maria", now=at)
+        cases.change_status(
+            self.db, self.ids[name], target, reason=reason, actor=admin("maria"), now=at
+        )
 
     def opinion(self, name: str, at: datetime, diagnosis: C, treatment: C) -> None:
         draft = OpinionDraft("Summary.", "Recommendation.", diagnosis, treatment, at)
-        opinions.record_opinion(self.db, self.ids[name], draft, actor="ines", now=at)
+        opinions.record_opinion(self.db, self.ids[name], draft, actor=admin("ines"), now=at)
 
 
 @pytest.fixture
@@ -73,19 +75,24 @@ def office(db: Database) -> Office:
             "Dr. Ana Lima", Discipline.MEDICAL_ONCOLOGY, 5, cancer_types=frozenset({"breast"})
         ),
         now=NOW - 100 * 24 * H,
+        actor=admin(),
     )
     ready_a = _utc(2026, 10, 1, 2, 30)  # intake 4 h
     o.move("Anfang", S.READY_FOR_REVIEW, ready_a)
-    specialists.assign(db, a, ana, actor="ines", now=ready_a + H, local_zone=VIENNA)
+    specialists.assign(db, a, ana, actor=admin("ines"), now=ready_a + H, local_zone=VIENNA)
     o.opinion("Anfang", ready_a + 30 * H, C.CONFIRMED, C.MINOR_CHANGE)  # on time
     costs.add_line(
-        db, a, LineDraft("Consultation", 1, 50_000, LineKind.FINAL), actor="maria", now=ready_a
+        db,
+        a,
+        LineDraft("Consultation", 1, 50_000, LineKind.FINAL),
+        actor=admin("maria"),
+        now=ready_a,
     )
     costs.add_payment(
         db,
         a,
         PaymentDraft(20_000, date(2026, 10, 2), PaymentMethod.CARD),
-        actor="maria",
+        actor=admin("maria"),
         now=NOW,
         local_zone=VIENNA,
     )
@@ -93,13 +100,13 @@ def office(db: Database) -> Office:
     # 23:30 on 30 September in Vienna: September, although the same UTC day as "Anfang".
     b = o.receive("Vorher", _utc(2026, 9, 30, 21, 30))
     costs.add_line(
-        db, b, LineDraft("Consultation", 1, 30_000, LineKind.FINAL), actor="maria", now=NOW
+        db, b, LineDraft("Consultation", 1, 30_000, LineKind.FINAL), actor=admin("maria"), now=NOW
     )
     costs.add_payment(  # paid in October for a September case: October's cash, not its cases
         db,
         b,
         PaymentDraft(30_000, date(2026, 10, 15), PaymentMethod.BANK_TRANSFER),
-        actor="maria",
+        actor=admin("maria"),
         now=NOW,
         local_zone=VIENNA,
     )
@@ -148,7 +155,7 @@ def office(db: Database) -> Office:
 
 
 def _report(db: Database, month: Month = OCTOBER) -> reports.MonthlyReport:
-    return reports.monthly_report(db, month, now=NOW, zone=VIENNA)
+    return reports.monthly_report(db, month, now=NOW, zone=VIENNA, actor=manager())
 
 
 def test_the_month_holds_the_cases_received_between_its_local_midnights(
@@ -256,7 +263,12 @@ def test_an_office_with_no_cases_can_still_pick_this_month(db: Database) -> None
 def test_progress_is_reported_and_may_cancel(db: Database, office: Office) -> None:
     seen: list[tuple[int, int]] = []
     reports.monthly_report(
-        db, OCTOBER, now=NOW, zone=VIENNA, progress=lambda d, t: seen.append((d, t))
+        db,
+        OCTOBER,
+        now=NOW,
+        zone=VIENNA,
+        progress=lambda d, t: seen.append((d, t)),
+        actor=manager(),
     )
     assert seen[0] == (0, 4) and seen[-1] == (4, 4)
 
@@ -268,4 +280,4 @@ def test_progress_is_reported_and_may_cancel(db: Database, office: Office) -> No
             raise Stop
 
     with pytest.raises(Stop):
-        reports.monthly_report(db, OCTOBER, now=NOW, zone=VIENNA, progress=cancel)
+        reports.monthly_report(db, OCTOBER, now=NOW, zone=VIENNA, progress=cancel, actor=manager())

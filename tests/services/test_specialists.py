@@ -36,7 +36,7 @@ from referral_desk.services.case_state import CaseChange
 from referral_desk.services.errors import ConflictError, NotFoundError, ValidationError
 from referral_desk.services.opinions import OpinionDraft
 from referral_desk.services.specialists import SpecialistDraft
-from tests.conftest import NOW, case, patient
+from tests.conftest import NOW, admin, case, patient
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
@@ -57,11 +57,13 @@ def _draft(name: str = "Dr. Ana Lima", **changes: object) -> SpecialistDraft:
 
 
 def _specialist(db: Database, name: str = "Dr. Ana Lima", **changes: object) -> int:
-    return specialists.create_specialist(db, _draft(name, **changes), now=NOW)
+    return specialists.create_specialist(db, _draft(name, **changes), now=NOW, actor=admin())
 
 
 def _new_case(db: Database, *, at: datetime = NOW, **changes: object) -> int:
-    return cases.create_case(db, case(**changes), patient=patient(), actor="maria", now=at).id
+    return cases.create_case(
+        db, case(**changes), patient=patient(), actor=admin("maria"), now=at
+    ).id
 
 
 def _ready_case(db: Database, *, at: datetime = NOW, ready_at: datetime = READY) -> int:
@@ -69,7 +71,7 @@ def _ready_case(db: Database, *, at: datetime = NOW, ready_at: datetime = READY)
     case_id = _new_case(db, at=at)
     for d in documents.case_records(db, case_id).documents:
         documents.set_document_status(
-            db, d.id, DocumentStatus.RECEIVED, actor="maria", now=ready_at
+            db, d.id, DocumentStatus.RECEIVED, actor=admin("maria"), now=ready_at
         )
     assert cases.get_case(db, case_id, now=ready_at).status is S.READY_FOR_REVIEW
     return case_id
@@ -90,7 +92,7 @@ def _assign(
         case_id,
         specialist_id,
         role,
-        actor="ines",
+        actor=admin("ines"),
         override_reason=override_reason,
         reassign_reason=reassign_reason,
         now=now,
@@ -137,7 +139,7 @@ def test_a_specialist_is_saved_and_read_back_with_every_detail(db: Database) -> 
         email="z.okafor@example.org",
         fee_minor=45_000,
     )
-    specialist_id = specialists.create_specialist(db, draft, now=NOW)
+    specialist_id = specialists.create_specialist(db, draft, now=NOW, actor=admin())
     info = specialists.get_specialist(db, specialist_id)
     assert info.name == "Prof. Zoë Okafor"  # spaces tidied
     assert info.draft == SpecialistDraft(
@@ -186,7 +188,7 @@ def test_bad_roster_input_names_the_field_and_saves_nothing(
     db: Database, changes: dict[str, object], field: str, words: str
 ) -> None:
     with pytest.raises(ValidationError) as raised:
-        specialists.create_specialist(db, _draft(**changes), now=NOW)
+        specialists.create_specialist(db, _draft(**changes), now=NOW, actor=admin())
     assert set(raised.value.errors) == {field}
     assert words in raised.value.errors[field]
     assert _count(db, "specialists") == 0 and _count(db, "specialist_cancer_types") == 0
@@ -194,7 +196,7 @@ def test_bad_roster_input_names_the_field_and_saves_nothing(
     specialist_id = _specialist(db)
     with pytest.raises(ValidationError) as raised:
         specialists.update_specialist(
-            db, specialist_id, _draft(**changes), expected_version=1, now=LATER
+            db, specialist_id, _draft(**changes), expected_version=1, now=LATER, actor=admin()
         )
     assert set(raised.value.errors) == {field}
     info = specialists.get_specialist(db, specialist_id)
@@ -204,7 +206,7 @@ def test_bad_roster_input_names_the_field_and_saves_nothing(
 def test_every_bad_field_is_named_at_once(db: Database) -> None:
     with pytest.raises(ValidationError) as raised:
         specialists.create_specialist(
-            db, _draft("", capacity=0, fee_minor=-5, email="nobody"), now=NOW
+            db, _draft("", capacity=0, fee_minor=-5, email="nobody"), now=NOW, actor=admin()
         )
     assert set(raised.value.errors) == {"name", "capacity", "fee", "email"}
 
@@ -217,6 +219,7 @@ def test_an_update_is_saved_and_a_stale_update_is_refused(db: Database) -> None:
         _draft(capacity=2, cancer_types=frozenset({"lung", "breast"}), email="ana@example.org"),
         expected_version=1,
         now=LATER,
+        actor=admin(),
     )
     assert version == 2
     info = specialists.get_specialist(db, specialist_id)
@@ -227,13 +230,23 @@ def test_an_update_is_saved_and_a_stale_update_is_refused(db: Database) -> None:
     # Someone who opened version 1 saves over it: refused, the saved edit stays.
     with pytest.raises(ConflictError, match="changed elsewhere"):
         specialists.update_specialist(
-            db, specialist_id, _draft(capacity=9), expected_version=1, now=LATER + HOUR
+            db,
+            specialist_id,
+            _draft(capacity=9),
+            expected_version=1,
+            now=LATER + HOUR,
+            actor=admin(),
         )
     assert specialists.get_specialist(db, specialist_id).draft == info.draft
 
     # Dropping a sub-specialty removes it.
     specialists.update_specialist(
-        db, specialist_id, _draft(cancer_types=frozenset({"lung"})), expected_version=2, now=LATER
+        db,
+        specialist_id,
+        _draft(cancer_types=frozenset({"lung"})),
+        expected_version=2,
+        now=LATER,
+        actor=admin(),
     )
     assert specialists.get_specialist(db, specialist_id).draft.cancer_types == {"lung"}
     assert _count(db, "specialist_cancer_types") == 1
@@ -241,11 +254,11 @@ def test_an_update_is_saved_and_a_stale_update_is_refused(db: Database) -> None:
 
 def test_an_unknown_specialist_is_said_to_be_unknown(db: Database) -> None:
     with pytest.raises(NotFoundError, match="no specialist number 42"):
-        specialists.update_specialist(db, 42, _draft(), expected_version=1, now=NOW)
+        specialists.update_specialist(db, 42, _draft(), expected_version=1, now=NOW, actor=admin())
     with pytest.raises(NotFoundError, match="no specialist number 42"):
         specialists.get_specialist(db, 42)
     with pytest.raises(NotFoundError, match="no specialist number 42"):
-        specialists.add_absence(db, 42, TODAY, TODAY)
+        specialists.add_absence(db, 42, TODAY, TODAY, actor=admin())
 
 
 # Absences
@@ -253,19 +266,21 @@ def test_an_unknown_specialist_is_said_to_be_unknown(db: Database) -> None:
 
 def test_absences_are_added_and_removed(db: Database) -> None:
     specialist_id = _specialist(db)
-    later = specialists.add_absence(db, specialist_id, date(2026, 12, 20), date(2027, 1, 3), "  ")
+    later = specialists.add_absence(
+        db, specialist_id, date(2026, 12, 20), date(2027, 1, 3), "  ", actor=admin()
+    )
     first = specialists.add_absence(
-        db, specialist_id, date(2026, 12, 1), date(2026, 12, 1), " ESMO congress "
+        db, specialist_id, date(2026, 12, 1), date(2026, 12, 1), " ESMO congress ", actor=admin()
     )
     held = specialists.get_specialist(db, specialist_id).absences
     assert [(a.id, a.first_day, a.last_day, a.note) for a in held] == [
         (first, date(2026, 12, 1), date(2026, 12, 1), "ESMO congress"),
         (later, date(2026, 12, 20), date(2027, 1, 3), ""),
     ]
-    specialists.remove_absence(db, first)
+    specialists.remove_absence(db, first, actor=admin())
     assert [a.id for a in specialists.get_specialist(db, specialist_id).absences] == [later]
     with pytest.raises(NotFoundError, match=f"no absence number {first}"):
-        specialists.remove_absence(db, first)
+        specialists.remove_absence(db, first, actor=admin())
 
 
 @pytest.mark.parametrize(
@@ -281,7 +296,7 @@ def test_a_bad_absence_is_refused_and_nothing_is_saved(
 ) -> None:
     specialist_id = _specialist(db)
     with pytest.raises(ValidationError) as raised:
-        specialists.add_absence(db, specialist_id, first_day, last_day)
+        specialists.add_absence(db, specialist_id, first_day, last_day, actor=admin())
     assert words in raised.value.errors["absence"]
     assert _count(db, "specialist_absences") == 0
 
@@ -292,7 +307,9 @@ def test_an_absence_during_the_review_rules_the_specialist_out_until_it_is_remov
     case_id = _ready_case(db)
     away = _specialist(db, "Dr. Ana Lima")
     _specialist(db, "Dr. Ben Ode", cancer_types=frozenset({"lung"}))
-    absence = specialists.add_absence(db, away, date(2026, 11, 24), date(2026, 11, 28), "leave")
+    absence = specialists.add_absence(
+        db, away, date(2026, 11, 24), date(2026, 11, 28), "leave", actor=admin()
+    )
     ranked = _suggest(db, case_id)
     assert [(s.name, s.available) for s in ranked] == [
         ("Dr. Ben Ode", True),
@@ -300,7 +317,7 @@ def test_an_absence_during_the_review_rules_the_specialist_out_until_it_is_remov
     ]
     assert ranked[1].reasons == ("away 24 Nov to 28 Nov (leave)",)
 
-    specialists.remove_absence(db, absence)
+    specialists.remove_absence(db, absence, actor=admin())
     ranked = _suggest(db, case_id)
     assert [(s.name, s.available) for s in ranked] == [
         ("Dr. Ana Lima", True),
@@ -316,7 +333,7 @@ def test_an_absence_during_the_review_rules_the_specialist_out_until_it_is_remov
 def test_an_absence_that_ended_yesterday_does_not_rule_out(db: Database) -> None:
     case_id = _ready_case(db)
     back = _specialist(db)
-    specialists.add_absence(db, back, date(2026, 11, 10), date(2026, 11, 22))
+    specialists.add_absence(db, back, date(2026, 11, 10), date(2026, 11, 22), actor=admin())
     [suggestion] = _suggest(db, case_id)
     assert suggestion.available
 
@@ -329,7 +346,7 @@ def test_suggestions_count_each_specialists_current_load(db: Database) -> None:
     declined = _ready_case(db)
     _assign(db, declined, idle)
     [assignment] = specialists.case_assignments(db, declined)
-    specialists.decline(db, assignment.id, reason="conflict", actor="ines", now=LATER)
+    specialists.decline(db, assignment.id, reason="conflict", actor=admin("ines"), now=LATER)
 
     ranked = _suggest(db, _ready_case(db))
     assert [s.name for s in ranked] == ["Dr. Zak Ito", "Dr. Ana Lima"]  # a decline is no load
@@ -402,18 +419,18 @@ def test_an_accepted_assignment_records_who_and_when_and_cannot_be_answered_agai
     case_id = _ready_case(db)
     _assign(db, case_id, _specialist(db))
     [proposed] = specialists.case_assignments(db, case_id)
-    change = specialists.accept(db, proposed.id, actor="ana", now=LATER + HOUR)
+    change = specialists.accept(db, proposed.id, actor=admin("ana"), now=LATER + HOUR)
     assert change.message == "Dr. Ana Lima accepted." and change.moved_to is None
     [accepted] = specialists.case_assignments(db, case_id)
     assert accepted.status is AssignmentStatus.ACCEPTED
     assert (accepted.answered_at, accepted.answered_by) == (LATER + HOUR, "ana")
     assert cases.get_case(db, case_id, now=LATER).status is S.UNDER_REVIEW
     with pytest.raises(ValidationError, match="already accepted"):
-        specialists.accept(db, proposed.id, actor="ana", now=LATER + HOUR)
+        specialists.accept(db, proposed.id, actor=admin("ana"), now=LATER + HOUR)
     with pytest.raises(ValidationError, match="already accepted"):
-        specialists.decline(db, proposed.id, reason="changed my mind", actor="ana")
+        specialists.decline(db, proposed.id, reason="changed my mind", actor=admin("ana"))
     with pytest.raises(NotFoundError, match="no assignment number 77"):
-        specialists.accept(db, 77, actor="ana")
+        specialists.accept(db, 77, actor=admin("ana"))
 
 
 def test_a_decline_needs_a_reason(db: Database) -> None:
@@ -422,7 +439,7 @@ def test_a_decline_needs_a_reason(db: Database) -> None:
     [proposed] = specialists.case_assignments(db, case_id)
     before = cases.get_case(db, case_id, now=LATER)
     with pytest.raises(ValidationError) as raised:
-        specialists.decline(db, proposed.id, reason="  ", actor="ines", now=LATER)
+        specialists.decline(db, proposed.id, reason="  ", actor=admin("ines"), now=LATER)
     assert set(raised.value.errors) == {"reason"}
     assert specialists.case_assignments(db, case_id) == [proposed]
     assert cases.get_case(db, case_id, now=LATER) == before
@@ -434,7 +451,7 @@ def test_a_declined_primary_sends_the_case_back_to_ready_for_review(db: Database
     _assign(db, case_id, ana)
     [proposed] = specialists.case_assignments(db, case_id)
     change = specialists.decline(
-        db, proposed.id, reason=" on call this week ", actor="ines", now=LATER + HOUR
+        db, proposed.id, reason=" on call this week ", actor=admin("ines"), now=LATER + HOUR
     )
     assert change.moved_to is S.READY_FOR_REVIEW
     assert change.message == (
@@ -465,7 +482,7 @@ def test_a_declined_primary_of_a_case_awaiting_records_leaves_the_status(db: Dat
     case_id = _new_case(db)
     _assign(db, case_id, _specialist(db))
     [proposed] = specialists.case_assignments(db, case_id)
-    change = specialists.decline(db, proposed.id, reason="away", actor="ines", now=LATER)
+    change = specialists.decline(db, proposed.id, reason="away", actor=admin("ines"), now=LATER)
     assert change.moved_to is None and change.message == "Dr. Ana Lima declined."
     detail = cases.get_case(db, case_id, now=LATER)
     assert detail.status is S.AWAITING_RECORDS and detail.specialist_name is None
@@ -502,7 +519,7 @@ def test_an_accepted_reviewer_can_be_replaced_too(db: Database) -> None:
     ana = _specialist(db, "Dr. Ana Lima")
     _assign(db, case_id, ana)
     [first] = specialists.case_assignments(db, case_id)
-    specialists.accept(db, first.id, actor="ana", now=LATER)
+    specialists.accept(db, first.id, actor=admin("ana"), now=LATER)
     _assign(db, case_id, _specialist(db, "Dr. Ben Ode"), reassign_reason="too slow")
     statuses = [a.status for a in specialists.case_assignments(db, case_id)]
     assert statuses == [AssignmentStatus.REPLACED, AssignmentStatus.PROPOSED]
@@ -534,7 +551,9 @@ def _full(db: Database) -> int:
 
 def _absent(db: Database) -> int:
     absent = _specialist(db, "Dr. Ada Away")
-    specialists.add_absence(db, absent, date(2026, 11, 23), date(2026, 11, 23), "congress")
+    specialists.add_absence(
+        db, absent, date(2026, 11, 23), date(2026, 11, 23), "congress", actor=admin()
+    )
     return absent
 
 
@@ -602,21 +621,23 @@ def test_a_re_review_neither_moves_the_case_nor_becomes_its_reviewer(db: Databas
         (Role.PRIMARY, AssignmentStatus.PROPOSED),
     ]
     [pathology] = [a for a in specialists.case_assignments(db, case_id) if a.role is Role.PATHOLOGY]
-    specialists.decline(db, pathology.id, reason="no slides", actor="ines", now=LATER)
+    specialists.decline(db, pathology.id, reason="no slides", actor=admin("ines"), now=LATER)
     detail = cases.get_case(db, case_id, now=LATER)
     assert detail.status is S.UNDER_REVIEW and detail.specialist_name == "Dr. Ana Lima"
 
 
 def test_a_case_assigned_while_on_hold_resumes_under_review(db: Database) -> None:
     case_id = _ready_case(db)
-    cases.change_status(db, case_id, S.ON_HOLD, reason="patient abroad", actor="ines", now=LATER)
+    cases.change_status(
+        db, case_id, S.ON_HOLD, reason="patient abroad", actor=admin("ines"), now=LATER
+    )
     change = _assign(db, case_id, _specialist(db), now=LATER + HOUR)
     assert change.moved_to is None
     detail = cases.get_case(db, case_id, now=LATER + HOUR)
     assert detail.status is S.ON_HOLD and detail.specialist_name == "Dr. Ana Lima"
     assert S.UNDER_REVIEW in detail.allowed_targets
     assert S.READY_FOR_REVIEW not in detail.allowed_targets
-    cases.change_status(db, case_id, S.UNDER_REVIEW, actor="ines", now=LATER + 2 * HOUR)
+    cases.change_status(db, case_id, S.UNDER_REVIEW, actor=admin("ines"), now=LATER + 2 * HOUR)
     detail = cases.get_case(db, case_id, now=LATER + 2 * HOUR)
     assert detail.clock.due_at == READY + 48 * HOUR + 2 * HOUR  # the hold did not count
 
@@ -626,9 +647,13 @@ def test_a_reviewer_declining_while_the_case_is_on_hold_leaves_it_to_resume_read
 ) -> None:
     case_id = _ready_case(db)
     _assign(db, case_id, _specialist(db))
-    cases.change_status(db, case_id, S.ON_HOLD, reason="patient abroad", actor="ines", now=LATER)
+    cases.change_status(
+        db, case_id, S.ON_HOLD, reason="patient abroad", actor=admin("ines"), now=LATER
+    )
     [proposed] = specialists.case_assignments(db, case_id)
-    change = specialists.decline(db, proposed.id, reason="away", actor="ines", now=LATER + HOUR)
+    change = specialists.decline(
+        db, proposed.id, reason="away", actor=admin("ines"), now=LATER + HOUR
+    )
     assert change.moved_to is None
     detail = cases.get_case(db, case_id, now=LATER + HOUR)
     assert detail.status is S.ON_HOLD and detail.specialist_name is None
@@ -643,9 +668,11 @@ def test_a_case_past_review_cannot_be_assigned(db: Database, past: S) -> None:
     ana = _specialist(db)
     if past is S.OPINION_RECEIVED:
         _assign(db, case_id, ana)
-        opinions.record_opinion(db, case_id, _opinion(LATER), actor="ines", now=LATER)
+        opinions.record_opinion(db, case_id, _opinion(LATER), actor=admin("ines"), now=LATER)
     else:
-        cases.change_status(db, case_id, past, reason="patient withdrew", actor="ines", now=LATER)
+        cases.change_status(
+            db, case_id, past, reason="patient withdrew", actor=admin("ines"), now=LATER
+        )
     before = cases.get_case(db, case_id, now=LATER)
     with pytest.raises(ValidationError) as raised:
         _assign(db, case_id, _specialist(db, "Dr. Ben Ode"), reassign_reason="x")
@@ -659,8 +686,10 @@ def test_a_case_on_hold_after_its_opinion_cannot_be_assigned(db: Database) -> No
     case_id = _ready_case(db)
     ana = _specialist(db)
     _assign(db, case_id, ana)
-    opinions.record_opinion(db, case_id, _opinion(LATER), actor="ines", now=LATER)
-    cases.change_status(db, case_id, S.ON_HOLD, reason="patient abroad", actor="ines", now=LATER)
+    opinions.record_opinion(db, case_id, _opinion(LATER), actor=admin("ines"), now=LATER)
+    cases.change_status(
+        db, case_id, S.ON_HOLD, reason="patient abroad", actor=admin("ines"), now=LATER
+    )
     assert _info(db, ana).active_cases == 0  # answered: no longer on anyone's desk
     with pytest.raises(ValidationError, match="past review"):
         _assign(db, case_id, _specialist(db, "Dr. Ben Ode"), reassign_reason="x")
@@ -687,11 +716,13 @@ def test_the_roster_shows_active_due_soon_and_overdue_cases(db: Database) -> Non
     for case_id in (on_time, soon, late, waiting, answered):
         _assign(db, case_id, ana, now=NOW + 21 * HOUR, override_reason="busy week")
     opinions.record_opinion(
-        db, answered, _opinion(NOW + 22 * HOUR), actor="ines", now=NOW + 22 * HOUR
+        db, answered, _opinion(NOW + 22 * HOUR), actor=admin("ines"), now=NOW + 22 * HOUR
     )
     _assign(db, declined, ben, now=NOW + 21 * HOUR)
     [assignment] = specialists.case_assignments(db, declined)
-    specialists.decline(db, assignment.id, reason="conflict", actor="ines", now=NOW + 22 * HOUR)
+    specialists.decline(
+        db, assignment.id, reason="conflict", actor=admin("ines"), now=NOW + 22 * HOUR
+    )
     pathologist = _specialist(db, "Dr. Pia Path", discipline=Discipline.PATHOLOGY)
     _assign(db, soon, pathologist, Role.PATHOLOGY, now=NOW + 21 * HOUR)
 
@@ -787,7 +818,7 @@ def test_a_reviewer_lined_up_early_starts_when_the_records_are_complete(db: Data
     assert cases.get_case(db, case_id, now=NOW + HOUR).status is S.AWAITING_RECORDS
     for d in documents.case_records(db, case_id).documents:
         documents.set_document_status(
-            db, d.id, DocumentStatus.RECEIVED, actor="maria", now=NOW + 3 * HOUR
+            db, d.id, DocumentStatus.RECEIVED, actor=admin("maria"), now=NOW + 3 * HOUR
         )
     detail = cases.get_case(db, case_id, now=NOW + 3 * HOUR)
     assert detail.status is S.UNDER_REVIEW
@@ -824,12 +855,13 @@ def _set_price(db: Database, code: str, price: int, *, active: bool = True) -> N
         service.id,
         replace(service.draft, price_minor=price, active=active),
         expected_version=service.version,
+        actor=admin(),
     )
 
 
 @pytest.fixture
 def euros(db: Database) -> Database:
-    office.set_currency(db, "EUR")
+    office.set_currency(db, "EUR", actor=admin())
     return db
 
 
@@ -871,7 +903,7 @@ def test_nothing_is_quoted_when_both_fees_are_zero(euros: Database) -> None:
 
 
 def test_nothing_is_quoted_when_the_office_does_not_want_it(euros: Database) -> None:
-    office.set_specialist_fee_estimate(euros, False)
+    office.set_specialist_fee_estimate(euros, False, actor=admin())
     _set_price(euros, "CONSULT", 40_000)
     case_id = _ready_case(euros)
     _assign(euros, case_id, _specialist(euros, fee_minor=45_000))
@@ -909,10 +941,10 @@ def test_a_declining_reviewers_quote_is_withdrawn(euros: Database) -> None:
     case_id = _ready_case(euros)
     _assign(euros, case_id, _specialist(euros, fee_minor=45_000))
     costs.add_line(  # the office's own line stays
-        euros, case_id, costs.LineDraft("Courier of slides", 1, 4_000), actor="a", now=LATER
+        euros, case_id, costs.LineDraft("Courier of slides", 1, 4_000), actor=admin("a"), now=LATER
     )
     [assignment] = specialists.case_assignments(euros, case_id)
-    specialists.decline(euros, assignment.id, reason="away", actor="ines", now=LATER)
+    specialists.decline(euros, assignment.id, reason="away", actor=admin("ines"), now=LATER)
     assert _quotes(euros, case_id) == [("Courier of slides", 4_000, False)]
     assert costs.case_costs(euros, case_id).totals.estimated == 4_000
 
@@ -921,7 +953,7 @@ def test_a_charged_fee_stays_when_the_reviewer_is_replaced(euros: Database) -> N
     case_id = _ready_case(euros)
     _assign(euros, case_id, _specialist(euros, fee_minor=45_000))
     [line] = costs.case_costs(euros, case_id).lines
-    costs.charge_line(euros, line.id, actor="a", now=LATER)  # the work was partly done
+    costs.charge_line(euros, line.id, actor=admin("a"), now=LATER)  # the work was partly done
     _assign(euros, case_id, _specialist(euros, "Dr. Ben Ode"), reassign_reason="Ana is ill")
     record = costs.case_costs(euros, case_id)
     assert [(x.draft.description, x.kind) for x in record.lines] == [
@@ -939,6 +971,7 @@ def test_a_very_long_name_still_makes_a_quote_the_office_can_edit(euros: Databas
         consult.id,
         replace(consult.draft, name=service_name),
         expected_version=consult.version,
+        actor=admin(),
     )
     name = ("Prof. Dr. med. " + "Maximiliane-Theresia " * 14)[:200]  # the longest allowed
     _assign(euros, case_id, _specialist(euros, name.strip(), fee_minor=45_000))
@@ -951,7 +984,7 @@ def test_a_very_long_name_still_makes_a_quote_the_office_can_edit(euros: Databas
         line.id,
         replace(line.draft, quantity=2),
         expected_version=line.version,
-        actor="a",
+        actor=admin("a"),
         now=LATER,
     )
 
@@ -963,7 +996,7 @@ def test_a_name_longer_than_the_roster_holds_is_refused_with_its_length(db: Data
 
 
 def test_a_fee_is_checked_against_the_office_currency(db: Database) -> None:
-    office.set_currency(db, "JPY")  # no decimals: 10 million yen is the ceiling
+    office.set_currency(db, "JPY", actor=admin())  # no decimals: 10 million yen is the ceiling
     with pytest.raises(ValidationError, match="implausibly high"):
         _specialist(db, "Dr. Sato", fee_minor=10_000_001)
     _specialist(db, "Dr. Sato", fee_minor=10_000_000)

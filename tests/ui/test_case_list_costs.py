@@ -28,7 +28,7 @@ from referral_desk.ui.case_table_model import (
     CaseTableModel,
 )
 from referral_desk.ui.main_window import HEADER_STATE_KEY, MainWindow
-from tests.conftest import case, patient, without_checklists
+from tests.conftest import admin, case, patient, without_checklists
 
 RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 NBSP = "\xa0"
@@ -61,7 +61,9 @@ def _case_with(
 ) -> int:
     """A case with an estimate, a charge, a payment and a test awaiting approval (minor units)."""
     now = datetime.now(UTC) - timedelta(hours=1)
-    created = cases.create_case(db, case(), patient=patient(family_name=family_name), actor="t")
+    created = cases.create_case(
+        db, case(), patient=patient(family_name=family_name), actor=admin("t")
+    )
     lines = [
         LineDraft("Specialist consultation", 1, quoted),
         LineDraft("Pathology re-review", 1, charged, kind=LineKind.FINAL),
@@ -69,10 +71,10 @@ def _case_with(
     ]
     for draft in lines:
         if draft.unit_price_minor:
-            costs.add_line(db, created.id, draft, actor="t", now=now)
+            costs.add_line(db, created.id, draft, actor=admin("t"), now=now)
     if paid:
         payment = PaymentDraft(paid, now.date(), PaymentMethod.CARD, "POS-1")
-        costs.add_payment(db, created.id, payment, actor="t", now=now)
+        costs.add_payment(db, created.id, payment, actor=admin("t"), now=now)
     return created.id
 
 
@@ -99,7 +101,7 @@ def _index(model: CaseTableModel, case_id: int, column: int):  # type: ignore[no
 def test_total_and_balance_are_shown_in_the_locale_with_the_office_currency(
     qtmodeltester: ModelTester, db: Database, german: None
 ) -> None:
-    office.set_currency(db, "EUR")
+    office.set_currency(db, "EUR", actor=admin())
     nothing = _case_with(db, "Adams")
     quoted = _case_with(db, "Brown", quoted=250_000)
     owing = _case_with(db, "Chen", quoted=250_000, charged=123_450, paid=23_450)
@@ -155,7 +157,7 @@ def test_total_and_balance_are_shown_in_the_locale_with_the_office_currency(
 
 
 def test_the_amounts_follow_the_office_currency(db: Database, english: None) -> None:
-    office.set_currency(db, "EUR")
+    office.set_currency(db, "EUR", actor=admin())
     owing = _case_with(db, "Chen", charged=123_450)
     model = _model(db)
     assert _cells(model, owing) == ("€1,234.50", "€1,234.50")
@@ -167,7 +169,7 @@ def test_the_amounts_follow_the_office_currency(db: Database, english: None) -> 
 
 
 def test_total_and_balance_sort_in_sql(db: Database) -> None:
-    office.set_currency(db, "EUR")
+    office.set_currency(db, "EUR", actor=admin())
     small = _case_with(db, "Adams", charged=10_000)
     quote = _case_with(db, "Brown", quoted=50_000)  # sorts by its quote while uncharged
     large = _case_with(db, "Chen", charged=90_000, paid=90_000)
@@ -188,7 +190,7 @@ def test_the_unpaid_and_awaiting_approval_filters_narrow_the_list(
     qtbot: QtBot, main_window: MainWindow, db: Database
 ) -> None:
     without_checklists(db)
-    office.set_currency(db, "EUR")
+    office.set_currency(db, "EUR", actor=admin())
     owing = _case_with(db, "Adams", charged=40_000, paid=10_000)
     _case_with(db, "Brown", charged=40_000, paid=40_000)
     asking = _case_with(db, "Chen", quoted=25_000, awaiting=8_000)
@@ -222,7 +224,7 @@ def test_the_list_reads_the_office_currency_when_it_opens_and_after_a_change(
     qtbot: QtBot, main_window: MainWindow, db: Database
 ) -> None:
     assert main_window.model.currency == office.get_profile(db).currency
-    office.set_currency(db, "CHF")  # by the fee schedule window or another seat
+    office.set_currency(db, "CHF", actor=admin())  # by the fee schedule window or another seat
     main_window.refresh()
     assert main_window.model.currency == "CHF"
 

@@ -22,7 +22,7 @@ from referral_desk.ui.case_table_model import (
     CaseTableModel,
 )
 from referral_desk.ui.formatting import PACE_COLOURS
-from tests.conftest import NOW, case, patient, without_checklists
+from tests.conftest import NOW, admin, case, patient, without_checklists
 
 
 def test_the_model_passes_qt_model_checks(qtmodeltester: ModelTester, db: Database) -> None:
@@ -55,10 +55,14 @@ def test_the_model_fetches_pages_only_as_the_user_scrolls(db: Database) -> None:
 def test_the_time_left_column_carries_the_pace_colours(db: Database) -> None:
     without_checklists(db)
     created = cases.create_case(
-        db, case(treatment_start=None), patient=patient(), actor="t", now=NOW - timedelta(days=3)
+        db,
+        case(treatment_start=None),
+        patient=patient(),
+        actor=admin("t"),
+        now=NOW - timedelta(days=3),
     )
     cases.change_status(
-        db, created.id, CaseStatus.READY_FOR_REVIEW, actor="t", now=NOW - timedelta(days=3)
+        db, created.id, CaseStatus.READY_FOR_REVIEW, actor=admin("t"), now=NOW - timedelta(days=3)
     )
     model = CaseTableModel(lambda q, after: case_list.fetch_page(db, q, after=after, now=NOW))
     model.set_query(CaseQuery())
@@ -73,16 +77,22 @@ def test_the_time_left_column_carries_the_pace_colours(db: Database) -> None:
 
 def _under_review(db: Database, specialist_id: int, family_name: str, at: datetime) -> int:
     created = cases.create_case(
-        db, case(treatment_start=None), patient=patient(family_name=family_name), actor="t", now=at
+        db,
+        case(treatment_start=None),
+        patient=patient(family_name=family_name),
+        actor=admin("t"),
+        now=at,
     )
-    cases.change_status(db, created.id, CaseStatus.READY_FOR_REVIEW, actor="t", now=at)
-    specialists.assign(db, created.id, specialist_id, actor="t", now=at + timedelta(minutes=1))
+    cases.change_status(db, created.id, CaseStatus.READY_FOR_REVIEW, actor=admin("t"), now=at)
+    specialists.assign(
+        db, created.id, specialist_id, actor=admin("t"), now=at + timedelta(minutes=1)
+    )
     return created.id
 
 
 def _specialist(db: Database, name: str) -> int:
     draft = SpecialistDraft(name=name, discipline=Discipline.MEDICAL_ONCOLOGY, capacity=5)
-    return specialists.create_specialist(db, draft)
+    return specialists.create_specialist(db, draft, actor=admin())
 
 
 def test_the_specialist_column_shows_the_reviewer_and_sorts_by_name(db: Database) -> None:
@@ -90,7 +100,7 @@ def test_the_specialist_column_shows_the_reviewer_and_sorts_by_name(db: Database
     at = NOW - timedelta(hours=2)
     zeta = _under_review(db, _specialist(db, "Dr. Zeta Quinn"), "Adams", at)
     alpha = _under_review(db, _specialist(db, "Dr. Alba Ruiz"), "Brown", at)
-    nobody = cases.create_case(db, case(), patient=patient(), actor="t", now=at).id
+    nobody = cases.create_case(db, case(), patient=patient(), actor=admin("t"), now=at).id
     column = next(i for i, c in enumerate(COLUMNS) if c.title == "Specialist")
     assert COLUMNS[DEFAULT_SORT_COLUMN].title == "Due"
     model = CaseTableModel(lambda q, after: case_list.fetch_page(db, q, after=after, now=NOW))
@@ -121,7 +131,7 @@ def test_a_major_change_is_highlighted_with_a_tooltip(db: Database) -> None:
             treatment_concordance=concordance or Concordance.MINOR_CHANGE,
             received_at=NOW - timedelta(hours=1),
         )
-        opinions.record_opinion(db, case_id, draft, actor="t", now=NOW)
+        opinions.record_opinion(db, case_id, draft, actor=admin("t"), now=NOW)
     model = CaseTableModel(lambda q, after: case_list.fetch_page(db, q, after=after, now=NOW))
     model.set_query(CaseQuery())
     row = {model.case_id(r): r for r in range(model.rowCount())}

@@ -9,9 +9,9 @@ from pytestqt.qtbot import QtBot
 from referral_desk.db.engine import Database
 from referral_desk.domain.enums import Urgency
 from referral_desk.services import cases, documents
-from referral_desk.ui.chase_window import ContactDialog
+from referral_desk.ui.chase_window import ChaseWindow, ContactDialog
 from referral_desk.ui.main_window import MainWindow
-from tests.conftest import NOW, case, patient
+from tests.conftest import NOW, admin, case, manager, patient
 from tests.ui.conftest import when_modal
 
 
@@ -19,13 +19,13 @@ def test_the_chase_list_puts_urgent_cases_first_and_records_a_chase(
     qtbot: QtBot, main_window: MainWindow, db: Database
 ) -> None:
     routine = cases.create_case(
-        db, case(referrer_name="Dr. Old"), patient=patient(), actor="t", now=NOW
+        db, case(referrer_name="Dr. Old"), patient=patient(), actor=admin("t"), now=NOW
     )
     urgent = cases.create_case(
         db,
         case(cancer_type="acute_leukaemia", urgency=Urgency.URGENT, referrer_name="Dr. Quick"),
         patient=patient(family_name="Ivanova"),
-        actor="t",
+        actor=admin("t"),
         now=NOW + timedelta(days=2),
     )
     window = main_window.show_chase_list()
@@ -46,7 +46,9 @@ def test_the_chase_list_puts_urgent_cases_first_and_records_a_chase(
 def test_the_referrer_contact_is_edited_from_the_chase_list(
     qtbot: QtBot, main_window: MainWindow, db: Database
 ) -> None:
-    cases.create_case(db, case(referrer_name="Dr. Inés Navarro"), patient=patient(), actor="t")
+    cases.create_case(
+        db, case(referrer_name="Dr. Inés Navarro"), patient=patient(), actor=admin("t")
+    )
     window = main_window.show_chase_list()
     window.table.selectRow(0)
 
@@ -69,12 +71,12 @@ def test_the_referrer_contact_is_edited_from_the_chase_list(
 def test_the_case_list_shows_missing_documents_and_filters_incomplete_records(
     qtbot: QtBot, main_window: MainWindow, db: Database
 ) -> None:
-    incomplete = cases.create_case(db, case(), patient=patient(), actor="t", now=NOW)
+    incomplete = cases.create_case(db, case(), patient=patient(), actor=admin("t"), now=NOW)
     complete = cases.create_case(
-        db, case(), patient=patient(family_name="Okafor"), actor="t", now=NOW
+        db, case(), patient=patient(family_name="Okafor"), actor=admin("t"), now=NOW
     )
     for document in documents.case_records(db, complete.id).documents:
-        documents.set_document_status(db, document.id, document.status.RECEIVED, actor="t")
+        documents.set_document_status(db, document.id, document.status.RECEIVED, actor=admin("t"))
     main_window.refresh()
     missing_column = next(
         c
@@ -93,3 +95,20 @@ def test_the_case_list_shows_missing_documents_and_filters_incomplete_records(
     assert main_window.model.row_of(main_window.model.index(0, 0)).reference == (
         incomplete.reference
     )
+
+
+def test_a_manager_sees_what_is_missing_but_records_no_chase(qtbot: QtBot, db: Database) -> None:
+    cases.create_case(db, case(), patient=patient(), actor=admin("t"), now=NOW)
+    opened: list[int] = []
+    window = ChaseWindow(db, manager("nadia"), opened.append)
+    qtbot.addWidget(window)
+    window.show()
+    window.table.selectRow(0)
+    assert window.model.rows  # the list is there to follow up on
+    assert window.case_button.isEnabled()  # and a case can be opened to read
+    for button in (window.chase_button, window.contact_button):
+        assert not button.isEnabled(), button.objectName()
+        assert button.toolTip().startswith("A manager cannot record a chase")
+    assert window.mark_selected_chased() == 0
+    assert "A manager cannot record a chase" in window.message.text()
+    assert all(r.chase_count == 0 for r in documents.chase_list(db))

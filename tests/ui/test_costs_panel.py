@@ -32,7 +32,7 @@ from referral_desk.ui.cost_dialogs import AnswerDialog, LineDialog, PaymentDialo
 from referral_desk.ui.costs_panel import CostsPanel
 from referral_desk.ui.main_window import MainWindow
 from referral_desk.ui.reason_dialog import ReasonDialog
-from tests.conftest import case, patient
+from tests.conftest import admin, case, manager, patient, staff
 from tests.ui.conftest import when_modal
 
 LEFT = Qt.MouseButton.LeftButton
@@ -56,16 +56,17 @@ def _price(db: Database, code: str, minor: int) -> int:
         service.id,
         ServiceDraft(code, service.draft.name, minor, service.draft.needs_approval),
         expected_version=service.version,
+        actor=admin(),
     )
     return service.id
 
 
 @pytest.fixture
 def case_id(db: Database) -> int:
-    office.set_currency(db, "EUR")
+    office.set_currency(db, "EUR", actor=admin())
     _price(db, "PATH", 300_00)
     _price(db, "TEST", 150_00)
-    return cases.create_case(db, case(), patient=patient(), actor="t").id
+    return cases.create_case(db, case(), patient=patient(), actor=admin("t")).id
 
 
 def _open(qtbot: QtBot, main_window: MainWindow, case_id: int) -> CaseWindow:
@@ -96,13 +97,13 @@ def _ok(dialog: QWidget) -> None:
 
 
 def _final(db: Database, case_id: int, description: str, minor: int) -> None:
-    costs.add_line(db, case_id, LineDraft(description, 1, minor, LineKind.FINAL), actor="t")
+    costs.add_line(db, case_id, LineDraft(description, 1, minor, LineKind.FINAL), actor=admin("t"))
 
 
 def _pay(db: Database, case_id: int, minor: int, reason: str = "") -> None:
     today = datetime.now(UTC).date()
     costs.add_payment(
-        db, case_id, PaymentDraft(minor, today, PaymentMethod.CARD, reason=reason), actor="t"
+        db, case_id, PaymentDraft(minor, today, PaymentMethod.CARD, reason=reason), actor=admin("t")
     )
 
 
@@ -212,7 +213,7 @@ def test_a_test_the_patient_approves_can_then_be_charged(
     qtbot: QtBot, window: CaseWindow, main_window: MainWindow, db: Database, case_id: int
 ) -> None:
     test = LineDraft("Oncotype DX", 1, 150_00, LineKind.ESTIMATE, _service_id(db, "TEST"), True)
-    costs.add_line(db, case_id, test, actor="t")
+    costs.add_line(db, case_id, test, actor=admin("t"))
     main_window.refresh()  # added elsewhere: every open case screen shows it
     panel = window.costs
     assert _row(panel, 0)[5] == "Awaiting approval"
@@ -248,7 +249,7 @@ def test_a_declined_test_is_struck_through_and_not_owed(
     qtbot: QtBot, window: CaseWindow, db: Database, case_id: int
 ) -> None:
     draft = LineDraft("PET-CT", 1, 900_00, needs_approval=True)
-    costs.add_line(db, case_id, draft, actor="t")
+    costs.add_line(db, case_id, draft, actor=admin("t"))
     window.refresh_from_elsewhere()
     panel = window.costs
     panel.lines_table.selectRow(0)
@@ -370,7 +371,7 @@ def test_a_refund_needs_a_reason_and_shows_negative(
 def test_the_delete_key_removes_a_line_once_confirmed(
     qtbot: QtBot, window: CaseWindow, db: Database, case_id: int
 ) -> None:
-    costs.add_line(db, case_id, LineDraft("Translation", 1, 80_00), actor="t")
+    costs.add_line(db, case_id, LineDraft("Translation", 1, 80_00), actor=admin("t"))
     window.refresh_from_elsewhere()
     panel = window.costs
     panel.lines_table.selectRow(0)
@@ -399,14 +400,15 @@ def test_the_delete_key_removes_a_line_once_confirmed(
 
 def _send_the_letter(db: Database, case_id: int) -> None:
     for doc in documents.case_records(db, case_id).documents:
-        documents.set_document_status(db, doc.id, DocumentStatus.RECEIVED, actor="t")
+        documents.set_document_status(db, doc.id, DocumentStatus.RECEIVED, actor=admin("t"))
     ana = specialists.create_specialist(
         db,
         SpecialistDraft(
             "Dr. Ana Lima", Discipline.MEDICAL_ONCOLOGY, 5, cancer_types=frozenset({"breast"})
         ),
+        actor=admin(),
     )
-    specialists.assign(db, case_id, ana, actor="t")
+    specialists.assign(db, case_id, ana, actor=admin("t"))
     opinions.record_opinion(
         db,
         case_id,
@@ -417,9 +419,9 @@ def _send_the_letter(db: Database, case_id: int) -> None:
             Concordance.CONFIRMED,
             datetime.now(UTC),
         ),
-        actor="t",
+        actor=admin("t"),
     )
-    cases.change_status(db, case_id, CaseStatus.LETTER_SENT, actor="t")
+    cases.change_status(db, case_id, CaseStatus.LETTER_SENT, actor=admin("t"))
 
 
 def test_changing_a_charge_after_the_letter_asks_for_a_reason(
@@ -460,3 +462,44 @@ def test_changing_a_charge_after_the_letter_asks_for_a_reason(
     when_modal(qtbot, remove)
     assert not panel.remove_line()
     assert costs.case_costs(db, case_id).totals.final == 450_00
+
+
+def test_a_manager_sees_the_costs_but_every_change_is_greyed_out(
+    qtbot: QtBot, db: Database, case_id: int
+) -> None:
+    costs.add_line(
+        db, case_id, LineDraft("Genomic test", 1, 2500_00, needs_approval=True), actor=admin("t")
+    )
+    _final(db, case_id, "Courier", 40_00)
+    _pay(db, case_id, 100_00)
+    panel = CostsPanel(db, case_id, manager("nadia"))
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.lines_table.selectRow(0)
+    panel.payments_table.selectRow(0)
+    assert _figure(panel, "paid")[1] == "€100.00"  # everything is shown
+    buttons = (
+        panel.add_button,
+        panel.edit_button,
+        panel.charge_button,
+        panel.approve_button,
+        panel.decline_button,
+        panel.remove_button,
+        panel.pay_button,
+        panel.refund_button,
+        panel.remove_payment_button,
+    )
+    for button in buttons:
+        assert not button.isEnabled(), button.objectName()
+        assert button.toolTip().startswith("A manager cannot change a case's costs; ask ")
+    # The keyboard ways in (Insert, Enter, Delete) say why instead of opening a dialog.
+    assert not panel.add_line() and not panel.edit_line() and not panel.remove_payment()
+    assert panel.message.text().startswith("A manager cannot")
+    assert len(costs.case_costs(db, case_id).lines) == 2
+
+
+def test_staff_may_change_the_costs(qtbot: QtBot, db: Database, case_id: int) -> None:
+    panel = CostsPanel(db, case_id, staff("tom"))
+    qtbot.addWidget(panel)
+    assert panel.add_button.isEnabled() and panel.pay_button.isEnabled()
+    assert panel.add_button.toolTip().startswith("A service from the fee schedule")

@@ -20,7 +20,7 @@ from referral_desk.ui.case_window import CaseWindow
 from referral_desk.ui.documents_panel import ChooseTypeDialog, DocumentsPanel
 from referral_desk.ui.main_window import MainWindow
 from referral_desk.ui.reason_dialog import ReasonDialog
-from tests.conftest import case, patient
+from tests.conftest import admin, case, manager, patient
 from tests.ui.conftest import when_modal
 
 PDF = (
@@ -31,7 +31,7 @@ PDF = (
 
 @pytest.fixture
 def case_window(qtbot: QtBot, main_window: MainWindow, db: Database) -> CaseWindow:
-    created = cases.create_case(db, case(), patient=patient(), actor="t")
+    created = cases.create_case(db, case(), patient=patient(), actor=admin("t"))
     window = main_window.open_case(created.id)
     qtbot.waitExposed(window)
     window.tabs.setCurrentWidget(window.documents)
@@ -439,3 +439,27 @@ def test_changing_the_cancer_type_of_a_case_under_review_asks_first(
     assert "clock stops" in asked[0]
     assert case_window.status_label.text() == "Ready for review"
     assert case_window.detail.case.cancer_type == "breast"
+
+
+def test_a_manager_reads_the_documents_but_changes_none(
+    qtbot: QtBot, db: Database, tmp_path: Path
+) -> None:
+    created = cases.create_case(db, case(), patient=patient(), actor=admin("t"))
+    panel = DocumentsPanel(db, created.id, manager("nadia"))
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.table.selectRow(0)
+    changing = [
+        panel.add_button,
+        panel.request_button,
+        panel.checklist_button,
+        panel.remove_button,
+        *panel.buttons.values(),
+    ]
+    for button in changing:
+        assert not button.isEnabled(), button.objectName()
+    assert panel.add_button.toolTip().startswith("A manager cannot change a case's documents")
+    # Dropped files are refused at once, with the reason; nothing is stored.
+    assert panel.drop_files([_pdf(tmp_path, "scan.pdf", "dropped")]) is None
+    assert "A manager cannot" in panel.message.text()
+    assert not any(d.files for d in documents.case_records(db, created.id).documents)

@@ -24,7 +24,7 @@ from referral_desk.ui.fee_schedule_window import (
     ServiceDialog,
 )
 from referral_desk.ui.main_window import MainWindow
-from tests.conftest import case, patient
+from tests.conftest import admin, case, manager, patient
 from tests.ui.conftest import when_modal
 
 NBSP = "\xa0"
@@ -51,7 +51,7 @@ def english() -> Iterator[None]:
 def window(
     qtbot: QtBot, main_window: MainWindow, db: Database, english: None
 ) -> Iterator[FeeScheduleWindow]:
-    office.set_currency(db, "EUR")
+    office.set_currency(db, "EUR", actor=admin())
     main_window.fee_schedule_action.trigger()  # Settings > Fee schedule and office…
     shown = main_window.show_fee_schedule()
     qtbot.waitExposed(shown)
@@ -73,9 +73,9 @@ def _select(window: FeeScheduleWindow, code: str) -> None:
 
 
 def _case_using(db: Database, code: str) -> int:
-    created = cases.create_case(db, case(), patient=patient(), actor="t")
+    created = cases.create_case(db, case(), patient=patient(), actor=admin("t"))
     service = fee_schedule.find_service(db, code)
-    costs.add_line(db, created.id, LineDraft("", 1, 6_000, service_id=service.id), actor="t")
+    costs.add_line(db, created.id, LineDraft("", 1, 6_000, service_id=service.id), actor=admin("t"))
     return created.id
 
 
@@ -105,7 +105,7 @@ def test_seeded_services_without_a_price_are_flagged(window: FeeScheduleWindow) 
 def test_a_service_typed_with_a_decimal_comma_is_saved(
     qtbot: QtBot, main_window: MainWindow, db: Database, german: None
 ) -> None:
-    office.set_currency(db, "EUR")
+    office.set_currency(db, "EUR", actor=admin())
     window = main_window.show_fee_schedule()
     seen: dict[str, str] = {}
 
@@ -237,16 +237,16 @@ def test_the_currency_is_refused_once_money_is_recorded_and_the_reason_shown(
     assert window.message.text() == "The office currency is now CHF (Swiss Franc)."
     assert main_window.model.currency == "CHF"  # the case list follows
 
-    created = cases.create_case(db, case(), patient=patient(), actor="t")
+    created = cases.create_case(db, case(), patient=patient(), actor=admin("t"))
     today = datetime.now(UTC).date()
     payment = PaymentDraft(5_000, today, PaymentMethod.CASH)
-    costs.add_payment(db, created.id, payment, actor="t")
+    costs.add_payment(db, created.id, payment, actor=admin("t"))
     window.currency.clear()
     qtbot.keyClicks(window.currency, "EUR")
     qtbot.keyClick(window.currency, Qt.Key.Key_Return)
     assert window.currency_message.isVisible()
     with pytest.raises(ValidationError) as refused:
-        office.set_currency(db, "EUR")
+        office.set_currency(db, "EUR", actor=admin())
     assert window.currency_message.text() == refused.value.errors["currency"]  # verbatim
     assert "Costs are already recorded in CHF" in window.currency_message.text()
     assert office.get_profile(db).currency == "CHF"
@@ -289,3 +289,27 @@ def test_the_specialist_fee_estimate_switch_is_saved(
     assert office.get_profile(db).specialist_fee_estimate
     window.refresh()
     assert window.fee_estimate.isChecked()
+
+
+def test_only_an_administrator_changes_prices_and_the_currency(
+    qtbot: QtBot, db: Database, english: None
+) -> None:
+    office.set_currency(db, "EUR", actor=admin())
+    window = FeeScheduleWindow(db, manager("nadia"))
+    qtbot.addWidget(window)
+    window.show()
+    assert window.model.rows  # the prices can be looked up
+    assert window.currency.isReadOnly()
+    for control in (
+        window.change_currency_button,
+        window.fee_estimate,
+        window.add_button,
+        window.edit_button,
+        window.active_button,
+        window.delete_button,
+    ):
+        assert not control.isEnabled(), control.objectName()
+        assert control.toolTip().startswith("A manager cannot change the fee schedule")
+    assert window.edit_service() is None  # Enter in the table says why instead
+    assert window.message.text().startswith("A manager cannot change the fee schedule")
+    assert not window.delete_service() and not window.change_currency()

@@ -12,7 +12,7 @@ from referral_desk.domain.enums import Reason
 from referral_desk.services import cases
 from referral_desk.ui.intake_dialog import IntakeDialog
 from referral_desk.ui.main_window import MainWindow
-from tests.conftest import NOW, case, patient
+from tests.conftest import NOW, admin, case, manager, patient, staff
 from tests.ui.conftest import when_modal
 
 
@@ -36,14 +36,14 @@ def joan_registered(db: Database) -> int:
         db,
         case(),
         patient=patient(given_names="Joan", family_name="Whitfield"),
-        actor="earlier",
+        actor=admin("earlier"),
         now=NOW,
     )
     return cases.get_case(db, created.id).patient_id
 
 
 def _open_intake(qtbot: QtBot, db: Database) -> IntakeDialog:
-    dialog = IntakeDialog(db, "tester")
+    dialog = IntakeDialog(db, staff("tester"))
     qtbot.addWidget(dialog)
     dialog.show()
     return dialog
@@ -80,7 +80,7 @@ def test_a_case_typed_into_intake_appears_in_the_list(
 def test_invalid_intake_shows_messages_by_the_fields_and_saves_nothing(
     qtbot: QtBot, db: Database
 ) -> None:
-    dialog = IntakeDialog(db, "tester")
+    dialog = IntakeDialog(db, staff("tester"))
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.keyClicks(dialog.form.given_names, "Joan")
@@ -134,7 +134,7 @@ def test_escape_on_a_half_typed_case_asks_before_discarding(
         return answers.pop(0)
 
     monkeypatch.setattr(QMessageBox, "question", question)
-    dialog = IntakeDialog(db, "tester")
+    dialog = IntakeDialog(db, staff("tester"))
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.keyClicks(dialog.form.family_name, "Whitfield")
@@ -162,3 +162,13 @@ def test_saving_straight_from_the_birth_date_still_stops_at_a_likely_duplicate(
     assert dialog.created is not None
     with sqlite3.connect(db.path) as conn:
         assert conn.execute("SELECT count(*) FROM patients").fetchone() == (2,)
+
+
+def test_a_manager_cannot_take_in_a_case(qtbot: QtBot, db: Database) -> None:
+    dialog = IntakeDialog(db, manager("nadia"))
+    qtbot.addWidget(dialog)
+    save = dialog.buttons.button(QDialogButtonBox.StandardButton.Save)
+    assert not save.isEnabled()
+    assert save.toolTip() == (
+        "A manager cannot take in a case; ask a staff member, a coordinator or an administrator."
+    )

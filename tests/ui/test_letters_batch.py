@@ -12,15 +12,17 @@ import pytest
 from pypdf import PdfReader
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from referral_desk.db.engine import Database
+from referral_desk.domain.audit import AuditAction
 from referral_desk.domain.enums import CaseStatus
-from referral_desk.services import cases, letters
-from referral_desk.ui.batch_letters import BatchOutcome, BatchProgressDialog
+from referral_desk.services import audit_log, cases, letters
+from referral_desk.services.audit_log import AuditFilter
+from referral_desk.ui.batch_letters import BatchLetters, BatchOutcome, BatchProgressDialog
 from referral_desk.ui.main_window import MainWindow
-from tests.conftest import case, patient
+from tests.conftest import admin, case, coordinator, patient, staff
 from tests.ui.test_letters_panel import opinion_received
 
 LEFT = Qt.MouseButton.LeftButton
@@ -82,7 +84,7 @@ def test_the_batch_of_waiting_cases_runs_with_progress_and_marks_them_sent_after
     qtbot: QtBot, main_window: MainWindow, db: Database, viewer: list[Path], save_as: Path
 ) -> None:
     waiting = [opinion_received(db, name) for name in ("Adams", "Brown", "Clark")]
-    other = cases.create_case(db, case(), patient=patient(family_name="Dunn"), actor="t").id
+    other = cases.create_case(db, case(), patient=patient(family_name="Dunn"), actor=admin("t")).id
     main_window.refresh()
     main_window.table.clearSelection()  # none selected: every case waiting for its letter
     assert main_window.print_letters_action in main_window.menuBar().actions()[0].menu().actions()
@@ -220,7 +222,7 @@ def test_cancelling_the_batch_moves_no_case_and_leaves_no_file(
 def test_with_nothing_waiting_the_batch_says_so(
     qtbot: QtBot, main_window: MainWindow, db: Database
 ) -> None:
-    cases.create_case(db, case(), patient=patient(), actor="t")
+    cases.create_case(db, case(), patient=patient(), actor=admin("t"))
     main_window.refresh()
     main_window.table.clearSelection()
     asked = when_question(qtbot, lambda box: box.accept())
@@ -234,10 +236,42 @@ def test_the_cases_waiting_for_their_letter_are_one_click_away(
     qtbot: QtBot, main_window: MainWindow, db: Database
 ) -> None:
     waiting = opinion_received(db)
-    cases.create_case(db, case(), patient=patient(family_name="Dunn"), actor="t")
+    cases.create_case(db, case(), patient=patient(family_name="Dunn"), actor=admin("t"))
     main_window.refresh()
     assert main_window.model.rowCount() == 2
     main_window.waiting_action.trigger()  # View > Waiting for their letter
     assert main_window.status_list.currentItem().text() == "Opinion received (1)"
     assert "letter not sent" in main_window.status_list.currentItem().toolTip()
     assert main_window.model.rowCount() == 1 and main_window.model.case_id(0) == waiting
+
+
+def _window(qtbot: QtBot) -> QWidget:
+    window = QWidget()
+    qtbot.addWidget(window)
+    return window
+
+
+def test_a_staff_member_cannot_print_a_batch(qtbot: QtBot, db: Database) -> None:
+    opinion_received(db)
+    batch = BatchLetters(db, staff("tom"), _window(qtbot))
+    said = when_question(qtbot, lambda box: box.accept())
+    assert batch.run({}) is None
+    assert said == ["A staff member cannot print letters; ask a coordinator or an administrator."]
+    assert letters.batch_cases(db) and not letters.list_letters(db, letters.batch_cases(db)[0])
+
+
+def test_the_printed_batch_is_in_the_audit_trail_letter_by_letter(
+    qtbot: QtBot, db: Database, tmp_path: Path, viewer: list[Path]
+) -> None:
+    case_ids = [opinion_received(db, name) for name in ("Müller", "Ivanova")]
+    batch = BatchLetters(db, coordinator("lena"), _window(qtbot))
+    when_question(qtbot, lambda box: box.button(QMessageBox.StandardButton.No).click())
+    with qtbot.waitSignal(batch.finished, timeout=30_000) as done:
+        batch.start(case_ids, tmp_path / "pile.pdf")
+    outcome = done.args[0]
+    assert viewer == [tmp_path / "pile.pdf"] and not outcome.marked_sent
+    printed = audit_log.entries(db, AuditFilter(actions=frozenset({AuditAction.PRINT})))
+    made = [info.id for c in case_ids for info in letters.list_letters(db, c)]
+    assert sorted(int(row.entity_id) for row in printed) == sorted(made)
+    assert {row.actor for row in printed} == {"lena"}
+    assert {row.case_id for row in printed} == set(case_ids)

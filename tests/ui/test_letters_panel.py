@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from referral_desk.db.engine import Database
+from referral_desk.domain.access import Actor, UserRole
 from referral_desk.domain.documents import DocumentStatus
 from referral_desk.domain.enums import CaseStatus
 from referral_desk.domain.letters import LetterKind
@@ -22,7 +23,7 @@ from referral_desk.services.specialists import SpecialistDraft
 from referral_desk.ui.case_window import CaseWindow
 from referral_desk.ui.letters_panel import LettersPanel
 from referral_desk.ui.main_window import MainWindow
-from tests.conftest import case, patient
+from tests.conftest import admin, case, coordinator, patient
 from tests.ui.conftest import when_modal
 
 LEFT = Qt.MouseButton.LeftButton
@@ -43,9 +44,11 @@ def viewer(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
 
 def opinion_received(db: Database, family_name: str = "Müller") -> int:
     """A case whose records are complete and whose specialist's opinion is in."""
-    created = cases.create_case(db, case(), patient=patient(family_name=family_name), actor="t")
+    created = cases.create_case(
+        db, case(), patient=patient(family_name=family_name), actor=admin("t")
+    )
     for doc in documents.case_records(db, created.id).documents:
-        documents.set_document_status(db, doc.id, DocumentStatus.RECEIVED, actor="t")
+        documents.set_document_status(db, doc.id, DocumentStatus.RECEIVED, actor=admin("t"))
     lima = specialists.create_specialist(
         db,
         SpecialistDraft(
@@ -54,8 +57,9 @@ def opinion_received(db: Database, family_name: str = "Müller") -> int:
             5,
             cancer_types=frozenset({"breast"}),
         ),
+        actor=admin(),
     )
-    specialists.assign(db, created.id, lima, actor="t")
+    specialists.assign(db, created.id, lima, actor=admin("t"))
     opinions.record_opinion(
         db,
         created.id,
@@ -66,7 +70,7 @@ def opinion_received(db: Database, family_name: str = "Müller") -> int:
             Concordance.MINOR_CHANGE,
             datetime.now(UTC),
         ),
-        actor="t",
+        actor=admin("t"),
     )
     return created.id
 
@@ -134,7 +138,7 @@ def test_a_letter_made_from_the_tab_is_listed_opened_and_saved(
 def test_letters_that_cannot_be_made_yet_say_why(
     qtbot: QtBot, main_window: MainWindow, db: Database
 ) -> None:
-    created = cases.create_case(db, case(), patient=patient(), actor="t")
+    created = cases.create_case(db, case(), patient=patient(), actor=admin("t"))
     panel = _open(qtbot, main_window, created.id).letters
     panel.new_menu.aboutToShow.emit()  # what opening New letter ▸ does first
     summary = panel.kind_actions[LetterKind.SUMMARY]
@@ -186,3 +190,36 @@ def test_marking_the_summary_letter_sent_moves_the_case(
     assert window.tabs.tabText(4) == "Le&tters"
     assert letters.list_letters(db, case_id)[0].sent_by == "tester"
     assert not window.has_unsaved_edits
+
+
+@pytest.mark.parametrize("role", [UserRole.STAFF, UserRole.MANAGER], ids=lambda r: r.value)
+def test_only_a_coordinator_makes_saves_or_sends_letters(
+    qtbot: QtBot, db: Database, viewer: list[Path], role: UserRole
+) -> None:
+    case_id = opinion_received(db)
+    made = letters.generate(db, case_id, LetterKind.SUMMARY, actor=coordinator("lena"))
+    panel = LettersPanel(db, case_id, Actor("someone", role))
+    qtbot.addWidget(panel)
+    panel.show_case(CaseStatus.OPINION_RECEIVED)
+    assert panel.rows[0].id == made.id
+    for control in (panel.new_button, panel.large_print, panel.save_button, panel.sent_button):
+        assert not control.isEnabled(), control.objectName()
+        assert "cannot make or send letters; ask a coordinator or an administrator" in (
+            control.toolTip()
+        )
+    assert panel.new_button.menu() is None  # no menu of letters to pick from
+    assert panel.make_letter(LetterKind.SUMMARY) is None
+    assert not panel.mark_selected_sent()
+    assert len(letters.list_letters(db, case_id)) == 1 and panel.rows[0].sent_at is None
+    # Reading it is for everyone.
+    assert panel.open_button.isEnabled()
+    assert panel.open_selected() == viewer[-1]
+
+
+def test_a_coordinators_letters_tab_can_make_a_letter(qtbot: QtBot, db: Database) -> None:
+    case_id = opinion_received(db)
+    panel = LettersPanel(db, case_id, coordinator("lena"))
+    qtbot.addWidget(panel)
+    assert panel.new_button.isEnabled() and panel.new_button.menu() is panel.new_menu
+    _make(qtbot, panel, LetterKind.SUMMARY)
+    assert panel.rows[0].created_by == "lena"

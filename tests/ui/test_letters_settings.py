@@ -18,7 +18,7 @@ from referral_desk.services import cases, letter_templates, office
 from referral_desk.ui.main_window import MainWindow
 from referral_desk.ui.office_profile_window import OfficeProfileWindow
 from referral_desk.ui.templates_window import TemplatesWindow
-from tests.conftest import case, patient
+from tests.conftest import admin, case, coordinator, patient, staff
 
 LEFT = Qt.MouseButton.LeftButton
 
@@ -219,7 +219,7 @@ def test_the_preview_draws_the_pages_inside_the_window(
     assert not first.isNull() and first.width() > 200 and first.height() > first.width()
     assert "for a sample patient" in window.preview_status.text()
 
-    created = cases.create_case(db, case(), patient=patient(), actor="t")
+    created = cases.create_case(db, case(), patient=patient(), actor=admin("t"))
     window.case_reference.setText("rd-nowhere")
     qtbot.mouseClick(window.preview_button, LEFT)
     assert "There is no case rd-nowhere" in window.case_message.text()
@@ -231,3 +231,37 @@ def test_the_preview_draws_the_pages_inside_the_window(
     )
     qtbot.mouseClick(window.open_button, LEFT)
     assert opened and opened[0].read_bytes().startswith(b"%PDF")
+
+
+def test_the_letterhead_is_the_administrators(qtbot: QtBot, db: Database) -> None:
+    office.set_office_details(db, office.OfficeDetails("Zürich office"), actor=admin())
+    window = OfficeProfileWindow(db, coordinator("lena"))
+    qtbot.addWidget(window)
+    window.show()
+    assert window.name.text() == "Zürich office" and window.name.isReadOnly()
+    assert window.address.isReadOnly()
+    assert not window.save_button.isVisible()
+    for field in window.images.values():
+        assert not field.choose_button.isEnabled()
+        assert field.choose_button.toolTip().startswith(
+            "A coordinator cannot change the office profile"
+        )
+
+
+def test_the_wording_of_the_letters_is_the_coordinators(qtbot: QtBot, db: Database) -> None:
+    window = TemplatesWindow(db, staff("tom"))
+    qtbot.addWidget(window)
+    window.show()
+    assert window.body.toPlainText()  # the wording can be read
+    assert all(editor.isReadOnly() for editor in window.editors.values())
+    assert not window.save_button.isEnabled()
+    assert window.save_button.toolTip().startswith("A staff member cannot change a letter")
+    assert not window.use_version_button.isEnabled()
+    window.insert_placeholder("patient_name")
+    assert not window.has_unsaved_edits
+    assert window.preview_button.isEnabled()  # and previewed
+
+    coordinators = TemplatesWindow(db, coordinator("lena"))
+    qtbot.addWidget(coordinators)
+    assert coordinators.save_button.toolTip().startswith("Letters made from now on")
+    assert not coordinators.body.isReadOnly()

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox, QToolBar, QWidget
+from PySide6.QtWidgets import QApplication, QInputDialog, QMessageBox, QToolBar, QWidget
 from pytestqt.qtbot import QtBot
 
 from referral_desk.db.engine import Database
@@ -12,7 +12,7 @@ from referral_desk.domain.clock import Pace
 from referral_desk.domain.enums import CaseStatus
 from referral_desk.domain.specialists import Concordance, Discipline
 from referral_desk.paths import AppPaths
-from referral_desk.services import cases, demo, opinions, specialists
+from referral_desk.services import accounts, cases, demo, opinions, specialists
 from referral_desk.services.opinions import OpinionDraft
 from referral_desk.services.specialists import SpecialistDraft
 from referral_desk.ui.case_window import CaseWindow
@@ -22,16 +22,20 @@ from referral_desk.ui.main_window import MainWindow
 from referral_desk.ui.specialists_window import SpecialistsWindow
 from referral_desk.ui.status_dialog import StatusDialog
 from referral_desk.ui.window_state import WindowState
-from tests.conftest import NOW, case, patient, without_checklists
+from tests.conftest import NOW, admin, case, patient, without_checklists
 from tests.ui.conftest import when_modal
 
 
 def test_search_narrows_the_list_as_the_user_types(
     qtbot: QtBot, main_window: MainWindow, db: Database
 ) -> None:
-    cases.create_case(db, case(), patient=patient(), actor="t", now=NOW)
+    cases.create_case(db, case(), patient=patient(), actor=admin("t"), now=NOW)
     cases.create_case(
-        db, case(), patient=patient(given_names="Peter", family_name="Okafor"), actor="t", now=NOW
+        db,
+        case(),
+        patient=patient(given_names="Peter", family_name="Okafor"),
+        actor=admin("t"),
+        now=NOW,
     )
     main_window.refresh()
     assert main_window.model.rowCount() == 2
@@ -61,7 +65,7 @@ def test_status_counts_and_the_side_panel_filter(
 def test_a_status_change_on_the_case_screen_shows_in_history_and_list(
     qtbot: QtBot, main_window: MainWindow, db: Database
 ) -> None:
-    created = cases.create_case(db, case(), patient=patient(), actor="t", now=NOW)
+    created = cases.create_case(db, case(), patient=patient(), actor=admin("t"), now=NOW)
     main_window.refresh()
     main_window.table.selectRow(0)
     qtbot.keyClick(main_window.table, Qt.Key.Key_Return)
@@ -94,7 +98,7 @@ def test_a_status_change_on_the_case_screen_shows_in_history_and_list(
 def test_edits_on_the_case_screen_are_saved(
     qtbot: QtBot, main_window: MainWindow, db: Database
 ) -> None:
-    created = cases.create_case(db, case(), patient=patient(), actor="t", now=NOW)
+    created = cases.create_case(db, case(), patient=patient(), actor=admin("t"), now=NOW)
     window = main_window.open_case(created.id)
     window.form.stage.clear()
     qtbot.keyClicks(window.form.stage, "IIIA")
@@ -107,12 +111,12 @@ def test_edits_on_the_case_screen_are_saved(
 def test_column_widths_are_remembered_between_runs(
     qtbot: QtBot, db: Database, paths: AppPaths, changes: ChangeBus
 ) -> None:
-    first = MainWindow(db, "t", WindowState(paths.settings_file), changes)
+    first = MainWindow(db, admin("t"), WindowState(paths.settings_file), changes)
     qtbot.addWidget(first)
     first.show()
     first.table.horizontalHeader().resizeSection(1, 333)
     first.close()
-    second = MainWindow(db, "t", WindowState(paths.settings_file), changes)
+    second = MainWindow(db, admin("t"), WindowState(paths.settings_file), changes)
     qtbot.addWidget(second)
     assert second.table.horizontalHeader().sectionSize(1) == 333
 
@@ -146,7 +150,7 @@ def test_from_the_search_box_escape_clears_and_down_goes_to_the_list(
 def test_a_save_after_someone_else_changed_the_case_is_refused_even_after_a_refresh(
     qtbot: QtBot, main_window: MainWindow, db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    created = cases.create_case(db, case(), patient=patient(), actor="alice", now=NOW)
+    created = cases.create_case(db, case(), patient=patient(), actor=admin("alice"), now=NOW)
     window = main_window.open_case(created.id)
     window.form.stage.clear()
     qtbot.keyClicks(window.form.stage, "IIIA")  # Alice is typing...
@@ -158,7 +162,7 @@ def test_a_save_after_someone_else_changed_the_case_is_refused_even_after_a_refr
         expected_version=theirs.version,
         patient=None,
         case=case(diagnosis="Revised by Bob"),
-        actor="bob",
+        actor=admin("bob"),
     )
     main_window.refresh()  # the change poll reaches Alice's screen
     assert window.conflict.isVisible()
@@ -177,10 +181,10 @@ def test_a_save_after_someone_else_changed_the_case_is_refused_even_after_a_refr
 def test_a_case_screen_does_not_undo_patient_details_saved_from_another_case(
     qtbot: QtBot, main_window: MainWindow, db: Database
 ) -> None:
-    first = cases.create_case(db, case(), patient=patient(), actor="t", now=NOW)
+    first = cases.create_case(db, case(), patient=patient(), actor=admin("t"), now=NOW)
     patient_id = cases.get_case(db, first.id).patient_id
     second = cases.create_case(
-        db, case(cancer_type="lung"), existing_patient_id=patient_id, actor="t", now=NOW
+        db, case(cancer_type="lung"), existing_patient_id=patient_id, actor=admin("t"), now=NOW
     )
     one = main_window.open_case(first.id)
     two = main_window.open_case(second.id)
@@ -197,7 +201,7 @@ def _specialist(db: Database, name: str, *, capacity: int = 5, active: bool = Tr
     draft = SpecialistDraft(
         name=name, discipline=Discipline.MEDICAL_ONCOLOGY, capacity=capacity, active=active
     )
-    return specialists.create_specialist(db, draft)
+    return specialists.create_specialist(db, draft, actor=admin())
 
 
 def _assigned(db: Database, specialist_id: int, family_name: str, ready_since: datetime) -> int:
@@ -206,11 +210,13 @@ def _assigned(db: Database, specialist_id: int, family_name: str, ready_since: d
         db,
         case(treatment_start=None),
         patient=patient(family_name=family_name),
-        actor="t",
+        actor=admin("t"),
         now=ready_since,
     )
-    cases.change_status(db, created.id, CaseStatus.READY_FOR_REVIEW, actor="t", now=ready_since)
-    specialists.assign(db, created.id, specialist_id, actor="t", now=ready_since)
+    cases.change_status(
+        db, created.id, CaseStatus.READY_FOR_REVIEW, actor=admin("t"), now=ready_since
+    )
+    specialists.assign(db, created.id, specialist_id, actor=admin("t"), now=ready_since)
     return created.id
 
 
@@ -228,7 +234,7 @@ def test_the_specialist_column_and_filter_narrow_the_list(
     retired = _specialist(db, "Dr. Jonas Weber", active=False)
     hers = _assigned(db, okafor, "Adams", recently)
     theirs = _assigned(db, chen, "Brown", recently)
-    unassigned = cases.create_case(db, case(), patient=patient(), actor="t").id
+    unassigned = cases.create_case(db, case(), patient=patient(), actor=admin("t")).id
     main_window.refresh()
     assert _shown_ids(main_window) == {hers, theirs, unassigned}
     column = next(
@@ -301,7 +307,7 @@ def test_the_major_change_filter_and_the_specialists_screen_from_the_menu(
         treatment_concordance=Concordance.MAJOR_CHANGE,
         received_at=now - timedelta(hours=1),
     )
-    opinions.record_opinion(db, changed, draft, actor="t")
+    opinions.record_opinion(db, changed, draft, actor=admin("t"))
     main_window.refresh()
     assert len(_shown_ids(main_window)) == 2
     main_window.major_change.setChecked(True)
@@ -319,3 +325,46 @@ def test_the_major_change_filter_and_the_specialists_screen_from_the_menu(
     assert isinstance(window, SpecialistsWindow) and window.isVisible()
     assert window.model.rows[0].name == "Dr. Amara Okafor"
     assert main_window.specialists_action in main_window.findChild(QToolBar).actions()
+
+
+def test_the_users_and_audit_windows_open_from_the_menus(
+    qtbot: QtBot, main_window: MainWindow
+) -> None:
+    main_window.users_action.trigger()
+    users = main_window.findChild(QWidget, "users_window")
+    assert users is not None and users.isVisible()
+    main_window.audit_action.trigger()
+    audit = main_window.findChild(QWidget, "audit_window")
+    assert audit is not None and audit.isVisible()
+    main_window.audit_action.trigger()  # shown again, not a second one
+    assert len(main_window.findChildren(QWidget, "audit_window")) == 1
+
+
+def test_the_screen_lock_time_is_set_from_the_settings_menu(
+    qtbot: QtBot, main_window: MainWindow, db: Database
+) -> None:
+    assert main_window.screen_lock.idle_timer.interval() == 10 * 60_000
+
+    def five_minutes(dialog: QWidget) -> None:
+        assert isinstance(dialog, QInputDialog)
+        dialog.setIntValue(5)
+        dialog.accept()
+
+    when_modal(qtbot, five_minutes)
+    main_window.idle_lock_action.trigger()
+    assert accounts.idle_lock_minutes(db) == 5
+    assert main_window.screen_lock.idle_timer.interval() == 5 * 60_000  # this seat at once
+
+
+def test_ctrl_l_locks_from_a_case_window_too(
+    qtbot: QtBot, main_window: MainWindow, db: Database
+) -> None:
+    created = cases.create_case(db, case(), patient=patient(), actor=admin("t"), now=NOW)
+    window = main_window.open_case(created.id)
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    qtbot.keyClick(window.form.stage, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    assert main_window.screen_lock.is_locked
+    assert window.form.stage.text() == "IIA"  # the key did not reach the field
+    main_window.screen_lock.shut_down()

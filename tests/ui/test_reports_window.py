@@ -49,7 +49,7 @@ from referral_desk.ui.report_models import (
 )
 from referral_desk.ui.reports_window import ReportsWindow
 from referral_desk.ui.window_state import WindowState
-from tests.conftest import NOW, case, patient
+from tests.conftest import NOW, admin, case, coordinator, manager, patient
 
 VIENNA = ZoneInfo("Europe/Vienna")
 OCTOBER, SEPTEMBER, AUGUST = Month(2026, 10), Month(2026, 9), Month(2026, 8)
@@ -76,7 +76,11 @@ def open_window(qtbot: QtBot, paths: AppPaths) -> Callable[[Database], ReportsWi
 
     def make(database: Database) -> ReportsWindow:
         window = ReportsWindow(
-            database, WindowState(paths.settings_file), now=lambda: NOW, zone=VIENNA
+            database,
+            manager("nadia"),
+            WindowState(paths.settings_file),
+            now=lambda: NOW,
+            zone=VIENNA,
         )
         qtbot.addWidget(window)
         with qtbot.waitSignal(window.report_shown, timeout=10_000):
@@ -280,7 +284,7 @@ def test_the_filter_ignores_accents_and_looks_at_the_specialist(
             db,
             case(referrer_name=referrer),
             patient=patient(given_names=name),
-            actor="t",
+            actor=admin("t"),
             now=datetime(2026, 10, 5, 9, tzinfo=UTC),
         )
     window = open_window(db)
@@ -496,7 +500,7 @@ def test_a_month_left_while_loading_never_replaces_the_newer_one(
 def test_an_empty_month_says_so_instead_of_empty_charts(
     open_window: Callable[[Database], ReportsWindow], db: Database
 ) -> None:
-    cases.create_case(db, case(), patient=patient(), actor="t", now=NOW)  # November only
+    cases.create_case(db, case(), patient=patient(), actor=admin("t"), now=NOW)  # November only
     window = open_window(db)
     assert window.month_combo.currentText() == "October 2026"
     message = "No cases were received in October 2026."
@@ -565,7 +569,7 @@ Listing = list[tuple[str, list[str]]]  # (section title, its lines' labels), in 
 def test_the_screen_the_pdf_and_excel_list_the_same_figures_in_the_same_words(
     qtbot: QtBot, office: Database
 ) -> None:
-    report = report_service.monthly_report(office, OCTOBER, now=NOW, zone=VIENNA)
+    report = report_service.monthly_report(office, OCTOBER, now=NOW, zone=VIENNA, actor=manager())
 
     model = FiguresModel()
     model.set_report(report, "en_US")
@@ -614,3 +618,22 @@ def test_the_screen_the_pdf_and_excel_list_the_same_figures_in_the_same_words(
             continue  # shaped glyphs ('राजेश अय्यर') do not extract as the text they print
         assert text in summary[position + 1 :], f"{text!r} missing or out of order in the PDF"
         position = summary.index(text, position + 1)
+
+
+def test_a_role_without_reports_is_told_so_and_can_export_nothing(
+    qtbot: QtBot, db: Database, paths: AppPaths
+) -> None:
+    window = ReportsWindow(
+        db, coordinator("lena"), WindowState(paths.settings_file), now=lambda: NOW, zone=VIENNA
+    )
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.message.isVisible(), timeout=10_000)
+    assert window.message.text() == (
+        "The report could not be read: A coordinator cannot make the monthly report; ask a "
+        "manager or an administrator."
+    )
+    assert window.report is None
+    for button in window.export_buttons.values():
+        assert not button.isEnabled()
+        assert button.toolTip().startswith("A coordinator cannot export a report")

@@ -16,8 +16,8 @@ from referral_desk.services.specialists import SpecialistDraft
 from referral_desk.ui.case_window import CaseWindow
 from referral_desk.ui.main_window import MainWindow
 from referral_desk.ui.reason_dialog import ReasonDialog
-from referral_desk.ui.review_panel import AssignDialog, OpinionDialog
-from tests.conftest import case, patient
+from referral_desk.ui.review_panel import AssignDialog, OpinionDialog, ReviewPanel
+from tests.conftest import admin, case, manager, patient, staff
 from tests.ui.conftest import when_modal
 
 
@@ -30,22 +30,26 @@ def ready_case(qtbot: QtBot, main_window: MainWindow, db: Database) -> CaseWindo
         SpecialistDraft(
             "Dr. Amara Okoye", Discipline.MEDICAL_ONCOLOGY, 4, cancer_types=frozenset({"breast"})
         ),
+        actor=admin(),
     )
     specialists.create_specialist(
-        db, SpecialistDraft("Dr. Ben Hale", Discipline.MEDICAL_ONCOLOGY, 4)
+        db, SpecialistDraft("Dr. Ben Hale", Discipline.MEDICAL_ONCOLOGY, 4), actor=admin()
     )
     away = specialists.create_specialist(
         db,
         SpecialistDraft(
             "Dr. Clara Voss", Discipline.MEDICAL_ONCOLOGY, 4, cancer_types=frozenset({"breast"})
         ),
+        actor=admin(),
     )
-    specialists.add_absence(db, away, today - timedelta(days=1), today + timedelta(days=7))
-    created = cases.create_case(db, case(), patient=patient(), actor="t")
+    specialists.add_absence(
+        db, away, today - timedelta(days=1), today + timedelta(days=7), actor=admin()
+    )
+    created = cases.create_case(db, case(), patient=patient(), actor=admin("t"))
     two_hours_ago = datetime.now(UTC) - timedelta(hours=2)
     for doc in documents.case_records(db, created.id).documents:
         documents.set_document_status(
-            db, doc.id, DocumentStatus.RECEIVED, actor="t", now=two_hours_ago
+            db, doc.id, DocumentStatus.RECEIVED, actor=admin("t"), now=two_hours_ago
         )
     window = main_window.open_case(created.id)
     qtbot.waitExposed(window)
@@ -146,3 +150,38 @@ def test_an_opinion_with_a_major_change_stops_the_clock_and_is_flagged(
     assert detail.status is CaseStatus.OPINION_RECEIVED and detail.opinion_at == received
     assert detail.clock.answered_margin is not None  # the clock stopped at the answer
     assert review.opinion_button.text() == "Amend opinion…"
+
+
+def test_a_manager_sees_the_reviewers_and_the_opinion_but_cannot_change_them(
+    qtbot: QtBot, db: Database
+) -> None:
+    lima = specialists.create_specialist(
+        db,
+        SpecialistDraft(
+            "Dr. Ana Lima", Discipline.MEDICAL_ONCOLOGY, 4, cancer_types=frozenset({"breast"})
+        ),
+        actor=admin(),
+    )
+    created = cases.create_case(db, case(), patient=patient(), actor=admin("t"))
+    for doc in documents.case_records(db, created.id).documents:
+        documents.set_document_status(db, doc.id, DocumentStatus.RECEIVED, actor=admin("t"))
+    specialists.assign(db, created.id, lima, actor=admin("t"))  # proposed, not yet answered
+    panel = ReviewPanel(db, created.id, manager("nadia"))
+    qtbot.addWidget(panel)
+    panel.show_case("RD-2026-00001", CaseStatus.UNDER_REVIEW)
+    panel.table.selectRow(0)
+    assert panel.table.item(0, 1).text() == "Dr. Ana Lima"
+    for button in (
+        panel.assign_button,
+        panel.accept_button,
+        panel.decline_button,
+        panel.opinion_button,
+    ):
+        assert not button.isEnabled(), button.objectName()
+        assert button.toolTip().startswith("A manager cannot assign or record an opinion")
+
+    staff_panel = ReviewPanel(db, created.id, staff("tom"))
+    qtbot.addWidget(staff_panel)
+    staff_panel.show_case("RD-2026-00001", CaseStatus.UNDER_REVIEW)
+    staff_panel.table.selectRow(0)
+    assert staff_panel.accept_button.isEnabled() and staff_panel.opinion_button.isEnabled()

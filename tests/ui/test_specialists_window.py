@@ -23,7 +23,7 @@ from referral_desk.ui.specialists_window import (
     SpecialistsWindow,
     next_absence,
 )
-from tests.conftest import case, patient, without_checklists
+from tests.conftest import admin, case, manager, patient, staff, without_checklists
 
 
 def _draft(**changes: object) -> SpecialistDraft:
@@ -79,9 +79,11 @@ def test_the_next_absence_is_the_running_or_the_coming_one() -> None:
 
 
 def test_the_roster_model_passes_qt_model_checks(qtmodeltester: ModelTester, db: Database) -> None:
-    first = specialists.create_specialist(db, _draft())
-    specialists.create_specialist(db, _draft(name="Dr. Jonas Weber", active=False))
-    specialists.add_absence(db, first, date(2026, 12, 1), date(2026, 12, 3), "holiday")
+    first = specialists.create_specialist(db, _draft(), actor=admin())
+    specialists.create_specialist(db, _draft(name="Dr. Jonas Weber", active=False), actor=admin())
+    specialists.add_absence(
+        db, first, date(2026, 12, 1), date(2026, 12, 3), "holiday", actor=admin()
+    )
     model = SpecialistsModel()
     model.set_rows(specialists.list_specialists(db), date(2026, 11, 23), "EUR")
     qtmodeltester.check(model)
@@ -91,7 +93,7 @@ def test_the_roster_model_passes_qt_model_checks(qtmodeltester: ModelTester, db:
 def test_a_new_specialist_is_typed_in_and_saved(
     qtbot: QtBot, main_window: MainWindow, db: Database, german: None
 ) -> None:
-    office.set_currency(db, "EUR")
+    office.set_currency(db, "EUR", actor=admin())
     window = main_window.show_specialists()
     qtbot.waitExposed(window)
     assert window.current_id is None  # an empty roster opens on a new specialist
@@ -133,8 +135,8 @@ def test_a_new_specialist_is_typed_in_and_saved(
 def test_a_fee_that_is_not_an_amount_is_not_saved_and_says_why(
     qtbot: QtBot, main_window: MainWindow, db: Database, english: None
 ) -> None:
-    office.set_currency(db, "EUR")
-    specialist_id = specialists.create_specialist(db, _draft())
+    office.set_currency(db, "EUR", actor=admin())
+    specialist_id = specialists.create_specialist(db, _draft(), actor=admin())
     window = main_window.show_specialists()
     assert window.current_id == specialist_id
     window.form.fee.clear()
@@ -168,10 +170,12 @@ def test_a_fee_that_is_not_an_amount_is_not_saved_and_says_why(
 def test_fees_are_shown_in_the_office_currency_and_no_fee_is_blank(
     qtbot: QtBot, db: Database, english: None
 ) -> None:
-    office.set_currency(db, "JPY")  # no decimal places
-    priced = specialists.create_specialist(db, _draft(fee_minor=1_250_000))
-    specialists.create_specialist(db, _draft(name="Prof. Lars Eriksson", fee_minor=0))
-    window = SpecialistsWindow(db)
+    office.set_currency(db, "JPY", actor=admin())  # no decimal places
+    priced = specialists.create_specialist(db, _draft(fee_minor=1_250_000), actor=admin())
+    specialists.create_specialist(
+        db, _draft(name="Prof. Lars Eriksson", fee_minor=0), actor=admin()
+    )
+    window = SpecialistsWindow(db, staff())
     qtbot.addWidget(window)
     assert _shown(window, "Dr. Amara Okafor", "Fee") == "¥1,250,000"
     assert _shown(window, "Prof. Lars Eriksson", "Fee") == ""
@@ -192,7 +196,7 @@ def test_fees_are_shown_in_the_office_currency_and_no_fee_is_blank(
 def test_capacity_below_one_cannot_be_typed_and_the_service_says_why_if_it_comes(
     qtbot: QtBot, main_window: MainWindow, db: Database
 ) -> None:
-    specialist_id = specialists.create_specialist(db, _draft())
+    specialist_id = specialists.create_specialist(db, _draft(), actor=admin())
     window = main_window.show_specialists()
     assert window.form.capacity.minimum() == 1
     window.form.capacity.setMinimum(0)  # as if the spin box let a 0 through
@@ -206,12 +210,12 @@ def test_capacity_below_one_cannot_be_typed_and_the_service_says_why_if_it_comes
 def test_a_save_after_someone_else_saved_is_refused(
     qtbot: QtBot, main_window: MainWindow, db: Database
 ) -> None:
-    specialist_id = specialists.create_specialist(db, _draft())
+    specialist_id = specialists.create_specialist(db, _draft(), actor=admin())
     window = main_window.show_specialists()
     qtbot.keyClicks(window.form.phone, "+44 20 7946 0000")
     theirs = specialists.get_specialist(db, specialist_id)
     specialists.update_specialist(
-        db, specialist_id, _draft(capacity=2), expected_version=theirs.version
+        db, specialist_id, _draft(capacity=2), expected_version=theirs.version, actor=admin()
     )
     window.refresh()  # the change poll reaches this screen: the typing survives
     assert window.form.phone.text() == "+44 20 7946 0000"
@@ -225,8 +229,8 @@ def test_a_save_after_someone_else_saved_is_refused(
 def test_unsaved_edits_are_not_lost_by_choosing_another_specialist(
     qtbot: QtBot, main_window: MainWindow, db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first = specialists.create_specialist(db, _draft())
-    second = specialists.create_specialist(db, _draft(name="Prof. Lars Eriksson"))
+    first = specialists.create_specialist(db, _draft(), actor=admin())
+    second = specialists.create_specialist(db, _draft(name="Prof. Lars Eriksson"), actor=admin())
     window = main_window.show_specialists()
     assert window.current_id == first
     qtbot.keyClicks(window.form.phone, "+44 1")
@@ -246,7 +250,7 @@ def test_unsaved_edits_are_not_lost_by_choosing_another_specialist(
 def test_an_absence_that_ends_before_it_starts_is_refused_and_a_good_one_kept(
     qtbot: QtBot, main_window: MainWindow, db: Database
 ) -> None:
-    specialist_id = specialists.create_specialist(db, _draft())
+    specialist_id = specialists.create_specialist(db, _draft(), actor=admin())
     window = main_window.show_specialists()
     window.absence_from.setDate(QDate(2026, 12, 20))
     window.absence_to.setDate(QDate(2026, 12, 5))
@@ -278,15 +282,15 @@ def test_the_roster_shows_each_specialists_load_and_show_cases_filters_the_list(
     qtbot: QtBot, main_window: MainWindow, db: Database
 ) -> None:
     without_checklists(db)
-    busy = specialists.create_specialist(db, _draft(capacity=2))
-    specialists.create_specialist(db, _draft(name="Prof. Lars Eriksson"))
+    busy = specialists.create_specialist(db, _draft(capacity=2), actor=admin())
+    specialists.create_specialist(db, _draft(name="Prof. Lars Eriksson"), actor=admin())
     long_ago = datetime.now(UTC) - timedelta(days=3)
     created = cases.create_case(
-        db, case(treatment_start=None), patient=patient(), actor="t", now=long_ago
+        db, case(treatment_start=None), patient=patient(), actor=admin("t"), now=long_ago
     )
-    cases.change_status(db, created.id, CaseStatus.READY_FOR_REVIEW, actor="t", now=long_ago)
-    specialists.assign(db, created.id, busy, actor="t", now=long_ago + timedelta(minutes=5))
-    cases.create_case(db, case(), patient=patient(family_name="Okafor"), actor="t")
+    cases.change_status(db, created.id, CaseStatus.READY_FOR_REVIEW, actor=admin("t"), now=long_ago)
+    specialists.assign(db, created.id, busy, actor=admin("t"), now=long_ago + timedelta(minutes=5))
+    cases.create_case(db, case(), patient=patient(family_name="Okafor"), actor=admin("t"))
 
     window = main_window.show_specialists()
     row = window.model.row_for(busy)
@@ -303,3 +307,22 @@ def test_the_roster_shows_each_specialists_load_and_show_cases_filters_the_list(
     assert main_window.specialist.currentData() == busy
     assert main_window.model.rowCount() == 1
     assert main_window.model.case_id(0) == created.id
+
+
+def test_a_manager_looks_up_the_roster_but_keeps_it_as_it_is(qtbot: QtBot, db: Database) -> None:
+    first = specialists.create_specialist(db, _draft(), actor=admin())
+    window = SpecialistsWindow(db, manager("nadia"), show_cases=lambda _id: None)
+    qtbot.addWidget(window)
+    window.show()
+    assert window.current_id == first
+    assert window.form.name.text() == _draft().name and window.form.name.isReadOnly()
+    assert window.form.capacity.isReadOnly()
+    for button in (window.new_button, window.save_button, window.revert_button):
+        assert not button.isEnabled(), button.objectName()
+    assert window.save_button.toolTip().startswith("A manager cannot change the specialists'")
+    assert not window.absences_box.isEnabled()
+    assert window.show_cases_button.isEnabled()  # their cases can still be looked at
+    item = window.form.cancer_types.item(0)
+    assert not item.flags() & Qt.ItemFlag.ItemIsUserCheckable
+    qtbot.keyClicks(window.form.name, " Jr.")  # read-only: nothing typed, nothing to lose
+    assert not window.has_unsaved_edits

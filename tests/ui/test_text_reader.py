@@ -8,7 +8,7 @@ from referral_desk.db.engine import Database
 from referral_desk.services import cases, files
 from referral_desk.ui.changes import ChangeBus
 from referral_desk.ui.main_window import MainWindow
-from tests.conftest import case, patient
+from tests.conftest import admin, case, patient
 from tests.ui.test_documents_panel import _pdf
 
 
@@ -18,10 +18,10 @@ def test_once_the_main_window_closed_the_text_reader_neither_reports_nor_starts_
     reader = main_window.text_reader
     qtbot.waitUntil(lambda: not reader.busy)  # the round every start-up begins with
     qtbot.wait(20)
-    created = cases.create_case(db, case(), patient=patient(), actor="t")
+    created = cases.create_case(db, case(), patient=patient(), actor=admin("t"))
     for n in range(3):
         path = _pdf(tmp_path, f"h{n}.pdf", f"report {n}")
-        files.add_file(db, created.id, "pathology_report", path, actor="t")
+        files.add_file(db, created.id, "pathology_report", path, actor=admin("t"))
     reported: list[int] = []
     reader.done.connect(reported.append)
     reader.start()

@@ -11,6 +11,9 @@ from typing import Any
 from sqlalchemy import URL, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+# Installs the audit trail's hooks: no write session can change a record untraced.
+from referral_desk.db import audit_trail  # noqa: F401
+
 BUSY_TIMEOUT_MS = 10_000
 
 

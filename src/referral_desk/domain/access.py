@@ -20,16 +20,22 @@ class UserRole(StrEnum):
     def label(self) -> str:
         return self.value.capitalize()
 
+    @property
+    def person(self) -> str:
+        """The role as a person, with its article: "a staff member", "an administrator"."""
+        noun = "staff member" if self is UserRole.STAFF else self.value
+        return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
+
 
 class Permission(StrEnum):
     VIEW_CASES = "view_cases"
     EDIT_CASES = "edit_cases"  # intake, status, documents, assignments, opinions
     EDIT_COSTS = "edit_costs"  # cost lines, approvals, payments
-    LETTERS = "letters"  # generate, print, mark sent
+    LETTERS = "letters"  # generate, print, mark sent, the letters' wording
     REPORTS = "reports"  # the monthly report and every export of case lists
     VIEW_AUDIT = "view_audit"
     MANAGE_USERS = "manage_users"
-    OFFICE_SETTINGS = "office_settings"  # profile, fee schedule, checklists, templates
+    OFFICE_SETTINGS = "office_settings"  # profile, fee schedule, checklists, lock time
     BACKUPS = "backups"  # back up now, restore
 
 
@@ -55,8 +61,24 @@ class AccessError(PermissionError):
 def require(role: UserRole, permission: Permission, action: str) -> None:
     """Raise AccessError unless `role` may do `action` (words for the message)."""
     if not allowed(role, permission):
-        holders = ", ".join(r.label.lower() for r in UserRole if allowed(r, permission))
-        raise AccessError(f"A {role.label.lower()} cannot {action}; ask someone who is {holders}.")
+        holders = [r.person for r in UserRole if allowed(r, permission)]
+        who = holders[0] if len(holders) == 1 else ", ".join(holders[:-1]) + " or " + holders[-1]
+        raise AccessError(f"{role.person.capitalize()} cannot {action}; ask {who}.")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is doing something: a signed-in account's name and role. Services take one for
+    every change, check the role, and write the name into the audit trail."""
+
+    name: str
+    role: UserRole
+
+    def may(self, permission: Permission) -> bool:
+        return allowed(self.role, permission)
+
+    def require(self, permission: Permission, action: str) -> None:
+        require(self.role, permission, action)
 
 
 MIN_PASSWORD_LENGTH = 10

@@ -13,9 +13,13 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from referral_desk.db.engine import Database
+from referral_desk.domain.access import Actor, Permission
+from referral_desk.domain.audit import AuditAction
 from referral_desk.domain.clock import describe_remaining
 from referral_desk.domain.enums import cancer_type_label
 from referral_desk.domain.money import to_decimal
+from referral_desk.services.acting import acting, check
+from referral_desk.services.acting import record as record_entry
 from referral_desk.services.case_list import CaseQuery, CaseRow, fetch_page
 from referral_desk.services.office import get_profile
 
@@ -115,18 +119,64 @@ def iter_rows(
         cursor = page.next_cursor
 
 
+EXPORT_WORDS = "export the case list"  # "A staff cannot ..."
+
+
+def _exported(
+    db: Database,
+    records: Iterator[dict[str, Any]],
+    *,
+    actor: Actor,
+    what: str,
+    destination: str,
+) -> Iterator[dict[str, Any]]:
+    n = 0
+    try:
+        for item in records:
+            n += 1
+            yield item
+    finally:
+        # Recorded once the rows have left, also when the reader stopped early: the trail
+        # says who took which part of the case list.
+        if n:
+            with acting(db, actor, Permission.REPORTS, EXPORT_WORDS) as session:
+                record_entry(
+                    session,
+                    actor,
+                    AuditAction.EXPORT,
+                    "case list",
+                    detail=f"{n:,} case{'s' if n != 1 else ''} as {what} to {destination}",
+                )
+                session.commit()
+
+
 def iter_records(
-    db: Database, query: CaseQuery, *, now: datetime | None = None, zone: tzinfo | None = None
+    db: Database,
+    query: CaseQuery,
+    *,
+    actor: Actor,
+    destination: str = "standard output",
+    now: datetime | None = None,
+    zone: tzinfo | None = None,
 ) -> Iterator[dict[str, str]]:
-    """Every matching case as text (CSV, tables), amounts in the office currency."""
+    """Every matching case as text (CSV, tables), amounts in the office currency. An export:
+    refused at once without the right, and recorded in the audit trail."""
+    check(actor, Permission.REPORTS, EXPORT_WORDS)
     currency = get_profile(db).currency
-    for row in iter_rows(db, query, now=now, zone=zone):
-        yield record(row, currency, zone)
+    rows = (record(row, currency, zone) for row in iter_rows(db, query, now=now, zone=zone))
+    return _exported(db, rows, actor=actor, what="CSV", destination=destination)
 
 
 def iter_json_records(
-    db: Database, query: CaseQuery, *, now: datetime | None = None, zone: tzinfo | None = None
+    db: Database,
+    query: CaseQuery,
+    *,
+    actor: Actor,
+    destination: str = "standard output",
+    now: datetime | None = None,
+    zone: tzinfo | None = None,
 ) -> Iterator[dict[str, Any]]:
+    check(actor, Permission.REPORTS, EXPORT_WORDS)
     currency = get_profile(db).currency
-    for row in iter_rows(db, query, now=now, zone=zone):
-        yield json_record(row, currency, zone)
+    rows = (json_record(row, currency, zone) for row in iter_rows(db, query, now=now, zone=zone))
+    return _exported(db, rows, actor=actor, what="JSON", destination=destination)

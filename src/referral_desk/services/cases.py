@@ -11,12 +11,14 @@ from sqlalchemy.orm import Session, selectinload
 from referral_desk.db.engine import Database
 from referral_desk.db.models import Case, CaseReason, Patient, Referrer, StatusChange
 from referral_desk.domain import clock, workflow
+from referral_desk.domain.access import Actor, Permission
 from referral_desk.domain.clock import ClockPolicy, ClockReading
 from referral_desk.domain.documents import CHECKLIST_FOLLOWS_CANCER_TYPE
 from referral_desk.domain.enums import CaseStatus, Reason, Sex, Urgency
 from referral_desk.domain.intake import CaseDraft, PatientDraft, validate_case, validate_patient
 from referral_desk.domain.text import fold, full_name
 from referral_desk.services import case_state, records, search_index
+from referral_desk.services.acting import acting
 from referral_desk.services.errors import ConflictError, NotFoundError, ValidationError
 from referral_desk.services.references import next_reference
 
@@ -129,7 +131,7 @@ def create_case(
     *,
     patient: PatientDraft | None = None,
     existing_patient_id: int | None = None,
-    actor: str,
+    actor: Actor,
     now: datetime | None = None,
     local_zone: tzinfo | None = None,
 ) -> CaseCreated:
@@ -142,7 +144,7 @@ def create_case(
         errors |= validate_patient(patient, _local_date(now, local_zone))
     if errors:
         raise ValidationError(errors)
-    with db.write() as session:
+    with acting(db, actor, Permission.EDIT_CASES, "take in a case") as session:
         if patient is not None:
             record = Patient(created_at=now)
             _apply_patient(record, patient, now)
@@ -158,8 +160,8 @@ def create_case(
             paused_seconds=0,
             missing_documents=0,
             created_at=now,
-            created_by=actor,
-            updated_by=actor,
+            created_by=actor.name,
+            updated_by=actor.name,
         )
         session.add(new)
         new.patient = record
@@ -169,14 +171,14 @@ def create_case(
                 from_status=None,
                 to_status=CaseStatus.NEW.value,
                 at=now,
-                actor=actor,
+                actor=actor.name,
                 reason="Case taken in",
             )
         )
         case_state.refresh_clock(new)
         # Each required document of the cancer type starts as requested: Awaiting records.
-        records.apply_checklist(session, new, actor=actor, now=now)
-        records.sync_completeness(new, actor=actor, now=now)
+        records.apply_checklist(session, new, actor=actor.name, now=now)
+        records.sync_completeness(new, actor=actor.name, now=now)
         session.flush()
         search_index.reindex(session, [new.id])
         result = CaseCreated(new.id, new.reference)
@@ -191,7 +193,7 @@ def update_case(
     expected_version: int,
     patient: PatientDraft | None,
     case: CaseDraft,
-    actor: str,
+    actor: Actor,
     expected_patient_version: int | None = None,
     now: datetime | None = None,
     local_zone: tzinfo | None = None,
@@ -202,7 +204,7 @@ def update_case(
     change is overwritten silently. Returns the case's new version number.
     """
     now = now or _utcnow()
-    with db.write() as session:
+    with acting(db, actor, Permission.EDIT_CASES, "change a case") as session:
         record = _load(session, case_id)
         if record.version != expected_version:
             raise ConflictError(
@@ -228,14 +230,16 @@ def update_case(
             _apply_patient(record.patient, patient, now)
         cancer_type_before = record.cancer_type
         _apply_case(session, record, case, now)
-        record.updated_by = actor
+        record.updated_by = actor.name
         case_state.refresh_clock(record)
         if (
             record.cancer_type != cancer_type_before
             and CaseStatus(record.status) in CHECKLIST_FOLLOWS_CANCER_TYPE
         ):
-            records.apply_checklist(session, record, actor=actor, now=now)
-            records.sync_completeness(record, actor=actor, now=now, cause="the cancer type changed")
+            records.apply_checklist(session, record, actor=actor.name, now=now)
+            records.sync_completeness(
+                record, actor=actor.name, now=now, cause="the cancer type changed"
+            )
         session.flush()
         # A patient's name shows in every one of their cases' search rows.
         search_index.reindex(session, [c.id for c in record.patient.cases])
@@ -250,7 +254,7 @@ def change_status(
     target: CaseStatus,
     *,
     reason: str = "",
-    actor: str,
+    actor: Actor,
     now: datetime | None = None,
     expected_version: int | None = None,
 ) -> int:
@@ -259,7 +263,7 @@ def change_status(
     Returns the case's new version, so an open case screen can keep saving its edits.
     """
     now = now or _utcnow()
-    with db.write() as session:
+    with acting(db, actor, Permission.EDIT_CASES, "change a case's status") as session:
         record = _load(session, case_id)
         if expected_version is not None and record.version != expected_version:
             raise ConflictError(
@@ -275,7 +279,7 @@ def change_status(
             held_from=held_from,
             records_missing=record.missing_documents,
         )
-        case_state.move(record, target, reason=reason.strip(), actor=actor, now=now)
+        case_state.move(record, target, reason=reason.strip(), actor=actor.name, now=now)
         session.flush()
         version = record.version
         session.commit()

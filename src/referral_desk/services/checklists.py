@@ -10,13 +10,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from referral_desk.db.engine import Database
 from referral_desk.db.models import CaseDocument, ChecklistItem, DocumentType
 from referral_desk.domain import documents as rules
+from referral_desk.domain.access import Actor, Permission
 from referral_desk.domain.enums import CANCER_TYPES, cancer_type_label
 from referral_desk.domain.text import fold
+from referral_desk.services.acting import acting
 from referral_desk.services.errors import NotFoundError, ValidationError
 from referral_desk.services.records import checklist_for
 
@@ -80,10 +82,10 @@ def _check_unique(labels: dict[str, str], label: str, except_code: str | None = 
             raise ValidationError({"label": f"There is already a document type '{existing}'."})
 
 
-def add_document_type(db: Database, label: str) -> str:
+def add_document_type(db: Database, label: str, *, actor: Actor) -> str:
     """A new type, offered from now on; returns its code."""
     label = _clean_label(label)
-    with db.write() as session:
+    with acting(db, actor, Permission.OFFICE_SETTINGS, "add a document type") as session:
         labels = dict(session.execute(select(DocumentType.code, DocumentType.label)).all())
         _check_unique(labels, label)
         base = re.sub(r"[^a-z0-9]+", "_", fold(label)).strip("_")[:30] or "type"
@@ -97,9 +99,9 @@ def add_document_type(db: Database, label: str) -> str:
     return code
 
 
-def rename_document_type(db: Database, code: str, label: str) -> None:
+def rename_document_type(db: Database, code: str, label: str, *, actor: Actor) -> None:
     label = _clean_label(label)
-    with db.write() as session:
+    with acting(db, actor, Permission.OFFICE_SETTINGS, "rename a document type") as session:
         record = session.get(DocumentType, code)
         if record is None:
             raise NotFoundError(f"There is no document type '{code}'.")
@@ -109,15 +111,20 @@ def rename_document_type(db: Database, code: str, label: str) -> None:
         session.commit()
 
 
-def set_document_type_active(db: Database, code: str, active: bool) -> None:
+def set_document_type_active(db: Database, code: str, active: bool, *, actor: Actor) -> None:
     """Retire or restore a type. Retired types leave every checklist; cases keep theirs."""
-    with db.write() as session:
+    words = "restore a document type" if active else "retire a document type"
+    with acting(db, actor, Permission.OFFICE_SETTINGS, words) as session:
         record = session.get(DocumentType, code)
         if record is None:
             raise NotFoundError(f"There is no document type '{code}'.")
         record.active = active
         if not active:
-            session.execute(delete(ChecklistItem).where(ChecklistItem.document_type == code))
+            # One by one, not a bulk DELETE: the audit trail sees only ORM deletes.
+            for item in session.scalars(
+                select(ChecklistItem).where(ChecklistItem.document_type == code)
+            ):
+                session.delete(item)
         session.commit()
 
 
@@ -126,7 +133,9 @@ def checklist(db: Database, cancer_type: str) -> tuple[rules.ChecklistItem, ...]
         return checklist_for(session, cancer_type)
 
 
-def save_checklist(db: Database, cancer_type: str, items: Sequence[rules.ChecklistItem]) -> None:
+def save_checklist(
+    db: Database, cancer_type: str, items: Sequence[rules.ChecklistItem], *, actor: Actor
+) -> None:
     """Replace the checklist of one cancer type. Existing cases are not changed."""
     if cancer_type not in CANCER_TYPES:
         raise ValidationError({"cancer_type": f"'{cancer_type}' is not a known cancer type."})
@@ -137,21 +146,28 @@ def save_checklist(db: Database, cancer_type: str, items: Sequence[rules.Checkli
                 {"items": f"A document type is listed twice for {cancer_type_label(cancer_type)}."}
             )
         seen.add(item.document_type)
-    with db.write() as session:
+    with acting(db, actor, Permission.OFFICE_SETTINGS, "change a checklist") as session:
         active = set(
             session.scalars(select(DocumentType.code).where(DocumentType.active.is_(True)))
         )
         unknown = sorted(seen - active)
         if unknown:
             raise ValidationError({"items": f"Not an active document type: {', '.join(unknown)}."})
-        session.execute(delete(ChecklistItem).where(ChecklistItem.cancer_type == cancer_type))
-        session.add_all(
-            ChecklistItem(
-                cancer_type=cancer_type,
-                document_type=item.document_type,
-                note=" ".join(item.note.split()),
-                position=index,
+        # Changed in place, not deleted and re-added: the audit trail then shows only what
+        # the administrator actually changed.
+        stored = {
+            record.document_type: record
+            for record in session.scalars(
+                select(ChecklistItem).where(ChecklistItem.cancer_type == cancer_type)
             )
-            for index, item in enumerate(items)
-        )
+        }
+        for code in sorted(stored.keys() - seen):
+            session.delete(stored[code])
+        for index, item in enumerate(items):
+            record = stored.get(item.document_type)
+            if record is None:
+                record = ChecklistItem(cancer_type=cancer_type, document_type=item.document_type)
+                session.add(record)
+            record.note = " ".join(item.note.split())
+            record.position = index
         session.commit()

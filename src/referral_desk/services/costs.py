@@ -24,6 +24,7 @@ from referral_desk.db.models import (
     Specialist,
 )
 from referral_desk.domain import costs as rules
+from referral_desk.domain.access import Actor, Permission
 from referral_desk.domain.costs import (
     ROLE_SERVICE_CODES,
     Approval,
@@ -36,6 +37,7 @@ from referral_desk.domain.costs import (
 from referral_desk.domain.enums import CaseStatus
 from referral_desk.domain.money import format_iso, minor_digits
 from referral_desk.domain.specialists import Role
+from referral_desk.services.acting import acting
 from referral_desk.services.case_state import CaseChange
 from referral_desk.services.errors import ConflictError, NotFoundError, ValidationError
 from referral_desk.services.office import office_currency, pin_currency, quotes_specialist_fee
@@ -303,23 +305,23 @@ def add_line(
     case_id: int,
     draft: LineDraft,
     *,
-    actor: str,
+    actor: Actor,
     reason: str = "",
     now: datetime | None = None,
 ) -> CaseChange:
     now = now or _utcnow()
-    with db.write() as session:
+    with acting(db, actor, Permission.EDIT_COSTS, "add a cost line") as session:
         record = _case(session, case_id)
         clean = _check_draft(session, draft)
         if clean.kind is LineKind.FINAL:
             _letter_reason(record, reason, "a charge is added")
         pin_currency(session)
-        session.add(_new_line(case_id, clean, actor, now))
+        session.add(_new_line(case_id, clean, actor.name, now))
         change = _record(
             session,
             record,
             f"Added {_describe(session, clean)}.",
-            actor=actor,
+            actor=actor.name,
             now=now,
             reason=reason,
         )
@@ -333,13 +335,13 @@ def update_line(
     draft: LineDraft,
     *,
     expected_version: int,
-    actor: str,
+    actor: Actor,
     reason: str = "",
     now: datetime | None = None,
 ) -> CaseChange:
     """Change a line. A new amount on an answered test asks the patient again."""
     now = now or _utcnow()
-    with db.write() as session:
+    with acting(db, actor, Permission.EDIT_COSTS, "change a cost line") as session:
         line = _line(session, line_id, expected_version)
         record = _case(session, line.case_id)
         approval = Approval(line.approval)
@@ -394,11 +396,11 @@ def update_line(
             line.approval = Approval.PENDING.value  # they answered about another amount
             line.approval_on = line.approval_by = None
         line.updated_at = now
-        line.updated_by = actor
+        line.updated_by = actor.name
         action = f"Changed {before} to {_describe(session, clean)}."
         if Approval(line.approval) is Approval.PENDING and approval is not Approval.PENDING:
             action += " It waits for the patient's approval."
-        change = _record(session, record, action, actor=actor, now=now, reason=reason)
+        change = _record(session, record, action, actor=actor.name, now=now, reason=reason)
         session.commit()
     return change
 
@@ -408,19 +410,19 @@ def remove_line(
     line_id: int,
     *,
     expected_version: int | None = None,
-    actor: str,
+    actor: Actor,
     reason: str = "",
     now: datetime | None = None,
 ) -> CaseChange:
     now = now or _utcnow()
-    with db.write() as session:
+    with acting(db, actor, Permission.EDIT_COSTS, "remove a cost line") as session:
         line = _line(session, line_id, expected_version)
         record = _case(session, line.case_id)
         if _removal_needs_reason(record, LineKind(line.kind)):
             _letter_reason(record, reason, "a charge is removed")
         action = f"Removed {_describe(session, line)}."
         session.delete(line)
-        change = _record(session, record, action, actor=actor, now=now, reason=reason)
+        change = _record(session, record, action, actor=actor.name, now=now, reason=reason)
         session.commit()
     return change
 
@@ -430,13 +432,13 @@ def charge_line(
     line_id: int,
     *,
     expected_version: int | None = None,
-    actor: str,
+    actor: Actor,
     reason: str = "",
     now: datetime | None = None,
 ) -> CaseChange:
     """The quoted work was done: the estimate becomes a charge, at the quoted amount."""
     now = now or _utcnow()
-    with db.write() as session:
+    with acting(db, actor, Permission.EDIT_COSTS, "charge a cost line") as session:
         line = _line(session, line_id, expected_version)
         record = _case(session, line.case_id)
         if LineKind(line.kind) is LineKind.FINAL:
@@ -451,12 +453,12 @@ def charge_line(
         _letter_reason(record, reason, "a charge is added")
         line.kind = LineKind.FINAL.value
         line.updated_at = now
-        line.updated_by = actor
+        line.updated_by = actor.name
         change = _record(
             session,
             record,
             f"Charged {_describe(session, line, kind=False)}.",
-            actor=actor,
+            actor=actor.name,
             now=now,
             reason=reason,
         )
@@ -470,7 +472,7 @@ def answer_approval(
     *,
     approved: bool,
     on: date,
-    actor: str,
+    actor: Actor,
     note: str = "",
     expected_version: int | None = None,
     now: datetime | None = None,
@@ -480,7 +482,7 @@ def answer_approval(
     `local_zone`, None for this computer's). They may change their mind while it is still
     an estimate."""
     now = now or _utcnow()
-    with db.write() as session:
+    with acting(db, actor, Permission.EDIT_COSTS, "record the patient's approval") as session:
         line = _line(session, line_id, expected_version)
         record = _case(session, line.case_id)
         if Approval(line.approval) is Approval.NOT_NEEDED:
@@ -504,12 +506,12 @@ def answer_approval(
         answer = Approval.APPROVED if approved else Approval.DECLINED
         line.approval = answer.value
         line.approval_on = on
-        line.approval_by = actor
+        line.approval_by = actor.name
         line.updated_at = now
-        line.updated_by = actor
+        line.updated_by = actor.name
         action = f"The patient {answer.value} '{line.description}' on {on.isoformat()}."
         change = _record(
-            session, record, action, actor=actor, now=now, reason=note, reason_field="note"
+            session, record, action, actor=actor.name, now=now, reason=note, reason_field="note"
         )
         session.commit()
     return change
@@ -569,7 +571,7 @@ def add_payment(
     case_id: int,
     draft: PaymentDraft,
     *,
-    actor: str,
+    actor: Actor,
     now: datetime | None = None,
     local_zone: tzinfo | None = None,
 ) -> CaseChange:
@@ -577,7 +579,7 @@ def add_payment(
     above what is owed is allowed and shows as overpaid: ask first (`payment_warning`).
     The date is the office's day (`local_zone`, None for this computer's)."""
     now = now or _utcnow()
-    with db.write() as session:
+    with acting(db, actor, Permission.EDIT_COSTS, "record a payment") as session:
         record = _case(session, case_id)
         clean = _check_payment(session, record, draft, now, local_zone)
         if clean.amount_minor < 0:
@@ -601,7 +603,7 @@ def add_payment(
                 reference=clean.reference,
                 reason=clean.reason,
                 recorded_at=now,
-                recorded_by=actor,
+                recorded_by=actor.name,
             )
         )
         refund = clean.amount_minor < 0
@@ -611,19 +613,19 @@ def add_payment(
             + (f" (ref. {clean.reference})" if clean.reference else "")
             + "."
         )
-        change = _record(session, record, action, actor=actor, now=now, reason=clean.reason)
+        change = _record(session, record, action, actor=actor.name, now=now, reason=clean.reason)
         session.commit()
     return change
 
 
 def remove_payment(
-    db: Database, payment_id: int, *, reason: str, actor: str, now: datetime | None = None
+    db: Database, payment_id: int, *, reason: str, actor: Actor, now: datetime | None = None
 ) -> CaseChange:
     """Take back a payment recorded by mistake; the reason stays in the history."""
     now = now or _utcnow()
     if not reason.strip():
         raise ValidationError({"reason": "Say why the payment is removed (e.g. typed twice)."})
-    with db.write() as session:
+    with acting(db, actor, Permission.EDIT_COSTS, "remove a payment") as session:
         payment = session.get(Payment, payment_id)
         if payment is None:
             raise NotFoundError(f"There is no payment number {payment_id}.")
@@ -646,7 +648,7 @@ def remove_payment(
             f"{_money(session, abs(payment.amount_minor))} of {payment.paid_on.isoformat()}."
         )
         session.delete(payment)
-        change = _record(session, record, action, actor=actor, now=now, reason=reason)
+        change = _record(session, record, action, actor=actor.name, now=now, reason=reason)
         session.commit()
     return change
 

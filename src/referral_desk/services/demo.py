@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
+from referral_desk.db import audit_trail
 from referral_desk.db.engine import Database
 from referral_desk.db.models import (
     Assignment,
@@ -51,6 +52,7 @@ from referral_desk.db.models import (
     StatusChange,
 )
 from referral_desk.domain import clock
+from referral_desk.domain.access import Actor, UserRole
 from referral_desk.domain.clock import ClockFacts
 from referral_desk.domain.costs import ROLE_SERVICE_CODES, Approval, LineKind, PaymentMethod
 from referral_desk.domain.documents import DocumentStatus
@@ -76,6 +78,12 @@ from referral_desk.services.specialists import OPEN_FOR_REVIEW
 
 S = CaseStatus
 DEMO_ACTORS = ("maria.intake", "tom.office", "lena.coord")
+# The demo's own set-up (roster, fee schedule, currency) in the audit trail.
+DEMO_AUTHOR = "demo"
+# Letters go out from the coordinator and the letterhead is the administrator's: the roles
+# the demo office's accounts have, so the services let them act.
+DEMO_COORDINATOR = Actor("lena.coord", UserRole.COORDINATOR)
+DEMO_ADMINISTRATOR = Actor("admin", UserRole.ADMINISTRATOR)
 CHUNK = 5_000
 
 _DIAGNOSES: dict[str, list[tuple[str, str, str]]] = {
@@ -324,6 +332,9 @@ def generate(
     received = sorted(now - span * rng.random() ** 1.15 for _ in range(count))
 
     with db.write() as session:
+        # Core inserts bypass the audit hooks (a demo is not the office's work); the roster,
+        # fee schedule and currency are written as records and are traced to the demo.
+        session.info[audit_trail.ACTOR] = DEMO_AUTHOR
         referrer_ids: list[int] = []
         for name in builder.referrers:
             folded = fold(name)
@@ -541,11 +552,11 @@ def _dress_office(db: Database, now: datetime) -> None:
     profile = office.get_profile(db)
     if profile.name:
         return
-    office.set_office_details(db, DEMO_OFFICE)
+    office.set_office_details(db, DEMO_OFFICE, actor=DEMO_ADMINISTRATOR)
     if not profile.has_logo:
-        office.set_image(db, "logo", _logo_png(), now=now)
+        office.set_image(db, "logo", _logo_png(), actor=DEMO_ADMINISTRATOR, now=now)
     if not profile.has_signature:
-        office.set_image(db, "signature", _signature_png(), now=now)
+        office.set_image(db, "signature", _signature_png(), actor=DEMO_ADMINISTRATOR, now=now)
 
 
 def _archive_sent_letters(db: Database, first_case_id: int) -> int:
@@ -569,11 +580,12 @@ def _archive_sent_letters(db: Database, first_case_id: int) -> int:
             .order_by(StatusChange.at.desc(), StatusChange.case_id.desc())
             .limit(DEMO_LETTERS)
         ).all()
-    for case_id, at, actor in sent:
+    for case_id, at, name in sent:
+        sender = Actor(name, DEMO_COORDINATOR.role)  # who moved it: the coordinator
         made = letters.generate(
-            db, case_id, LetterKind.SUMMARY, actor=actor, now=at - timedelta(minutes=20)
+            db, case_id, LetterKind.SUMMARY, actor=sender, now=at - timedelta(minutes=20)
         )
-        letters.mark_sent(db, [made.id], actor=actor, now=at)
+        letters.mark_sent(db, [made.id], actor=sender, now=at)
     return len(sent)
 
 
@@ -678,7 +690,8 @@ def _timeline(
                 "from_status": previous.value if previous else None,
                 "to_status": step.value,
                 "at": at,
-                "actor": actor,
+                # Only a coordinator sends letters.
+                "actor": DEMO_COORDINATOR.name if step is S.LETTER_SENT else actor,
                 "reason": reason,
             }
         )
@@ -701,7 +714,7 @@ def _timeline(
         "clock_sort": clock.CLOCK_SORT_ORDER[clock.clock_state(facts)],
         "created_at": received_at,
         "updated_at": times[-1],
-        "updated_by": actor,
+        "updated_by": history[-1]["actor"],
     }
     return row, history
 

@@ -23,12 +23,14 @@ from referral_desk.db.models import (
     Referrer,
 )
 from referral_desk.domain import documents as rules
+from referral_desk.domain.access import Actor, Permission
 from referral_desk.domain.documents import DocumentRuleError, DocumentStatus
 from referral_desk.domain.enums import CaseStatus, Urgency
 from referral_desk.domain.file_rules import ACCEPTED_TYPES
 from referral_desk.domain.text import fold, full_name
 from referral_desk.domain.workflow import CLOSED_STATUSES
 from referral_desk.services import records
+from referral_desk.services.acting import acting
 from referral_desk.services.case_state import CaseChange
 from referral_desk.services.errors import NotFoundError, ValidationError
 
@@ -251,7 +253,7 @@ def set_document_status(
     status: DocumentStatus,
     *,
     reason: str = "",
-    actor: str,
+    actor: Actor,
     now: datetime | None = None,
 ) -> CaseChange:
     """Received, not available, waived (with a reason) or requested again."""
@@ -260,7 +262,7 @@ def set_document_status(
         rules.check_document_change(status, reason)
     except DocumentRuleError as exc:
         raise ValidationError({"reason": str(exc)}) from exc
-    with db.write() as session:
+    with acting(db, actor, Permission.EDIT_CASES, "change a document's status") as session:
         document = _load_document(session, document_id)
         label = _labels(session).get(document.document_type, document.document_type)
         if document.status == status.value:
@@ -268,21 +270,21 @@ def set_document_status(
         document.status = status.value
         document.status_reason = reason.strip()
         document.status_at = now
-        document.status_by = actor
+        document.status_by = actor.name
         if status is DocumentStatus.RECEIVED:
             document.received_at = now
         elif status is DocumentStatus.REQUESTED:
             document.received_at = None
             document.requested_at = now  # the chase list counts the wait from here
         records.event(
-            document, _STATUS_ACTIONS[status], actor=actor, now=now, detail=reason.strip()
+            document, _STATUS_ACTIONS[status], actor=actor.name, now=now, detail=reason.strip()
         )
         cause = f"{label} requested again" if status is DocumentStatus.REQUESTED else ""
-        return finish(session, document.case, actor=actor, now=now, cause=cause)
+        return finish(session, document.case, actor=actor.name, now=now, cause=cause)
 
 
 def set_comment(
-    db: Database, document_id: int, comment: str, *, actor: str, now: datetime | None = None
+    db: Database, document_id: int, comment: str, *, actor: Actor, now: datetime | None = None
 ) -> CaseChange:
     now = now or _utcnow()
     comment = comment.strip()
@@ -293,13 +295,13 @@ def set_comment(
                 f"{MAX_COMMENT_CHARS}."
             }
         )
-    with db.write() as session:
+    with acting(db, actor, Permission.EDIT_CASES, "change a document's notes") as session:
         document = _load_document(session, document_id)
         if document.comment == comment:
             return CaseChange(document.case.version, None)
         document.comment = comment
-        records.event(document, "comment", actor=actor, now=now, detail=comment)
-        return finish(session, document.case, actor=actor, now=now)
+        records.event(document, "comment", actor=actor.name, now=now, detail=comment)
+        return finish(session, document.case, actor=actor.name, now=now)
 
 
 def request_document(
@@ -309,12 +311,12 @@ def request_document(
     *,
     required: bool = True,
     note: str = "",
-    actor: str,
+    actor: Actor,
     now: datetime | None = None,
 ) -> CaseChange:
     """Ask for a document the checklist did not (or make an optional one required)."""
     now = now or _utcnow()
-    with db.write() as session:
+    with acting(db, actor, Permission.EDIT_CASES, "request a document") as session:
         record = session.get(Case, case_id)
         if record is None:
             raise NotFoundError(f"There is no case number {case_id}.")
@@ -330,31 +332,33 @@ def request_document(
                     {"document_type": f"{kind.label} is already on {record.reference}."}
                 )
             existing.required = True
-            records.event(existing, "required", actor=actor, now=now, detail=note.strip())
-            return finish(session, record, actor=actor, now=now, cause=f"{kind.label} now required")
+            records.event(existing, "required", actor=actor.name, now=now, detail=note.strip())
+            return finish(
+                session, record, actor=actor.name, now=now, cause=f"{kind.label} now required"
+            )
         document = records.new_document(
-            document_type, required=required, note=note, actor=actor, now=now
+            document_type, required=required, note=note, actor=actor.name, now=now
         )
         record.documents.append(document)
-        records.event(document, "requested", actor=actor, now=now, detail=note.strip())
-        return finish(session, record, actor=actor, now=now, cause=f"{kind.label} requested")
+        records.event(document, "requested", actor=actor.name, now=now, detail=note.strip())
+        return finish(session, record, actor=actor.name, now=now, cause=f"{kind.label} requested")
 
 
 def reapply_checklist(
-    db: Database, case_id: int, *, actor: str, now: datetime | None = None
+    db: Database, case_id: int, *, actor: Actor, now: datetime | None = None
 ) -> CaseChange:
     """Apply the current checklist of the case's cancer type, on request (e.g. older cases)."""
     now = now or _utcnow()
-    with db.write() as session:
+    with acting(db, actor, Permission.EDIT_CASES, "apply the checklist to a case") as session:
         record = session.get(Case, case_id)
         if record is None:
             raise NotFoundError(f"There is no case number {case_id}.")
-        changes = records.apply_checklist(session, record, actor=actor, now=now)
+        changes = records.apply_checklist(session, record, actor=actor.name, now=now)
         if not changes:
             return CaseChange(
                 record.version, None, "The case already has every document on its checklist."
             )
-        change = finish(session, record, actor=actor, now=now, cause="checklist applied")
+        change = finish(session, record, actor=actor.name, now=now, cause="checklist applied")
         message = f"{changes} document{'s' if changes != 1 else ''} updated from the checklist."
         return CaseChange(
             change.case_version,
@@ -453,7 +457,7 @@ def mark_chased(
     db: Database,
     document_ids: Iterable[int],
     *,
-    actor: str,
+    actor: Actor,
     note: str = "",
     now: datetime | None = None,
 ) -> int:
@@ -462,7 +466,7 @@ def mark_chased(
     ids = sorted(set(document_ids))
     if not ids:
         raise ValidationError({"documents": "Choose the documents you chased."})
-    with db.write() as session:
+    with acting(db, actor, Permission.EDIT_CASES, "record a chase") as session:
         documents = session.scalars(select(CaseDocument).where(CaseDocument.id.in_(ids))).all()
         if len(documents) != len(ids):
             raise NotFoundError("Some of those documents no longer exist; refresh the list.")
@@ -478,7 +482,7 @@ def mark_chased(
             records.event(
                 document,
                 "chased",
-                actor=actor,
+                actor=actor.name,
                 now=now,
                 detail=note.strip() or f"Chase number {document.chase_count}",
             )
@@ -501,13 +505,13 @@ def referrer_contact(db: Database, name: str) -> ReferrerContact | None:
         return ReferrerContact(referrer.name, referrer.phone, referrer.email)
 
 
-def set_referrer_contact(db: Database, name: str, *, phone: str, email: str) -> None:
+def set_referrer_contact(db: Database, name: str, *, phone: str, email: str, actor: Actor) -> None:
     phone, email = phone.strip(), email.strip()
     if email and "@" not in email:
         raise ValidationError({"email": f"'{email}' is not an e-mail address."})
     if len(phone) > 60:
         raise ValidationError({"phone": "The phone number is too long (60 characters at most)."})
-    with db.write() as session:
+    with acting(db, actor, Permission.EDIT_CASES, "change a referrer's contact details") as session:
         referrer = session.scalar(select(Referrer).where(Referrer.name_folded == fold(name)))
         if referrer is None:
             raise NotFoundError(f"There is no referrer called '{name}'.")

@@ -58,3 +58,7 @@ def environment_problem(exc: BaseException) -> str | None:
     if "disk i/o" in text:
         return "The disk reported an error while reading or writing the database."
     return None
+
+
+class NotAllowedError(ServiceError):
+    """The user's role or account does not allow the action; the message names who may."""

@@ -15,8 +15,10 @@ from sqlalchemy.orm import Session
 
 from referral_desk.db.engine import Database
 from referral_desk.db.models import CostLineRecord, FeeService
+from referral_desk.domain.access import Actor, Permission
 from referral_desk.domain.costs import ROLE_SERVICE_CODES, CostRuleError, check_line
 from referral_desk.domain.money import minor_digits
+from referral_desk.services.acting import acting
 from referral_desk.services.errors import ConflictError, NotFoundError, ValidationError
 from referral_desk.services.office import office_currency, pin_currency
 
@@ -130,9 +132,11 @@ def find_service(db: Database, code: str) -> ServiceInfo:
         return _info(record, _usage(session).get(record.id, 0))
 
 
-def create_service(db: Database, draft: ServiceDraft, *, now: datetime | None = None) -> int:
+def create_service(
+    db: Database, draft: ServiceDraft, *, actor: Actor, now: datetime | None = None
+) -> int:
     now = now or _utcnow()
-    with db.write() as session:
+    with acting(db, actor, Permission.OFFICE_SETTINGS, "change the fee schedule") as session:
         clean = _validate(session, draft, None)
         record = FeeService(
             code=clean.code,
@@ -154,11 +158,12 @@ def update_service(
     draft: ServiceDraft,
     *,
     expected_version: int,
+    actor: Actor,
     now: datetime | None = None,
 ) -> int:
     """Change a service. Lines already on cases keep the price they were given."""
     now = now or _utcnow()
-    with db.write() as session:
+    with acting(db, actor, Permission.OFFICE_SETTINGS, "change the fee schedule") as session:
         record = session.get(FeeService, service_id)
         if record is None:
             raise NotFoundError(f"There is no service number {service_id}.")
@@ -178,9 +183,9 @@ def update_service(
         return record.version
 
 
-def delete_service(db: Database, service_id: int) -> None:
+def delete_service(db: Database, service_id: int, *, actor: Actor) -> None:
     """Delete a service no case uses; one in use is refused (deactivate it instead)."""
-    with db.write() as session:
+    with acting(db, actor, Permission.OFFICE_SETTINGS, "change the fee schedule") as session:
         record = session.get(FeeService, service_id)
         if record is None:
             raise NotFoundError(f"There is no service number {service_id}.")

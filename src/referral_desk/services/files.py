@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session
 
 from referral_desk.db.engine import Database
 from referral_desk.db.models import Blob, BlobText, Case, CaseDocument, CaseFile, DocumentType
+from referral_desk.domain.access import Actor, Permission
+from referral_desk.domain.audit import AuditAction
 from referral_desk.domain.documents import DocumentStatus
 from referral_desk.domain.file_rules import (
     SNIFF_BYTES,
@@ -30,6 +32,8 @@ from referral_desk.domain.file_rules import (
     clean_file_name,
 )
 from referral_desk.services import documents, pdf_text, records, search_index, settings
+from referral_desk.services.acting import acting, check
+from referral_desk.services.acting import record as audit_record
 from referral_desk.services.atomic import create_beside
 from referral_desk.services.case_state import CaseChange
 from referral_desk.services.errors import NotFoundError, ServiceError, ValidationError
@@ -168,7 +172,7 @@ def add_file(
     document_type: str,
     path: Path,
     *,
-    actor: str,
+    actor: Actor,
     now: datetime | None = None,
     progress: Progress | None = None,
 ) -> FileAdded:
@@ -177,6 +181,7 @@ def add_file(
     A requested document becomes received. The same bytes are stored once however many
     times they are added; the same file twice on one document is kept once and said so.
     """
+    check(actor, Permission.EDIT_CASES, "add a file to a case")  # before reading it
     now = now or _utcnow()
     try:
         name = clean_file_name(path.name)
@@ -196,7 +201,7 @@ def add_file(
         except FileRefusedError as exc:
             raise FileRejectedError(str(exc)) from None
         sha256 = _hash(stream, size, name, progress)
-        with db.write() as session:
+        with acting(db, actor, Permission.EDIT_CASES, "add a file to a case") as session:
             record = session.get(Case, case_id)
             if record is None:
                 raise NotFoundError(f"There is no case number {case_id}.")
@@ -220,7 +225,7 @@ def add_file(
                 )
             elif progress:
                 progress(size * 2, size * 2)  # already stored: nothing more to copy
-            document = _document_for(record, document_type, document_kind, actor, now)
+            document = _document_for(record, document_type, document_kind, actor.name, now)
             if any(f.blob_id == blob_id and f.removed_at is None for f in document.files):
                 return FileAdded(
                     None, name, kind.label, size, False, CaseChange(record.version, None)
@@ -229,11 +234,11 @@ def add_file(
                 blob_id=blob_id,
                 file_name=name,
                 added_at=now,
-                added_by=actor,
+                added_by=actor.name,
                 removal_reason="",
             )
             document.files.append(attached)
-            records.event(document, "file_added", actor=actor, now=now, detail=name)
+            records.event(document, "file_added", actor=actor.name, now=now, detail=name)
             if document.status in (
                 DocumentStatus.REQUESTED.value,
                 DocumentStatus.NOT_AVAILABLE.value,
@@ -241,13 +246,13 @@ def add_file(
                 document.status = DocumentStatus.RECEIVED.value
                 document.received_at = now
                 document.status_at = now
-                document.status_by = actor
+                document.status_by = actor.name
                 document.status_reason = ""
-                records.event(document, "received", actor=actor, now=now, detail=name)
+                records.event(document, "received", actor=actor.name, now=now, detail=name)
             session.flush()
             file_id = attached.id
             search_index.reindex(session, [record.id])
-            change = documents.finish(session, record, actor=actor, now=now)
+            change = documents.finish(session, record, actor=actor.name, now=now)
     return FileAdded(file_id, name, kind.label, size, new_content, change)
 
 
@@ -267,31 +272,31 @@ def _document_for(
 
 
 def remove_file(
-    db: Database, file_id: int, *, reason: str = "", actor: str, now: datetime | None = None
+    db: Database, file_id: int, *, reason: str = "", actor: Actor, now: datetime | None = None
 ) -> CaseChange:
     """Take a file off its document. The row and the bytes stay, for the history."""
     now = now or _utcnow()
-    with db.write() as session:
+    with acting(db, actor, Permission.EDIT_CASES, "remove a file from a case") as session:
         attached = session.get(CaseFile, file_id)
         if attached is None:
             raise NotFoundError(f"There is no file number {file_id}.")
         if attached.removed_at is not None:
             raise ValidationError({"file": f"'{attached.file_name}' was already removed."})
         attached.removed_at = now
-        attached.removed_by = actor
+        attached.removed_by = actor.name
         attached.removal_reason = reason.strip()
         document = session.get(CaseDocument, attached.case_document_id)
         assert document is not None
         records.event(
             document,
             "file_removed",
-            actor=actor,
+            actor=actor.name,
             now=now,
             detail=f"{attached.file_name}{': ' + reason.strip() if reason.strip() else ''}",
         )
         session.flush()
         search_index.reindex(session, [document.case_id])
-        return documents.finish(session, document.case, actor=actor, now=now)
+        return documents.finish(session, document.case, actor=actor.name, now=now)
 
 
 def _stream_out(session: Session, blob_id: int, target: BinaryIO) -> str:
@@ -303,7 +308,7 @@ def _stream_out(session: Session, blob_id: int, target: BinaryIO) -> str:
     return digest.hexdigest()
 
 
-def save_copy(db: Database, file_id: int, target: Path) -> Path:
+def _write_copy(db: Database, file_id: int, target: Path) -> Path:
     """Write the file to `target` whole or not at all (temporary file, fsync, rename)."""
     with db.read() as session:
         attached = session.get(CaseFile, file_id)
@@ -334,6 +339,30 @@ def save_copy(db: Database, file_id: int, target: Path) -> Path:
         finally:
             if temporary.exists():
                 temporary.unlink()
+    return target
+
+
+def save_copy(db: Database, file_id: int, target: Path, *, actor: Actor) -> Path:
+    """A copy of a case's file saved where the user chose: a patient's record leaving the
+    database, so the audit trail says who took which."""
+    words = "save a copy of a case's file"
+    check(actor, Permission.VIEW_CASES, words)
+    _write_copy(db, file_id, target)
+    with acting(db, actor, Permission.VIEW_CASES, words) as session:
+        attached = session.get(CaseFile, file_id)
+        document = session.get(CaseDocument, attached.case_document_id) if attached else None
+        if document is not None:
+            audit_record(
+                session,
+                actor,
+                AuditAction.EXPORT,
+                "file",
+                entity_id=file_id,
+                case_id=document.case_id,
+                patient_id=document.case.patient_id,
+                detail=f"saved as {target.name}",
+            )
+            session.commit()
     return target
 
 
@@ -375,7 +404,7 @@ def export_for_viewing(db: Database, file_id: int, folder: Path) -> Path:
         target = Path(tempfile.mkdtemp(prefix=f"{file_id}-", dir=folder)) / name
     except OSError as exc:
         raise ServiceError(f"Cannot write to {folder} ({exc.strerror or exc}).") from None
-    return save_copy(db, file_id, target)
+    return _write_copy(db, file_id, target)
 
 
 def file_bytes(db: Database, file_id: int) -> bytes:

@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session
 from referral_desk.db.engine import Database
 from referral_desk.db.models import LetterTemplate
 from referral_desk.domain import letters as rules
+from referral_desk.domain.access import Actor, Permission
 from referral_desk.domain.letters import LetterKind
+from referral_desk.services.acting import acting
 from referral_desk.services.errors import ConflictError, NotFoundError, ValidationError
 
 
@@ -106,7 +108,7 @@ def save_template(
     kind: LetterKind,
     draft: TemplateDraft,
     *,
-    actor: str,
+    actor: Actor,
     expected_version: int,
     now: datetime | None = None,
 ) -> int:
@@ -122,7 +124,7 @@ def save_template(
         closing=draft.closing.strip(),
         disclaimer=draft.disclaimer.strip(),
     )
-    with db.write() as session:
+    with acting(db, actor, Permission.LETTERS, "change a letter template") as session:
         latest = (
             session.scalar(
                 select(func.max(LetterTemplate.version)).where(LetterTemplate.kind == kind.value)
@@ -142,7 +144,7 @@ def save_template(
                 kind=kind.value,
                 version=latest + 1,
                 created_at=now or datetime.now(UTC),
-                created_by=actor,
+                created_by=actor.name,
                 **asdict(tidy),
             )
         )

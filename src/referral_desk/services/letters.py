@@ -31,6 +31,8 @@ from referral_desk.db.models import (
     Specialist,
 )
 from referral_desk.domain import letters as rules
+from referral_desk.domain.access import Actor, Permission
+from referral_desk.domain.audit import AuditAction
 from referral_desk.domain.costs import Approval, LineKind
 from referral_desk.domain.documents import DocumentStatus
 from referral_desk.domain.enums import CaseStatus, cancer_type_label
@@ -40,6 +42,8 @@ from referral_desk.domain.specialists import Concordance
 from referral_desk.domain.text import full_name
 from referral_desk.pdf.document import LetterDocument, Letterhead, Section, Table
 from referral_desk.services import case_state, letter_templates, office
+from referral_desk.services.acting import acting, check
+from referral_desk.services.acting import record as audit_record
 from referral_desk.services.atomic import create_beside, write_whole
 from referral_desk.services.case_state import CaseChange
 from referral_desk.services.errors import NotFoundError, ServiceError, ValidationError
@@ -702,7 +706,7 @@ def generate(
     case_id: int,
     kind: LetterKind,
     *,
-    actor: str,
+    actor: Actor,
     large_print: bool = False,
     now: datetime | None = None,
     locale: str | None = None,
@@ -710,13 +714,13 @@ def generate(
 ) -> LetterInfo:
     """Render the letter and archive it with the case (not sent yet)."""
     kind = LetterKind(kind)
-    with db.write() as session:
+    with acting(db, actor, Permission.LETTERS, "make a letter") as session:
         letter, _doc, reference = _archive(
             session,
             case_id,
             kind,
             _stationery(session, kind),
-            actor=actor,
+            actor=actor.name,
             large_print=large_print,
             now=now or _utcnow(),
             locale=_locale(locale),
@@ -763,16 +767,63 @@ def letter_bytes(db: Database, letter_id: int) -> bytes:
         return content
 
 
-def save_copy(db: Database, letter_id: int, path: Path) -> Path:
-    """Write the archived letter to `path`, whole or not at all."""
+def _record_letters(
+    db: Database,
+    letter_ids: Sequence[int],
+    *,
+    actor: Actor,
+    permission: Permission,
+    action_words: str,
+    action: AuditAction,
+    detail: str = "",
+) -> None:
+    """One audit entry per letter whose bytes left the database: printed, saved, viewed."""
+    with acting(db, actor, permission, action_words) as session:
+        for letter_id in dict.fromkeys(letter_ids):
+            letter = _letter(session, letter_id)
+            audit_record(
+                session,
+                actor,
+                action,
+                "letter",
+                entity_id=letter.id,
+                case_id=letter.case_id,
+                patient_id=_case_record(session, letter.case_id).patient_id,
+                detail=detail,
+            )
+        session.commit()
+
+
+def _write_copy(db: Database, letter_id: int, path: Path) -> Path:
     content = letter_bytes(db, letter_id)
     target = Path(path)
     write_whole(target, content)
     return target
 
 
-def export_for_viewing(db: Database, letter_id: int, folder: Path | None = None) -> Path:
-    """A fresh copy in a new private folder (inside `folder` when given), for the viewer."""
+def save_copy(db: Database, letter_id: int, path: Path, *, actor: Actor) -> Path:
+    """Write the archived letter to `path`, whole or not at all; the copy is in the trail."""
+    words = "save a copy of a letter"
+    check(actor, Permission.LETTERS, words)
+    target = _write_copy(db, letter_id, path)
+    _record_letters(
+        db,
+        [letter_id],
+        actor=actor,
+        permission=Permission.LETTERS,
+        action_words=words,
+        action=AuditAction.EXPORT,
+        detail=f"saved as {target.name}",
+    )
+    return target
+
+
+def export_for_viewing(
+    db: Database, letter_id: int, folder: Path | None = None, *, actor: Actor
+) -> Path:
+    """A fresh copy in a new private folder (inside `folder` when given), for the viewer.
+    Who opened which patient's letter is in the trail."""
+    check(actor, Permission.VIEW_CASES, "open a letter")
     info = letter_info(db, letter_id)
     try:
         if folder is not None:
@@ -780,19 +831,43 @@ def export_for_viewing(db: Database, letter_id: int, folder: Path | None = None)
         place = Path(tempfile.mkdtemp(prefix=f"letter-{letter_id}-", dir=folder))
     except OSError as exc:
         raise ServiceError(f"Cannot write to {folder} ({exc.strerror or exc}).") from None
-    return save_copy(db, letter_id, place / info.file_name)
+    path = _write_copy(db, letter_id, place / info.file_name)
+    _record_letters(
+        db,
+        [letter_id],
+        actor=actor,
+        permission=Permission.VIEW_CASES,
+        action_words="open a letter",
+        action=AuditAction.VIEW,
+        detail="opened in the PDF viewer",
+    )
+    return path
+
+
+def record_printed(db: Database, letter_ids: Sequence[int], *, actor: Actor) -> None:
+    """The letters were handed to the printer (the batch opened in the PDF viewer to print)."""
+    if not letter_ids:
+        return
+    _record_letters(
+        db,
+        letter_ids,
+        actor=actor,
+        permission=Permission.LETTERS,
+        action_words="print letters",
+        action=AuditAction.PRINT,
+    )
 
 
 # --- Sending ------------------------------------------------------------------------------------
 
 
 def mark_sent(
-    db: Database, letter_ids: Sequence[int], *, actor: str, now: datetime | None = None
+    db: Database, letter_ids: Sequence[int], *, actor: Actor, now: datetime | None = None
 ) -> list[CaseChange]:
     """Record the letters as sent, all or none. A summary letter moves its case from Opinion
     received to Letter sent. Returns one change per case, in the order given."""
     now = now or _utcnow()
-    with db.write() as session:
+    with acting(db, actor, Permission.LETTERS, "mark a letter sent") as session:
         letters = [_letter(session, letter_id) for letter_id in dict.fromkeys(letter_ids)]
         problems: list[str] = []
         for letter in letters:
@@ -815,14 +890,14 @@ def mark_sent(
             record = _case_record(session, letter.case_id)
             before = changes[record.id].version_before if record.id in changes else record.version
             letter.sent_at = now
-            letter.sent_by = actor
+            letter.sent_by = actor.name
             moved = None
             if (
                 LetterKind(letter.kind) is LetterKind.SUMMARY
                 and record.status == CaseStatus.OPINION_RECEIVED.value
             ):
                 moved = CaseStatus.LETTER_SENT
-                case_state.move(record, moved, reason=SENT_REASON, actor=actor, now=now)
+                case_state.move(record, moved, reason=SENT_REASON, actor=actor.name, now=now)
                 session.flush()
             previous = changes.get(record.id)
             moved_to = moved or (previous.moved_to if previous else None)
@@ -859,7 +934,7 @@ def generate_batch(
     kind: LetterKind,
     out_path: Path,
     *,
-    actor: str,
+    actor: Actor,
     large_print: bool = False,
     progress: Callable[[int], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
@@ -876,6 +951,7 @@ def generate_batch(
     """
     from referral_desk.pdf import letters as pdf_letters
 
+    check(actor, Permission.LETTERS, "print letters")  # before hundreds are rendered
     kind = LetterKind(kind)
     now = now or _utcnow()
     locale = _locale(locale)
@@ -921,7 +997,7 @@ def generate_batch(
 
     def archive(_doc: LetterDocument, pdf: bytes, pages: int) -> None:
         # The printed bytes are archived as they are: rendered once, committed one by one.
-        with db.write() as session:
+        with acting(db, actor, Permission.LETTERS, "make a letter") as session:
             letter = _store(
                 session,
                 making[0],
@@ -929,7 +1005,7 @@ def generate_batch(
                 stationery.version,
                 pdf,
                 pages,
-                actor=actor,
+                actor=actor.name,
                 large_print=large_print,
                 now=now,
             )
@@ -964,4 +1040,13 @@ def generate_batch(
     finally:
         if temporary.exists():
             temporary.unlink()
+    _record_letters(
+        db,
+        made,
+        actor=actor,
+        permission=Permission.LETTERS,
+        action_words="print letters",
+        action=AuditAction.EXPORT,
+        detail=f"saved in {target.name}",
+    )
     return BatchResult(tuple(made), info.pages, target, False)

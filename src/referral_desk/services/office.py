@@ -25,6 +25,7 @@ from referral_desk.db.models import (
     Setting,
     Specialist,
 )
+from referral_desk.domain.access import Actor, Permission
 from referral_desk.domain.money import (
     MoneyError,
     check_currency,
@@ -33,6 +34,7 @@ from referral_desk.domain.money import (
     minor_digits,
     normalise_locale,
 )
+from referral_desk.services.acting import acting
 from referral_desk.services.errors import ValidationError
 
 CURRENCY = "office_currency"
@@ -192,7 +194,7 @@ def check_details(details: OfficeDetails) -> tuple[OfficeDetails, dict[str, str]
     return tidy, errors
 
 
-def set_office_details(db: Database, details: OfficeDetails) -> OfficeDetails:
+def set_office_details(db: Database, details: OfficeDetails, *, actor: Actor) -> OfficeDetails:
     """Store what heads the letters; returns the details as stored (tidied).
 
     Letters already archived keep the letterhead they were printed with.
@@ -200,7 +202,7 @@ def set_office_details(db: Database, details: OfficeDetails) -> OfficeDetails:
     tidy, errors = check_details(details)
     if errors:
         raise ValidationError(errors)
-    with db.write() as session:
+    with acting(db, actor, Permission.OFFICE_SETTINGS, "change the office profile") as session:
         for field, key in DETAIL_KEYS.items():
             value = getattr(tidy, field)
             stored = session.get(Setting, key)
@@ -244,7 +246,12 @@ def check_image(which: ImageName, data: bytes) -> str | None:
 
 
 def set_image(
-    db: Database, which: ImageName, data: bytes | None, *, now: datetime | None = None
+    db: Database,
+    which: ImageName,
+    data: bytes | None,
+    *,
+    actor: Actor,
+    now: datetime | None = None,
 ) -> None:
     """Store (or with None remove) the logo or the signature image printed on letters."""
     if which not in _IMAGE_LABELS:
@@ -253,7 +260,9 @@ def set_image(
         problem = check_image(which, data)
         if problem:
             raise ValidationError({which: problem})
-    with db.write() as session:
+    with acting(
+        db, actor, Permission.OFFICE_SETTINGS, "change the office's letterhead images"
+    ) as session:
         stored = session.get(OfficeAsset, which)
         if data is None:
             if stored is not None:
@@ -279,8 +288,8 @@ def office_image(db: Database, which: ImageName) -> bytes | None:
         return image(session, which)
 
 
-def set_specialist_fee_estimate(db: Database, enabled: bool) -> None:
-    with db.write() as session:
+def set_specialist_fee_estimate(db: Database, enabled: bool, *, actor: Actor) -> None:
+    with acting(db, actor, Permission.OFFICE_SETTINGS, "change the office profile") as session:
         session.merge(Setting(key=SPECIALIST_FEE_ESTIMATE, value="1" if enabled else "0"))
         session.commit()
 
@@ -289,7 +298,7 @@ def _count(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
-def set_currency(db: Database, code: str) -> str:
+def set_currency(db: Database, code: str, *, actor: Actor) -> str:
     """Set the office currency; refused once costs or payments are recorded in another one.
 
     Fee schedule prices and specialist fees keep their amounts (250.00 stays 250.00); a
@@ -299,7 +308,7 @@ def set_currency(db: Database, code: str) -> str:
         new = check_currency(code)
     except MoneyError as exc:
         raise ValidationError({"currency": str(exc)}) from None
-    with db.write() as session:
+    with acting(db, actor, Permission.OFFICE_SETTINGS, "change the office currency") as session:
         current = office_currency(session)
         if new == current:
             session.merge(Setting(key=CURRENCY, value=new))

@@ -8,9 +8,11 @@ from datetime import UTC, datetime
 
 from referral_desk.db.engine import Database
 from referral_desk.db.models import Case, Opinion, Specialist
+from referral_desk.domain.access import Actor, Permission
 from referral_desk.domain.enums import CaseStatus
 from referral_desk.domain.specialists import Concordance, is_major_change
 from referral_desk.services import case_state
+from referral_desk.services.acting import acting
 from referral_desk.services.case_state import CaseChange
 from referral_desk.services.errors import ConflictError, NotFoundError, ValidationError
 
@@ -74,7 +76,7 @@ def record_opinion(
     case_id: int,
     draft: OpinionDraft,
     *,
-    actor: str,
+    actor: Actor,
     now: datetime | None = None,
     expected_version: int | None = None,
 ) -> CaseChange:
@@ -83,7 +85,7 @@ def record_opinion(
     Amending is possible until the letter is sent; the answer time follows the amended date.
     """
     now = now or _utcnow()
-    with db.write() as session:
+    with acting(db, actor, Permission.EDIT_CASES, "record an opinion") as session:
         record = session.get(Case, case_id)
         if record is None:
             raise NotFoundError(f"There is no case number {case_id}.")
@@ -117,7 +119,7 @@ def record_opinion(
         opinion.treatment_concordance = draft.treatment_concordance.value
         opinion.received_at = draft.received_at
         opinion.recorded_at = now
-        opinion.recorded_by = actor
+        opinion.recorded_by = actor.name
         session.add(opinion)
         record.major_change = is_major_change(
             [draft.diagnosis_concordance, draft.treatment_concordance]
@@ -126,11 +128,11 @@ def record_opinion(
         moved_to = None
         if amending:
             record.updated_at = now
-            record.updated_by = actor
+            record.updated_by = actor.name
             case_state.refresh_clock(record)
         else:
             moved_to = CaseStatus.OPINION_RECEIVED
-            case_state.move(record, moved_to, reason="Opinion recorded", actor=actor, now=now)
+            case_state.move(record, moved_to, reason="Opinion recorded", actor=actor.name, now=now)
         session.flush()
         message = (
             "The opinion was amended."

@@ -21,6 +21,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from referral_desk.db.engine import Database
+from referral_desk.domain.access import Actor, Permission
+from referral_desk.domain.audit import AuditAction
 from referral_desk.domain.money import minor_digits, to_decimal
 from referral_desk.domain.report_figures import (
     FigureKind,
@@ -39,6 +42,7 @@ from referral_desk.domain.reports import (
     ReportError,
     cell_value,
 )
+from referral_desk.services.acting import acting, check, record
 from referral_desk.services.atomic import write_whole
 from referral_desk.services.case_export import neutralise
 from referral_desk.services.office import DEFAULT_OFFICE_NAME
@@ -48,6 +52,7 @@ if TYPE_CHECKING:
     from openpyxl.styles import Alignment, Font
     from openpyxl.worksheet.worksheet import Worksheet
 
+EXPORT_WORDS = "export a report"  # "A staff cannot ..."
 _PROGRESS_EVERY = 500  # rows: a smooth bar, and a cancel felt at once, for next to no cost
 _DATE_FORMAT = "yyyy-mm-dd hh:mm"
 _HOURS_FORMAT = "0.0"
@@ -299,17 +304,21 @@ def _figure_cell(value: FigureValue, currency: str) -> Cell:
 
 
 def export_report(
+    db: Database,
     report: MonthlyReport,
     path: str | os.PathLike[str],
     *,
+    actor: Actor,
     locale: str,
     progress: Progress | None = None,
 ) -> ExportFormat:
     """Save the report in the format the extension names; the file is whole or absent.
 
     `locale` shapes the PDF's amounts; CSV and Excel are locale-free. `progress(done, total)`
-    may raise to cancel: nothing is left behind, and a file already at `path` is kept.
+    may raise to cancel: nothing is left behind, and a file already at `path` is kept. The
+    export is in the audit trail: the file holds every case of the month.
     """
+    check(actor, Permission.REPORTS, EXPORT_WORDS)  # before the rendering
     fmt = export_format(path)
     if fmt is ExportFormat.PDF:
         from referral_desk.services.report_pdf import pdf_bytes
@@ -319,5 +328,15 @@ def export_report(
         content = csv_bytes(report, progress=progress)
     else:
         content = xlsx_bytes(report, progress=progress)
-    write_whole(Path(path), content)
+    target = Path(path)
+    write_whole(target, content)
+    with acting(db, actor, Permission.REPORTS, EXPORT_WORDS) as session:
+        record(
+            session,
+            actor,
+            AuditAction.EXPORT,
+            "report",
+            detail=f"monthly report {report.month.iso} as {fmt.value.upper()} to {target.name}",
+        )
+        session.commit()
     return fmt

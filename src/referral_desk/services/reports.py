@@ -25,14 +25,18 @@ from referral_desk.db.models import (
     StatusChange,
 )
 from referral_desk.domain import clock, reports
+from referral_desk.domain.access import Actor, Permission
+from referral_desk.domain.audit import AuditAction
 from referral_desk.domain.clock import ClockFacts, ClockPolicy
 from referral_desk.domain.enums import CaseStatus, Reason, Urgency
 from referral_desk.domain.reports import Month, MonthlyReport, ReportRow
 from referral_desk.domain.specialists import Concordance
 from referral_desk.domain.text import full_name
+from referral_desk.services.acting import acting, check, record
 from referral_desk.services.office import get_profile
 
 Progress = Callable[[int, int], None]
+REPORT_WORDS = "make the monthly report"  # "A staff cannot ..."
 
 _HOLD = CaseStatus.ON_HOLD.value
 # Looked up by value: a busy month reads 30,000 rows and Enum calls cost as much as the query.
@@ -46,6 +50,7 @@ def monthly_report(
     db: Database,
     month: Month,
     *,
+    actor: Actor,
     now: datetime | None = None,
     zone: tzinfo | None = None,
     policy: ClockPolicy = clock.DEFAULT_POLICY,
@@ -54,8 +59,10 @@ def monthly_report(
     """Everything the Reports screen and the exports show for `month`.
 
     `zone` None means this computer's zone. `progress(done, total)` is called between the
-    steps and may raise to cancel (nothing is written, so nothing needs undoing).
+    steps and may raise to cancel (nothing is written, so nothing needs undoing). A report
+    made is in the audit trail: it lists every patient of the month.
     """
+    check(actor, Permission.REPORTS, REPORT_WORDS)  # before three months are read
     now = now or datetime.now(UTC)
     steps = 4
 
@@ -89,6 +96,9 @@ def monthly_report(
         zone=zone,
     )
     step(4)
+    with acting(db, actor, Permission.REPORTS, REPORT_WORDS) as session:
+        record(session, actor, AuditAction.GENERATE, "report", detail=f"monthly report {month.iso}")
+        session.commit()
     return report
 
 

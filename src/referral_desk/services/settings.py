@@ -6,7 +6,9 @@ from sqlalchemy.orm import Session
 
 from referral_desk.db.engine import Database
 from referral_desk.db.models import Setting
+from referral_desk.domain.access import Actor, Permission
 from referral_desk.domain.file_rules import DEFAULT_MAX_FILE_BYTES
+from referral_desk.services.acting import acting
 from referral_desk.services.errors import ValidationError
 
 MAX_FILE_BYTES = "max_file_bytes"
@@ -25,10 +27,10 @@ def get_max_file_mb(db: Database) -> int:
         return max_file_bytes(session) // MEGABYTE
 
 
-def set_max_file_mb(db: Database, megabytes: int) -> None:
+def set_max_file_mb(db: Database, megabytes: int, *, actor: Actor) -> None:
     if not 1 <= megabytes <= LARGEST_FILE_LIMIT_MB:
         message = f"The file size limit must be between 1 and {LARGEST_FILE_LIMIT_MB} MB."
         raise ValidationError({"max_file_mb": message})
-    with db.write() as session:
+    with acting(db, actor, Permission.OFFICE_SETTINGS, "change the file size limit") as session:
         session.merge(Setting(key=MAX_FILE_BYTES, value=str(megabytes * MEGABYTE)))
         session.commit()

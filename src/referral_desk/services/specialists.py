@@ -20,6 +20,7 @@ from referral_desk.db.models import (
     SpecialistCancerType,
 )
 from referral_desk.domain import clock
+from referral_desk.domain.access import Actor, Permission
 from referral_desk.domain.clock import ClockPolicy, Pace
 from referral_desk.domain.enums import CANCER_TYPES, CaseStatus
 from referral_desk.domain.money import MAX_MAJOR_UNITS, minor_digits
@@ -38,6 +39,7 @@ from referral_desk.domain.specialists import (
 )
 from referral_desk.domain.text import fold
 from referral_desk.services import case_state, costs
+from referral_desk.services.acting import acting
 from referral_desk.services.case_state import CaseChange
 from referral_desk.services.errors import ConflictError, NotFoundError, ValidationError
 from referral_desk.services.office import office_currency, pin_currency
@@ -146,9 +148,11 @@ def _check(session: Session, draft: SpecialistDraft) -> None:
         pin_currency(session)
 
 
-def create_specialist(db: Database, draft: SpecialistDraft, *, now: datetime | None = None) -> int:
+def create_specialist(
+    db: Database, draft: SpecialistDraft, *, actor: Actor, now: datetime | None = None
+) -> int:
     now = now or _utcnow()
-    with db.write() as session:
+    with acting(db, actor, Permission.EDIT_CASES, "add a specialist") as session:
         _check(session, draft)
         record = Specialist(created_at=now)
         _apply(record, draft, now)
@@ -165,10 +169,11 @@ def update_specialist(
     draft: SpecialistDraft,
     *,
     expected_version: int,
+    actor: Actor,
     now: datetime | None = None,
 ) -> int:
     now = now or _utcnow()
-    with db.write() as session:
+    with acting(db, actor, Permission.EDIT_CASES, "change a specialist's details") as session:
         _check(session, draft)
         record = _load(session, specialist_id)
         if record.version != expected_version:
@@ -191,14 +196,20 @@ def _load(session: Session, specialist_id: int) -> Specialist:
 
 
 def add_absence(
-    db: Database, specialist_id: int, first_day: date | None, last_day: date | None, note: str = ""
+    db: Database,
+    specialist_id: int,
+    first_day: date | None,
+    last_day: date | None,
+    note: str = "",
+    *,
+    actor: Actor,
 ) -> int:
     try:
         check_absence(first_day, last_day)
     except SpecialistRuleError as exc:
         raise ValidationError({"absence": str(exc)}) from exc
     assert first_day is not None and last_day is not None
-    with db.write() as session:
+    with acting(db, actor, Permission.EDIT_CASES, "record a specialist's absence") as session:
         record = _load(session, specialist_id)
         absence = SpecialistAbsence(first_day=first_day, last_day=last_day, note=note.strip())
         record.absences.append(absence)
@@ -208,8 +219,8 @@ def add_absence(
     return absence_id
 
 
-def remove_absence(db: Database, absence_id: int) -> None:
-    with db.write() as session:
+def remove_absence(db: Database, absence_id: int, *, actor: Actor) -> None:
+    with acting(db, actor, Permission.EDIT_CASES, "remove a specialist's absence") as session:
         absence = session.get(SpecialistAbsence, absence_id)
         if absence is None:
             raise NotFoundError(f"There is no absence number {absence_id}.")
@@ -454,7 +465,7 @@ def assign(
     specialist_id: int,
     role: Role = Role.PRIMARY,
     *,
-    actor: str,
+    actor: Actor,
     override_reason: str = "",
     reassign_reason: str = "",
     now: datetime | None = None,
@@ -467,7 +478,7 @@ def assign(
     reviewer needs a reason, and the replaced assignment stays in the history.
     """
     now = now or _utcnow()
-    with db.write() as session:
+    with acting(db, actor, Permission.EDIT_CASES, "assign a specialist") as session:
         record = session.get(Case, case_id)
         if record is None:
             raise NotFoundError(f"There is no case number {case_id}.")
@@ -510,14 +521,14 @@ def assign(
             current.status = AssignmentStatus.REPLACED.value
             current.ended_at = now
             current.end_reason = reassign_reason.strip()
-            costs.withdraw_specialist_fee(session, record, current, actor=actor, now=now)
+            costs.withdraw_specialist_fee(session, record, current, actor=actor.name, now=now)
         assignment = Assignment(
             case_id=case_id,
             specialist_id=specialist_id,
             role=role.value,
             status=AssignmentStatus.PROPOSED.value,
             assigned_at=now,
-            assigned_by=actor,
+            assigned_by=actor.name,
             # Kept only when it overrode something: the history should not mislead.
             override_reason="" if chosen.available else override_reason.strip(),
             decline_reason="",
@@ -526,7 +537,7 @@ def assign(
         session.add(assignment)
         session.flush()
         costs.quote_specialist_fee(
-            session, record, assignment, specialist, role, actor=actor, now=now
+            session, record, assignment, specialist, role, actor=actor.name, now=now
         )
         moved_to = None
         if role is Role.PRIMARY:
@@ -537,13 +548,13 @@ def assign(
                     record,
                     moved_to,
                     reason=f"Assigned to {specialist.name}",
-                    actor=actor,
+                    actor=actor.name,
                     now=now,
                 )
             elif status is CaseStatus.ON_HOLD and record.held_from == CaseStatus.READY_FOR_REVIEW:
                 record.held_from = CaseStatus.UNDER_REVIEW.value  # resumes with its reviewer
         record.updated_at = now
-        record.updated_by = actor
+        record.updated_by = actor.name
         session.flush()
         change = CaseChange(
             record.version,
@@ -568,19 +579,19 @@ def _load_assignment(session: Session, assignment_id: int) -> Assignment:
 
 
 def accept(
-    db: Database, assignment_id: int, *, actor: str, now: datetime | None = None
+    db: Database, assignment_id: int, *, actor: Actor, now: datetime | None = None
 ) -> CaseChange:
     now = now or _utcnow()
-    with db.write() as session:
+    with acting(db, actor, Permission.EDIT_CASES, "record a specialist's answer") as session:
         assignment = _load_assignment(session, assignment_id)
         record = session.get(Case, assignment.case_id)
         assert record is not None
         before = record.version
         assignment.status = AssignmentStatus.ACCEPTED.value
         assignment.answered_at = now
-        assignment.answered_by = actor
+        assignment.answered_by = actor.name
         record.updated_at = now
-        record.updated_by = actor
+        record.updated_by = actor.name
         session.flush()
         change = CaseChange(record.version, None, f"{assignment.specialist.name} accepted.", before)
         session.commit()
@@ -588,22 +599,22 @@ def accept(
 
 
 def decline(
-    db: Database, assignment_id: int, *, reason: str, actor: str, now: datetime | None = None
+    db: Database, assignment_id: int, *, reason: str, actor: Actor, now: datetime | None = None
 ) -> CaseChange:
     """The specialist said no. A case under review without a primary goes back to ready."""
     now = now or _utcnow()
     if not reason.strip():
         raise ValidationError({"reason": "Say why the specialist declined (e.g. away, conflict)."})
-    with db.write() as session:
+    with acting(db, actor, Permission.EDIT_CASES, "record a specialist's answer") as session:
         assignment = _load_assignment(session, assignment_id)
         record = session.get(Case, assignment.case_id)
         assert record is not None
         before = record.version
         assignment.status = AssignmentStatus.DECLINED.value
         assignment.answered_at = now
-        assignment.answered_by = actor
+        assignment.answered_by = actor.name
         assignment.decline_reason = reason.strip()
-        costs.withdraw_specialist_fee(session, record, assignment, actor=actor, now=now)
+        costs.withdraw_specialist_fee(session, record, assignment, actor=actor.name, now=now)
         name = assignment.specialist.name
         moved_to = None
         if Role(assignment.role) is Role.PRIMARY:
@@ -614,7 +625,7 @@ def decline(
                     record,
                     moved_to,
                     reason=f"{name} declined: {reason.strip()}",
-                    actor=actor,
+                    actor=actor.name,
                     now=now,
                 )
             elif (
@@ -623,7 +634,7 @@ def decline(
             ):
                 record.held_from = CaseStatus.READY_FOR_REVIEW.value  # resumes without a reviewer
         record.updated_at = now
-        record.updated_by = actor
+        record.updated_by = actor.name
         session.flush()
         message = f"{name} declined." + (
             " The case is ready for review again: assign someone else." if moved_to else ""

@@ -1,24 +1,29 @@
-"""Start the application window on a data folder."""
+"""Start the application: sign in (or create the first administrator), then the main window."""
 
 from __future__ import annotations
 
 import logging
 import subprocess
 import sys
+from collections.abc import Callable
 
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
 from referral_desk import APP_NAME, __version__
-from referral_desk.identity import current_user
+from referral_desk.db.engine import Database
 from referral_desk.paths import AppPaths
 from referral_desk.resource_files import resource_path
+from referral_desk.services import accounts
 from referral_desk.services import demo as demo_data
+from referral_desk.services.accounts import SignedIn
 from referral_desk.services.database import open_database
 from referral_desk.services.errors import ServiceError
 from referral_desk.ui.changes import ChangeBus
 from referral_desk.ui.errors import configure_logging, install_exception_hook
-from referral_desk.ui.main_window import MainWindow
+from referral_desk.ui.main_window import QUIT, MainWindow
+from referral_desk.ui.sign_in import ChangePasswordDialog, FirstRunDialog, SignInDialog
 from referral_desk.ui.window_state import WindowState
 
 DEMO_CASES = 400
@@ -33,6 +38,114 @@ def open_demo_office() -> None:
         else [sys.executable, "-m", "referral_desk", "--demo"]
     )
     subprocess.Popen(command)
+
+
+class Desk:
+    """One seat, one person at a time: sign in (the first run creates the administrator), a
+    main window for whoever signed in, and back to sign-in on a switch of user or a sign-out.
+    Cancelling the sign-in, or closing the main window, quits.
+
+    Each step shows its dialog without blocking (show(), not exec()): a sign-out can come from
+    the lock prompt while a modal dialog's exec() is still on the stack, and a nested
+    sign-in loop there would keep that dialog's caller waiting under the next person's session.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        window_state: WindowState,
+        changes: ChangeBus,
+        *,
+        quit_app: Callable[[], None],
+        demo: bool = False,
+        on_open_demo: Callable[[], None] | None = None,
+    ) -> None:
+        self._db, self._state, self._changes = db, window_state, changes
+        self._quit, self._demo, self._on_open_demo = quit_app, demo, on_open_demo
+        self.dialog: QDialog | None = None  # the sign-in step on screen now
+        self.window: MainWindow | None = None
+        # Filled in only when the same person signs in again at once (no new password
+        # chosen): after a switch of user the next person types their own name, and their
+        # password never counts as a failure against the last person's account.
+        self._same_person = ""
+
+    def start(self) -> None:
+        """Ask who is at the keyboard: the first administrator on a database without
+        accounts (a new one, or one made before accounts existed), otherwise a sign-in."""
+        if accounts.has_accounts(self._db):
+            dialog: QDialog = SignInDialog(self._db, demo=self._demo, name=self._same_person)
+            self._same_person = ""
+        else:
+            dialog = FirstRunDialog(self._db)
+        self._open(dialog, self._identified)
+
+    def _open(self, dialog: QDialog, then: Callable[[QDialog, int], None]) -> None:
+        self.dialog = dialog
+        # Application-modal (open() would make it window-modal, which with no parent blocks
+        # nothing): a window still closing from the last session takes no input.
+        dialog.setWindowModality(Qt.WindowModality.ApplicationModal)
+        dialog.finished.connect(lambda code: self._step_done(dialog, code, then))
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+
+    def _step_done(self, dialog: QDialog, code: int, then: Callable[[QDialog, int], None]) -> None:
+        if self.dialog is dialog:
+            self.dialog = None
+        dialog.deleteLater()  # after this handler: its answers are read first
+        then(dialog, code)
+
+    def _identified(self, dialog: QDialog, code: int) -> None:
+        if code != QDialog.DialogCode.Accepted:
+            # A first run whose account another seat created meanwhile asks for a sign-in.
+            if isinstance(dialog, FirstRunDialog) and accounts.has_accounts(self._db):
+                self.start()
+            else:
+                self._quit()
+            return
+        assert isinstance(dialog, (SignInDialog, FirstRunDialog))
+        signed = dialog.signed_in
+        assert signed is not None
+        if signed.must_change_password:
+            current = dialog.typed_password if isinstance(dialog, SignInDialog) else None
+            change = ChangePasswordDialog(self._db, signed.actor, current=current)
+            self._open(change, lambda _d, c: self._password_chosen(signed, c))
+            return
+        self._open_main(signed)
+
+    def _password_chosen(self, signed: SignedIn, code: int) -> None:
+        if code != QDialog.DialogCode.Accepted:  # no new password: no session
+            accounts.record_sign_out(self._db, signed.actor, detail="did not choose a new password")
+            self._same_person = signed.actor.name
+            self.start()
+            return
+        self._open_main(signed)
+
+    def _open_main(self, signed: SignedIn) -> None:
+        window = MainWindow(
+            self._db,
+            signed.actor,
+            self._state,
+            self._changes,
+            full_name=signed.full_name,
+            on_open_demo=self._on_open_demo,
+            demo=self._demo,
+        )
+        window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # with every child window
+        window.closed.connect(lambda why: self._main_closed(window, why))
+        self.window = window
+        window.show()
+        window.raise_()
+        window.activateWindow()
+
+    def _main_closed(self, window: MainWindow, why: str) -> None:
+        if self.window is window:
+            self.window = None
+        accounts.record_sign_out(self._db, window.actor, detail=why)
+        if why == QUIT:
+            self._quit()
+        else:
+            self.start()
 
 
 def run(paths: AppPaths, *, demo: bool = False) -> int:
@@ -52,18 +165,21 @@ def run(paths: AppPaths, *, demo: bool = False) -> int:
         return 1
     if demo:
         demo_data.generate(db, DEMO_CASES, seed=1)
+        accounts.create_demo_accounts(db)
     changes = ChangeBus(db.path)
-    window = MainWindow(
+    # Between two people no window is open; the desk quits when it is time.
+    app.setQuitOnLastWindowClosed(False)
+    desk = Desk(
         db,
-        current_user(),
         WindowState(paths.settings_file),
         changes,
+        quit_app=app.quit,
+        demo=demo,
         on_open_demo=None if demo else open_demo_office,
     )
-    if demo:
-        window.setWindowTitle(f"{APP_NAME} · DEMO OFFICE (throwaway data)")
-    window.show()
+    desk.start()
     code = app.exec()
+    app.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # the last windows, on this thread
     changes.close()
     db.dispose()
     return code

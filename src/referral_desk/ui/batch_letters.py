@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from referral_desk.db.engine import Database
+from referral_desk.domain.access import Actor, Permission
 from referral_desk.domain.enums import CaseStatus
 from referral_desk.domain.letters import LetterKind
 from referral_desk.services import letters
@@ -32,6 +33,7 @@ from referral_desk.services.letters import BatchResult
 from referral_desk.ui.background import Cancelled, Task
 from referral_desk.ui.letters_panel import documents_folder
 from referral_desk.ui.money import user_locale
+from referral_desk.ui.permissions import refusal
 
 KIND = LetterKind.SUMMARY
 
@@ -137,7 +139,7 @@ class BatchLetters(QObject):
     finished = Signal(object)  # BatchOutcome
     marked = Signal()  # cases moved to Letter sent: every screen refreshes
 
-    def __init__(self, db: Database, actor: str, parent: QWidget) -> None:
+    def __init__(self, db: Database, actor: Actor, parent: QWidget) -> None:
         super().__init__(parent)
         self._db, self._actor, self._window = db, actor, parent
         self.task: Task | None = None
@@ -237,6 +239,10 @@ class BatchLetters(QObject):
         """From the case list's action: ask, then make the letters in the background."""
         if self.running:
             return None
+        refused = refusal(self._actor, Permission.LETTERS, "print letters")
+        if refused:
+            QMessageBox.information(self._window, "Print summary letters", refused)
+            return None
         case_ids = self.choose_cases(selected)
         if not case_ids:
             return None
@@ -294,7 +300,8 @@ class BatchLetters(QObject):
         if result.cancelled or result.path is None:
             self._cancelled(count)
             return
-        self.open_in_viewer(result.path)
+        if self.open_in_viewer(result.path) is not False:
+            self._record_printed(result.letter_ids)
         answer = QMessageBox.question(
             self._window,
             "Mark the letters as sent?",
@@ -322,6 +329,13 @@ class BatchLetters(QObject):
                 marked = True
                 self.marked.emit()
         self.finished.emit(BatchOutcome(count, result.pages, result.path, False, marked))
+
+    def _record_printed(self, letter_ids: tuple[int, ...]) -> None:
+        """The pile is in the PDF viewer to be printed: the trail says whose letters went."""
+        try:
+            letters.record_printed(self._db, letter_ids, actor=self._actor)
+        except ServiceError as exc:  # e.g. the account was disabled meanwhile
+            QMessageBox.warning(self._window, "Print summary letters", str(exc))
 
     def _cancelled(self, archived: int) -> None:
         self.finished.emit(BatchOutcome(archived, 0, None, True, False))

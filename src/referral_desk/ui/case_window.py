@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,21 +29,31 @@ from PySide6.QtWidgets import (
 )
 
 from referral_desk.db.engine import Database
+from referral_desk.domain.access import Actor, Permission
 from referral_desk.domain.clock import Pace
 from referral_desk.domain.enums import CaseStatus
 from referral_desk.domain.workflow import CLOCK_RUNNING_STATUSES, TransitionError
-from referral_desk.services import cases
+from referral_desk.services import audit_log, cases
 from referral_desk.services.case_state import CaseChange
 from referral_desk.services.cases import CaseDetail
-from referral_desk.services.errors import ConflictError, ValidationError
+from referral_desk.services.errors import (
+    ConflictError,
+    NotAllowedError,
+    ServiceError,
+    ValidationError,
+)
 from referral_desk.ui.case_form import CaseForm
 from referral_desk.ui.costs_panel import CostsPanel
 from referral_desk.ui.documents_panel import DocumentsPanel
 from referral_desk.ui.formatting import PACE_COLOURS, clock_text, local_time
+from referral_desk.ui.history_panel import HistoryPanel
 from referral_desk.ui.letters_panel import LettersPanel
+from referral_desk.ui.permissions import allow, make_read_only, refusal
 from referral_desk.ui.review_panel import MAJOR_STYLE, ReviewPanel
 from referral_desk.ui.status_dialog import StatusDialog
 from referral_desk.ui.window_state import WindowState
+
+log = logging.getLogger(__name__)
 
 CONFLICT_STYLE = (
     "background: #fff3cd; color: #5c3c00; border: 1px solid #e0b252; border-radius: 4px;"
@@ -61,7 +72,7 @@ class CaseWindow(QWidget):
         self,
         db: Database,
         case_id: int,
-        actor: str,
+        actor: Actor,
         on_saved: Callable[[], None],
         window_state: WindowState | None = None,
         parent: QWidget | None = None,
@@ -69,6 +80,8 @@ class CaseWindow(QWidget):
         super().__init__(parent)
         self.setWindowFlag(Qt.WindowType.Window)
         self._db, self._case_id, self._actor = db, case_id, actor
+        # A manager reads the case; the form and the status buttons say why they are grey.
+        self._edit_refused = refusal(actor, Permission.EDIT_CASES, "change a case")
         self._on_saved = on_saved
         self._state = window_state
         self._dirty = False
@@ -102,6 +115,9 @@ class CaseWindow(QWidget):
         )
         self.save_buttons.accepted.connect(self.save)
         self.save_buttons.rejected.connect(self.close)
+        if self._edit_refused:
+            make_read_only(self.form, self._edit_refused)
+            self.save_buttons.button(QDialogButtonBox.StandardButton.Save).hide()
         details = QWidget()
         details_layout = QVBoxLayout(details)
         details_layout.setContentsMargins(0, 0, 0, 0)
@@ -123,6 +139,13 @@ class CaseWindow(QWidget):
         self.letters.changed.connect(self._records_changed)
         self.letters.listed.connect(self._show_letters_title)
         self.tabs.addTab(self.letters, "Le&tters")
+        # Who looked at which patient: opening the case is in the audit trail.
+        try:
+            audit_log.opened_case(db, case_id, actor=actor)
+        except ServiceError as exc:
+            log.warning("opening case %s was not recorded: %s", case_id, exc)
+        self.trail = HistoryPanel(db, case_id, self)
+        self.tabs.addTab(self.trail, "&History")
         left = self.tabs
         # Files dropped anywhere on the case go to its documents.
         self.setAcceptDrops(True)
@@ -262,6 +285,7 @@ class CaseWindow(QWidget):
             )
             button = QPushButton(f"{verb} {target.label}", objectName=f"to_{target.value}")
             button.clicked.connect(lambda _=False, t=target: self.change_status(t))
+            allow(button, self._edit_refused)
             self.status_buttons.addWidget(button)
 
     def _show_clock(self, detail: CaseDetail) -> None:
@@ -299,8 +323,8 @@ class CaseWindow(QWidget):
         self._set_dirty(True)
 
     def _set_dirty(self, dirty: bool) -> None:
-        self._dirty = dirty
-        self.save_buttons.button(QDialogButtonBox.StandardButton.Save).setEnabled(dirty)
+        self._dirty = dirty and self._edit_refused is None
+        self.save_buttons.button(QDialogButtonBox.StandardButton.Save).setEnabled(self._dirty)
 
     @property
     def has_unsaved_edits(self) -> bool:
@@ -331,6 +355,9 @@ class CaseWindow(QWidget):
             return False
         except ConflictError as exc:
             QMessageBox.warning(self, "Case changed elsewhere", str(exc))
+            return False
+        except NotAllowedError as exc:
+            QMessageBox.warning(self, "Not saved", str(exc))
             return False
         self.reload()
         self.documents.reload()  # a new cancer type brings its checklist
@@ -364,7 +391,7 @@ class CaseWindow(QWidget):
                     actor=self._actor,
                     expected_version=before,
                 )
-            except (TransitionError, ConflictError) as exc:
+            except (TransitionError, ConflictError, NotAllowedError) as exc:
                 return str(exc)
             if self._edit_version == before:  # only our own change since the form loaded
                 self._edit_version = after
@@ -381,6 +408,7 @@ class CaseWindow(QWidget):
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return False
         self.reload(keep_edits=self._dirty)
+        self.trail.refresh()
         self._on_saved()
         return True
 
@@ -388,11 +416,13 @@ class CaseWindow(QWidget):
         """Another window changed data: show it, without throwing away the user's edits."""
         self.reload(keep_edits=self._dirty)
         self.documents.reload()
+        self.trail.refresh()
 
     def _records_changed(self, change: CaseChange) -> None:
         if self._edit_version == change.version_before:  # nobody else's change in between
             self._edit_version = change.case_version
         self.reload(keep_edits=self._dirty)
+        self.trail.refresh()
         self._on_saved()
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:

@@ -24,12 +24,14 @@ from PySide6.QtWidgets import (
 )
 
 from referral_desk.db.engine import Database
+from referral_desk.domain.access import Actor, Permission
 from referral_desk.domain.enums import Urgency
 from referral_desk.services import documents
 from referral_desk.services.documents import ChaseRow
 from referral_desk.services.errors import ServiceError
 from referral_desk.ui.case_form import ERROR_STYLE
 from referral_desk.ui.formatting import local_time
+from referral_desk.ui.permissions import allow, refusal
 from referral_desk.ui.window_state import WindowState
 
 Index = QModelIndex | QPersistentModelIndex
@@ -102,7 +104,7 @@ class ChaseWindow(QWidget):
     def __init__(
         self,
         db: Database,
-        actor: str,
+        actor: Actor,
         open_case: Callable[[int], object],
         window_state: WindowState | None = None,
         parent: QWidget | None = None,
@@ -112,6 +114,8 @@ class ChaseWindow(QWidget):
         self.setWindowTitle("Documents to chase · Referral Desk")
         self.setObjectName("chase_window")
         self._db, self._actor, self._open_case = db, actor, open_case
+        # A manager follows up on the list; chasing is the office staff's.
+        self._edit_refused = refusal(actor, Permission.EDIT_CASES, "record a chase")
         self._state = window_state
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.close)
 
@@ -137,7 +141,6 @@ class ChaseWindow(QWidget):
         )
 
         self.chase_button = QPushButton("Mark chased", objectName="mark_chased")
-        self.chase_button.setToolTip("Record today's chase for the selected documents (Ctrl+K)")
         self.chase_button.setShortcut("Ctrl+K")
         self.chase_button.clicked.connect(self.mark_selected_chased)
         self.case_button = QPushButton("Open case", objectName="open_chase_case")
@@ -186,10 +189,17 @@ class ChaseWindow(QWidget):
 
     def _update_buttons(self) -> None:
         chosen = self.selected_rows()
-        self.chase_button.setEnabled(bool(chosen))
+        allow(
+            self.chase_button,
+            self._edit_refused,
+            enabled=bool(chosen),
+            tooltip="Record today's chase for the selected documents (Ctrl+K)",
+        )
         self.case_button.setEnabled(len(chosen) == 1)
-        self.contact_button.setEnabled(
-            len({r.referrer for r in chosen}) == 1 and bool(chosen[0].referrer)
+        allow(
+            self.contact_button,
+            self._edit_refused,
+            enabled=len({r.referrer for r in chosen}) == 1 and bool(chosen[0].referrer),
         )
 
     def mark_selected_chased(self) -> int:
@@ -222,7 +232,9 @@ class ChaseWindow(QWidget):
 
         def apply(phone: str, email: str) -> str | None:
             try:
-                documents.set_referrer_contact(self._db, row.referrer, phone=phone, email=email)
+                documents.set_referrer_contact(
+                    self._db, row.referrer, phone=phone, email=email, actor=self._actor
+                )
             except ServiceError as exc:
                 return str(exc)
             return None

@@ -26,18 +26,22 @@ from PySide6.QtWidgets import (
 )
 
 from referral_desk.db.engine import Database
+from referral_desk.domain.access import Actor, Permission
 from referral_desk.domain.documents import ChecklistItem
 from referral_desk.domain.enums import CANCER_TYPES
 from referral_desk.services import checklists, settings
 from referral_desk.services.checklists import DocumentTypeInfo
 from referral_desk.services.errors import ServiceError
 from referral_desk.ui.case_form import ERROR_STYLE
+from referral_desk.ui.permissions import allow, refusal
 
 
 class ChecklistDialog(QDialog):
-    def __init__(self, db: Database, parent: QWidget | None = None) -> None:
+    def __init__(self, db: Database, actor: Actor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._db = db
+        self._db, self._actor = db, actor
+        # The office's set-up is the administrator's; anyone else may look.
+        self._refused = refusal(actor, Permission.OFFICE_SETTINGS, "change the checklists")
         self._dirty = False
         self._shown_type = ""
         self.setWindowTitle("Document types and checklists")
@@ -81,6 +85,8 @@ class ChecklistDialog(QDialog):
         )
         self.items.horizontalHeader().setStretchLastSection(True)
         self.items.itemChanged.connect(self._item_changed)
+        if self._refused:
+            self.items.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.save_checklist_button = QPushButton("Save checklist", objectName="save_checklist")
         self.save_checklist_button.clicked.connect(self.save_checklist)
         self.save_checklist_button.setEnabled(False)
@@ -104,6 +110,9 @@ class ChecklistDialog(QDialog):
         self.limit.setValue(settings.get_max_file_mb(db))
         self.limit_button = QPushButton("Save limit", objectName="save_limit")
         self.limit_button.clicked.connect(self.save_limit)
+        allow(self.limit_button, self._refused)
+        allow(self.add_type_button, self._refused)
+        self.limit.setReadOnly(self._refused is not None)
         limit_row = QHBoxLayout()
         limit_row.addWidget(QLabel("Largest file a case may hold"))
         limit_row.addWidget(self.limit)
@@ -161,8 +170,8 @@ class ChecklistDialog(QDialog):
 
     def _update_type_buttons(self) -> None:
         info = self._selected_type()
-        self.rename_button.setEnabled(info is not None)
-        self.retire_button.setEnabled(info is not None)
+        allow(self.rename_button, self._refused, enabled=info is not None)
+        allow(self.retire_button, self._refused, enabled=info is not None)
         self.retire_button.setText("Restore" if info and not info.active else "Retire")
 
     def say(self, text: str, *, problem: bool = False) -> None:
@@ -175,7 +184,7 @@ class ChecklistDialog(QDialog):
             if not ok:
                 return None
         try:
-            code = checklists.add_document_type(self._db, label)
+            code = checklists.add_document_type(self._db, label, actor=self._actor)
         except ServiceError as exc:
             self.say(str(exc), problem=True)
             return None
@@ -194,7 +203,7 @@ class ChecklistDialog(QDialog):
             if not ok:
                 return False
         try:
-            checklists.rename_document_type(self._db, info.code, label)
+            checklists.rename_document_type(self._db, info.code, label, actor=self._actor)
         except ServiceError as exc:
             self.say(str(exc), problem=True)
             return False
@@ -209,7 +218,13 @@ class ChecklistDialog(QDialog):
             return
         if info.active and not self._confirm_retire(info):
             return
-        checklists.set_document_type_active(self._db, info.code, not info.active)
+        try:
+            checklists.set_document_type_active(
+                self._db, info.code, not info.active, actor=self._actor
+            )
+        except ServiceError as exc:
+            self.say(str(exc), problem=True)
+            return
         self.say(
             f"'{info.label}' is retired: no longer offered or on any checklist; cases that "
             "have it keep it."
@@ -264,7 +279,11 @@ class ChecklistDialog(QDialog):
             self.items.insertRow(row)
             name = QTableWidgetItem(labels[code])
             name.setData(Qt.ItemDataRole.UserRole, code)
-            name.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
+            name.setFlags(
+                Qt.ItemFlag.ItemIsEnabled
+                if self._refused
+                else Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable
+            )
             name.setCheckState(Qt.CheckState.Checked if code in wanted else Qt.CheckState.Unchecked)
             self.items.setItem(row, 0, name)
             self.items.setItem(row, 1, QTableWidgetItem(wanted.get(code, "")))
@@ -276,8 +295,8 @@ class ChecklistDialog(QDialog):
         self._set_dirty(True)
 
     def _set_dirty(self, dirty: bool) -> None:
-        self._dirty = dirty
-        self.save_checklist_button.setEnabled(dirty)
+        self._dirty = dirty and self._refused is None
+        allow(self.save_checklist_button, self._refused, enabled=self._dirty)
 
     def checklist_items(self) -> list[ChecklistItem]:
         chosen = []
@@ -307,7 +326,9 @@ class ChecklistDialog(QDialog):
 
     def _save(self, cancer_type: str) -> bool:
         try:
-            checklists.save_checklist(self._db, cancer_type, self.checklist_items())
+            checklists.save_checklist(
+                self._db, cancer_type, self.checklist_items(), actor=self._actor
+            )
         except ServiceError as exc:
             self.say(str(exc), problem=True)
             return False
@@ -318,7 +339,7 @@ class ChecklistDialog(QDialog):
 
     def save_limit(self) -> None:
         try:
-            settings.set_max_file_mb(self._db, self.limit.value())
+            settings.set_max_file_mb(self._db, self.limit.value(), actor=self._actor)
         except ServiceError as exc:
             self.say(str(exc), problem=True)
             return

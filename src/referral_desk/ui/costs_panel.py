@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from referral_desk.db.engine import Database
+from referral_desk.domain.access import Actor, Permission
 from referral_desk.domain.costs import Approval, LineKind, PaymentStatus
 from referral_desk.services import costs, fee_schedule
 from referral_desk.services.case_state import CaseChange
@@ -37,6 +38,7 @@ from referral_desk.ui.case_form import ERROR_STYLE
 from referral_desk.ui.cost_dialogs import AnswerDialog, Errors, LineDialog, PaymentDialog
 from referral_desk.ui.formatting import local_time
 from referral_desk.ui.money import amount_text
+from referral_desk.ui.permissions import allow, refusal
 from referral_desk.ui.reason_dialog import ReasonDialog
 from referral_desk.ui.tables import row_table
 
@@ -60,6 +62,16 @@ STATUS_COLOURS = {  # text, background
     PaymentStatus.OVERPAID: ("#4a148c", "#ede4f7"),
 }
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+TOOLTIPS = {  # by object name; a role that may not use a button sees why instead
+    "add_line": "A service from the fee schedule or free text (Insert)",
+    "edit_line": "Change the selected line (Enter or double-click)",
+    "charge_line": "The quoted work was done: charge the estimate at the quoted amount",
+    "approve_line": "The patient agreed to the cost of this test",
+    "decline_line": "The patient does not want this test",
+    "remove_line": "Remove the selected line (Delete)",
+    "refund": "Money paid back to the patient, with the reason",
+    "remove_payment": "Take back a payment recorded by mistake (Delete)",
+}
 
 
 def approval_text(line: LineInfo) -> str:
@@ -73,10 +85,12 @@ class CostsPanel(QWidget):
     changed = Signal(object)  # a CaseChange: the case screen reloads and keeps in step
 
     def __init__(
-        self, db: Database, case_id: int, actor: str, parent: QWidget | None = None
+        self, db: Database, case_id: int, actor: Actor, parent: QWidget | None = None
     ) -> None:
         super().__init__(parent)
         self._db, self._case_id, self._actor = db, case_id, actor
+        # Managers see the costs; changing them is for the office staff.
+        self._edit_refused = refusal(actor, Permission.EDIT_COSTS, "change a case's costs")
         self._costs: CaseCosts | None = None
 
         self.letter_note = QLabel(objectName="costs_letter_note")
@@ -97,24 +111,16 @@ class CostsPanel(QWidget):
         self.lines_table.itemSelectionChanged.connect(self._update_buttons)
         self.lines_table.doubleClicked.connect(lambda _index: self.edit_line())
         self.add_button = QPushButton("&Add line…", objectName="add_line")
-        self.add_button.setToolTip("A service from the fee schedule or free text (Insert)")
         self.add_button.clicked.connect(lambda: self.add_line())
         self.edit_button = QPushButton("&Edit…", objectName="edit_line")
-        self.edit_button.setToolTip("Change the selected line (Enter or double-click)")
         self.edit_button.clicked.connect(lambda: self.edit_line())
         self.charge_button = QPushButton("C&harge", objectName="charge_line")
-        self.charge_button.setToolTip(
-            "The quoted work was done: charge the estimate at the quoted amount"
-        )
         self.charge_button.clicked.connect(lambda: self.charge_line())
         self.approve_button = QPushButton("A&pproved…", objectName="approve_line")
-        self.approve_button.setToolTip("The patient agreed to the cost of this test")
         self.approve_button.clicked.connect(lambda: self.answer(approved=True))
         self.decline_button = QPushButton("Dec&lined…", objectName="decline_line")
-        self.decline_button.setToolTip("The patient does not want this test")
         self.decline_button.clicked.connect(lambda: self.answer(approved=False))
         self.remove_button = QPushButton("&Remove…", objectName="remove_line")
-        self.remove_button.setToolTip("Remove the selected line (Delete)")
         self.remove_button.clicked.connect(lambda: self.remove_line())
         line_buttons = QHBoxLayout()
         for button in (self.add_button, self.edit_button, self.charge_button):
@@ -182,10 +188,8 @@ class CostsPanel(QWidget):
         self.pay_button = QPushButton("Record pa&yment…", objectName="record_payment")
         self.pay_button.clicked.connect(lambda: self.record_payment())
         self.refund_button = QPushButton("Re&fund…", objectName="refund")
-        self.refund_button.setToolTip("Money paid back to the patient, with the reason")
         self.refund_button.clicked.connect(lambda: self.record_payment(refund=True))
         self.remove_payment_button = QPushButton("Remove pay&ment…", objectName="remove_payment")
-        self.remove_payment_button.setToolTip("Take back a payment recorded by mistake (Delete)")
         self.remove_payment_button.clicked.connect(lambda: self.remove_payment())
         payment_buttons = QHBoxLayout()
         payment_buttons.addWidget(self.pay_button)
@@ -387,15 +391,30 @@ class CostsPanel(QWidget):
         line = self.selected_line()
         estimate = line is not None and line.kind is LineKind.ESTIMATE
         answer = line.approval if line is not None else Approval.NOT_NEEDED
-        self.edit_button.setEnabled(line is not None)
-        self.remove_button.setEnabled(line is not None)
-        self.charge_button.setEnabled(
-            estimate and answer in (Approval.NOT_NEEDED, Approval.APPROVED)
-        )
-        self.approve_button.setEnabled(estimate and answer in (Approval.PENDING, Approval.DECLINED))
-        self.decline_button.setEnabled(estimate and answer in (Approval.PENDING, Approval.APPROVED))
-        self.remove_payment_button.setEnabled(self.selected_payment() is not None)
-        self.refund_button.setEnabled(self.costs.totals.paid > 0)
+        enabled = {
+            self.add_button: True,
+            self.edit_button: line is not None,
+            self.remove_button: line is not None,
+            self.charge_button: estimate and answer in (Approval.NOT_NEEDED, Approval.APPROVED),
+            self.approve_button: estimate and answer in (Approval.PENDING, Approval.DECLINED),
+            self.decline_button: estimate and answer in (Approval.PENDING, Approval.APPROVED),
+            self.pay_button: True,
+            self.remove_payment_button: self.selected_payment() is not None,
+            self.refund_button: self.costs.totals.paid > 0,
+        }
+        for button, can in enabled.items():
+            allow(
+                button,
+                self._edit_refused,
+                enabled=can,
+                tooltip=TOOLTIPS.get(button.objectName(), ""),
+            )
+
+    def _may_change(self) -> bool:
+        """For the keyboard and double-click ways in: say why not instead of a dialog."""
+        if self._edit_refused:
+            self.say(self._edit_refused, problem=True)
+        return self._edit_refused is None
 
     def say(self, text: str, *, problem: bool = False) -> None:
         self.message.setText(text)
@@ -436,6 +455,8 @@ class CostsPanel(QWidget):
         )
 
     def add_line(self) -> bool:
+        if not self._may_change():
+            return False
         dialog = self._line_dialog(None)
 
         def apply(draft: LineDraft, reason: str) -> Errors | None:
@@ -453,7 +474,7 @@ class CostsPanel(QWidget):
 
     def edit_line(self) -> bool:
         line = self.selected_line()
-        if line is None:
+        if line is None or not self._may_change():
             return False
         dialog = self._line_dialog(line)
 
@@ -507,7 +528,7 @@ class CostsPanel(QWidget):
 
     def remove_line(self) -> bool:
         line = self.selected_line()
-        if line is None:
+        if line is None or not self._may_change():
             return False
         final = line.kind is LineKind.FINAL
 
@@ -549,7 +570,7 @@ class CostsPanel(QWidget):
 
     def charge_line(self) -> bool:
         line = self.selected_line()
-        if line is None:
+        if line is None or not self._may_change():
             return False
 
         def change(reason: str) -> CaseChange:
@@ -580,7 +601,7 @@ class CostsPanel(QWidget):
 
     def answer(self, *, approved: bool) -> bool:
         line = self.selected_line()
-        if line is None:
+        if line is None or not self._may_change():
             return False
         dialog = AnswerDialog(
             self.costs.reference,
@@ -608,6 +629,8 @@ class CostsPanel(QWidget):
 
     # --- payments ----------------------------------------------------------------------------
     def record_payment(self, *, refund: bool = False) -> bool:
+        if not self._may_change():
+            return False
         totals = self.costs.totals
         # Offered: what is due, or for a refund what the patient is owed; typed over at will.
         if refund:
@@ -667,7 +690,7 @@ class CostsPanel(QWidget):
 
     def remove_payment(self) -> bool:
         payment = self.selected_payment()
-        if payment is None:
+        if payment is None or not self._may_change():
             return False
         d = payment.draft
         what = "refund" if payment.is_refund else "payment"

@@ -36,15 +36,17 @@ from PySide6.QtWidgets import (
 )
 
 from referral_desk.db.engine import Database
+from referral_desk.domain.access import Actor, Permission
 from referral_desk.domain.documents import DocumentStatus
 from referral_desk.domain.workflow import CLOCK_RUNNING_STATUSES
-from referral_desk.services import checklists, documents, files
+from referral_desk.services import audit_log, checklists, documents, files
 from referral_desk.services.case_state import CaseChange
 from referral_desk.services.documents import CaseDocumentInfo, CaseRecords
 from referral_desk.services.errors import ServiceError
 from referral_desk.services.files import FileAdded
 from referral_desk.ui.background import Cancelled, Task
 from referral_desk.ui.formatting import local_time
+from referral_desk.ui.permissions import allow, refusal
 from referral_desk.ui.reason_dialog import ReasonDialog
 from referral_desk.ui.tables import row_table
 
@@ -108,10 +110,12 @@ class DocumentsPanel(QWidget):
     files_added = Signal()  # new PDFs wait for their text to be read
 
     def __init__(
-        self, db: Database, case_id: int, actor: str, parent: QWidget | None = None
+        self, db: Database, case_id: int, actor: Actor, parent: QWidget | None = None
     ) -> None:
         super().__init__(parent)
         self._db, self._case_id, self._actor = db, case_id, actor
+        # Managers read the documents and open their files; they change nothing.
+        self._edit_refused = refusal(actor, Permission.EDIT_CASES, "change a case's documents")
         self._records: CaseRecords | None = None
         self._shown_document: int | None = None
         self._task: Task | None = None
@@ -136,7 +140,11 @@ class DocumentsPanel(QWidget):
         self.table.doubleClicked.connect(lambda _index: self.choose_files())
 
         self.add_button = QPushButton("Add files…", objectName="add_files")
-        self.add_button.setToolTip("Or drag files from your desktop onto the case (Ctrl+O)")
+        allow(
+            self.add_button,
+            self._edit_refused,
+            tooltip="Or drag files from your desktop onto the case (Ctrl+O)",
+        )
         self.add_button.setShortcut("Ctrl+O")
         self.add_button.clicked.connect(self.choose_files)
         self.buttons: dict[str, QPushButton] = {}
@@ -162,10 +170,14 @@ class DocumentsPanel(QWidget):
         self.request_button = QPushButton("Request another…", objectName="request_document")
         self.request_button.clicked.connect(self.request_another)
         self.checklist_button = QPushButton("Apply checklist", objectName="apply_checklist")
-        self.checklist_button.setToolTip(
-            "Add what the checklist of this cancer type requires and the case does not have yet"
+        allow(
+            self.checklist_button,
+            self._edit_refused,
+            tooltip="Add what the checklist of this cancer type requires and the case does not "
+            "have yet",
         )
         self.checklist_button.clicked.connect(self.apply_checklist)
+        allow(self.request_button, self._edit_refused)
         action_row.addWidget(self.request_button)
         action_row.addWidget(self.checklist_button)
 
@@ -307,13 +319,15 @@ class DocumentsPanel(QWidget):
         if shown != self._shown_document:  # a message about another document would mislead
             self.say("")
         self._shown_document = shown
-        for button in self.buttons.values():
-            button.setEnabled(doc is not None)
-        if doc is not None:
-            self.buttons["received"].setEnabled(doc.status is not DocumentStatus.RECEIVED)
-            self.buttons["not_available"].setEnabled(doc.status is not DocumentStatus.NOT_AVAILABLE)
-            self.buttons["waive"].setEnabled(doc.status is not DocumentStatus.WAIVED)
-            self.buttons["request_again"].setEnabled(doc.status is not DocumentStatus.REQUESTED)
+        now_is = {
+            "received": DocumentStatus.RECEIVED,
+            "not_available": DocumentStatus.NOT_AVAILABLE,
+            "waive": DocumentStatus.WAIVED,
+            "request_again": DocumentStatus.REQUESTED,
+        }
+        for name, button in self.buttons.items():
+            already = doc is not None and name in now_is and doc.status is now_is[name]
+            allow(button, self._edit_refused, enabled=doc is not None and not already)
         shown = doc.files if doc else ()
         self.files_table.setRowCount(len(shown))
         for row, info in enumerate(shown):
@@ -378,7 +392,11 @@ class DocumentsPanel(QWidget):
         chosen = self.selected_file_id() is not None
         self.open_button.setEnabled(chosen)
         self.save_copy_button.setEnabled(chosen)
-        self.remove_button.setEnabled(chosen and not self._selected_file_removed())
+        allow(
+            self.remove_button,
+            self._edit_refused,
+            enabled=chosen and not self._selected_file_removed(),
+        )
 
     def say(self, text: str, *, problem: bool = False) -> None:
         self.message.setText(text)
@@ -500,6 +518,9 @@ class DocumentsPanel(QWidget):
 
     # --- files -----------------------------------------------------------------------------
     def choose_files(self) -> None:
+        if self._edit_refused:  # a double-click on a document, or Ctrl+O
+            self.say(self._edit_refused, problem=True)
+            return
         names, _ = QFileDialog.getOpenFileNames(
             self,
             "Add files to the case",
@@ -512,6 +533,9 @@ class DocumentsPanel(QWidget):
 
     def add_files(self, paths: list[Path], document_type: str | None = None) -> Task | None:
         """Attach files to the given (or selected) document in the background."""
+        if self._edit_refused:  # dropped on the case
+            self.say(self._edit_refused, problem=True)
+            return None
         if self._task is not None and self._task.running:
             self.say("Files are still being added; wait for them to finish.", problem=True)
             return None
@@ -573,7 +597,7 @@ class DocumentsPanel(QWidget):
 
     def _finish_task(self) -> None:
         self.progress_box.hide()
-        self.add_button.setEnabled(True)
+        self.add_button.setEnabled(self._edit_refused is None)
 
     def _files_done(
         self,
@@ -612,8 +636,12 @@ class DocumentsPanel(QWidget):
         file_id = self.selected_file_id()
         if file_id is None:
             return None
+        doc = self.selected_document()
         try:
             path = files.export_for_viewing(self._db, file_id, viewing_folder())
+            if doc is not None:  # who looked at which patient's record
+                name = next((f.name for f in doc.files if f.id == file_id), path.name)
+                audit_log.opened_document(self._db, doc.id, actor=self._actor, file_name=name)
         except ServiceError as exc:
             self.say(str(exc), problem=True)
             return None
@@ -639,7 +667,7 @@ class DocumentsPanel(QWidget):
                 return None
             target = Path(chosen)
         try:
-            files.save_copy(self._db, file_id, target)
+            files.save_copy(self._db, file_id, target, actor=self._actor)
         except ServiceError as exc:
             self.say(str(exc), problem=True)
             return None

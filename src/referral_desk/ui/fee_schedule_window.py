@@ -39,11 +39,13 @@ from PySide6.QtWidgets import (
 
 from referral_desk.db.engine import Database
 from referral_desk.domain import money as domain_money
+from referral_desk.domain.access import Actor, Permission
 from referral_desk.services import fee_schedule, office
 from referral_desk.services.errors import ServiceError, ValidationError
 from referral_desk.services.fee_schedule import ServiceDraft, ServiceInfo
 from referral_desk.ui.case_form import ERROR_STYLE
 from referral_desk.ui.money import amount_text, editable_text, parse_amount, user_locale
+from referral_desk.ui.permissions import allow, refusal
 from referral_desk.ui.specialists_window import FieldWithMessage
 from referral_desk.ui.window_state import WindowState
 
@@ -164,12 +166,13 @@ class ServiceDialog(QDialog):
     def __init__(
         self,
         db: Database,
+        actor: Actor,
         currency: str,
         info: ServiceInfo | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self._db, self._currency, self._info = db, currency, info
+        self._db, self._actor, self._currency, self._info = db, actor, currency, info
         self.saved_id: int | None = None
         self.setObjectName("service_dialog")
         self.setWindowTitle(f"Edit {info.code}" if info else "New service")
@@ -271,10 +274,14 @@ class ServiceDialog(QDialog):
         )
         try:
             if self._info is None:
-                self.saved_id = fee_schedule.create_service(self._db, draft)
+                self.saved_id = fee_schedule.create_service(self._db, draft, actor=self._actor)
             else:
                 fee_schedule.update_service(
-                    self._db, self._info.id, draft, expected_version=self._info.version
+                    self._db,
+                    self._info.id,
+                    draft,
+                    expected_version=self._info.version,
+                    actor=self._actor,
                 )
                 self.saved_id = self._info.id
         except ValidationError as exc:
@@ -295,11 +302,17 @@ class FeeScheduleWindow(QWidget):
     changed = Signal()  # currency or prices saved: screens that show amounts read them again
 
     def __init__(
-        self, db: Database, window_state: WindowState | None = None, parent: QWidget | None = None
+        self,
+        db: Database,
+        actor: Actor,
+        window_state: WindowState | None = None,
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowFlag(Qt.WindowType.Window)
-        self._db, self._state = db, window_state
+        self._db, self._actor, self._state = db, actor, window_state
+        # Prices and the currency are the administrator's; others may look them up.
+        self._refused = refusal(actor, Permission.OFFICE_SETTINGS, "change the fee schedule")
         self.setObjectName("fee_schedule_window")
         self.setWindowTitle("Fee schedule and office · Referral Desk")
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.close)
@@ -310,6 +323,7 @@ class FeeScheduleWindow(QWidget):
         self.currency.setMaxLength(3)
         self.currency.setFixedWidth(self.fontMetrics().horizontalAdvance("WWWW") + 16)
         self.currency.setToolTip("The ISO 4217 code of the office currency, e.g. EUR, USD, CHF")
+        self.currency.setReadOnly(self._refused is not None)
         self.currency.textEdited.connect(self._currency_typed)
         self.currency.returnPressed.connect(self.change_currency)
         self.currency_name = QLabel(objectName="currency_name")
@@ -333,9 +347,11 @@ class FeeScheduleWindow(QWidget):
             "Assigning a specialist adds their fee as an &estimate",
             objectName="specialist_fee_estimate",
         )
-        self.fee_estimate.setToolTip(
-            "Quote the specialist's fee (or the consultation price) on the case's costs when "
-            "they are assigned; reassigning or declining takes the estimate off again"
+        allow(
+            self.fee_estimate,
+            self._refused,
+            tooltip="Quote the specialist's fee (or the consultation price) on the case's costs "
+            "when they are assigned; reassigning or declining takes the estimate off again",
         )
         self.fee_estimate.clicked.connect(self.set_fee_estimate)
         office_box = QGroupBox("Office")
@@ -368,12 +384,10 @@ class FeeScheduleWindow(QWidget):
         self.add_button = QPushButton("&Add service…", objectName="add_service")
         self.add_button.clicked.connect(lambda: self.add_service())
         self.edit_button = QPushButton("E&dit…", objectName="edit_service")
-        self.edit_button.setToolTip("Edit the chosen service (Enter or a double click)")
         self.edit_button.clicked.connect(lambda: self.edit_service())
         self.active_button = QPushButton("Deac&tivate", objectName="toggle_service")
         self.active_button.clicked.connect(self.toggle_active)
         self.delete_button = QPushButton("De&lete…", objectName="delete_service")
-        self.delete_button.setToolTip("Delete a service no case uses (Del)")
         self.delete_button.clicked.connect(self.delete_service)
         buttons = QHBoxLayout()
         for button in (self.add_button, self.edit_button, self.active_button, self.delete_button):
@@ -442,11 +456,11 @@ class FeeScheduleWindow(QWidget):
         except domain_money.MoneyError as exc:
             self.currency_name.setText(str(exc) if text.strip() else "")
             self.currency_name.setStyleSheet(ERROR_STYLE)
-            self.change_currency_button.setEnabled(False)
+            allow(self.change_currency_button, self._refused, enabled=False)
             return
         self.currency_name.setText(domain_money.currency_name(code, user_locale()))
         self.currency_name.setStyleSheet("")
-        self.change_currency_button.setEnabled(code != self._profile.currency)
+        allow(self.change_currency_button, self._refused, enabled=code != self._profile.currency)
 
     def selected_service(self) -> ServiceInfo | None:
         rows = self.table.selectionModel().selectedRows()
@@ -463,14 +477,28 @@ class FeeScheduleWindow(QWidget):
 
     def _update_buttons(self) -> None:
         info = self.selected_service()
-        for button in (self.edit_button, self.active_button, self.delete_button):
-            button.setEnabled(info is not None)
         active = info is None or info.draft.active
         self.active_button.setText("Deac&tivate" if active else "Ac&tivate")
-        self.active_button.setToolTip(
-            "Stop offering it for new cost lines; cases that have it keep it"
+        allow(self.add_button, self._refused)
+        allow(
+            self.edit_button,
+            self._refused,
+            enabled=info is not None,
+            tooltip="Edit the chosen service (Enter or a double click)",
+        )
+        allow(
+            self.active_button,
+            self._refused,
+            enabled=info is not None,
+            tooltip="Stop offering it for new cost lines; cases that have it keep it"
             if active
-            else "Offer it again for new cost lines"
+            else "Offer it again for new cost lines",
+        )
+        allow(
+            self.delete_button,
+            self._refused,
+            enabled=info is not None,
+            tooltip="Delete a service no case uses (Del)",
         )
 
     def say(self, text: str, *, problem: bool = False) -> None:
@@ -479,6 +507,8 @@ class FeeScheduleWindow(QWidget):
 
     # --- the office -----------------------------------------------------------------------
     def change_currency(self) -> bool:
+        if self._refused:  # Enter in the field
+            return False
         try:
             new = domain_money.check_currency(self.currency.text())
         except domain_money.MoneyError as exc:
@@ -502,7 +532,7 @@ class FeeScheduleWindow(QWidget):
             self._currency_typed(current)
             return False
         try:
-            office.set_currency(self._db, new)
+            office.set_currency(self._db, new, actor=self._actor)
         except ValidationError as exc:
             self._currency_refused(exc.errors.get("currency") or str(exc))
             return False
@@ -525,7 +555,7 @@ class FeeScheduleWindow(QWidget):
 
     def set_fee_estimate(self, enabled: bool) -> None:
         try:
-            office.set_specialist_fee_estimate(self._db, enabled)
+            office.set_specialist_fee_estimate(self._db, enabled, actor=self._actor)
         except ServiceError as exc:
             self.say(str(exc), problem=True)
             self.fee_estimate.setChecked(not enabled)
@@ -538,7 +568,10 @@ class FeeScheduleWindow(QWidget):
 
     # --- the fee schedule -------------------------------------------------------------------
     def _edit(self, info: ServiceInfo | None) -> int | None:
-        dialog = ServiceDialog(self._db, self._profile.currency, info, self)
+        if self._refused:  # Enter or a double click in the table
+            self.say(self._refused, problem=True)
+            return None
+        dialog = ServiceDialog(self._db, self._actor, self._profile.currency, info, self)
         if dialog.exec() != QDialog.DialogCode.Accepted or dialog.saved_id is None:
             return None
         self.refresh()
@@ -562,7 +595,9 @@ class FeeScheduleWindow(QWidget):
             return False
         draft = replace(info.draft, active=not info.draft.active)
         try:
-            fee_schedule.update_service(self._db, info.id, draft, expected_version=info.version)
+            fee_schedule.update_service(
+                self._db, info.id, draft, expected_version=info.version, actor=self._actor
+            )
         except ServiceError as exc:
             self.refresh()
             self.say(str(exc), problem=True)
@@ -578,7 +613,7 @@ class FeeScheduleWindow(QWidget):
 
     def delete_service(self) -> bool:
         info = self.selected_service()
-        if info is None:
+        if info is None or self._refused:
             return False
         answer = QMessageBox.question(
             self,
@@ -590,7 +625,7 @@ class FeeScheduleWindow(QWidget):
         if answer != QMessageBox.StandardButton.Yes:
             return False
         try:
-            fee_schedule.delete_service(self._db, info.id)
+            fee_schedule.delete_service(self._db, info.id, actor=self._actor)
         except ValidationError as exc:
             self.say(exc.errors.get("service") or str(exc), problem=True)
             return False

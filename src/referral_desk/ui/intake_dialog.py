@@ -16,16 +16,18 @@ from PySide6.QtWidgets import (
 )
 
 from referral_desk.db.engine import Database
+from referral_desk.domain.access import Actor, Permission
 from referral_desk.services import cases
 from referral_desk.services.cases import CaseCreated, PatientMatch
-from referral_desk.services.errors import ValidationError
+from referral_desk.services.errors import NotAllowedError, ValidationError
 from referral_desk.ui.case_form import CaseForm
+from referral_desk.ui.permissions import allow, refusal
 
 WARNING_STYLE = "background: #fff3cd; border: 1px solid #e0b252; border-radius: 4px; padding: 6px;"
 
 
 class IntakeDialog(QDialog):
-    def __init__(self, db: Database, actor: str, parent: QWidget | None = None) -> None:
+    def __init__(self, db: Database, actor: Actor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._db = db
         self._actor = actor
@@ -64,6 +66,10 @@ class IntakeDialog(QDialog):
         )
         self.buttons.accepted.connect(self.save)
         self.buttons.rejected.connect(self.reject)
+        allow(
+            self.buttons.button(QDialogButtonBox.StandardButton.Save),
+            refusal(actor, Permission.EDIT_CASES, "take in a case"),
+        )
         layout = QVBoxLayout(self)
         layout.addWidget(scroll)
         layout.addWidget(self.buttons)
@@ -182,5 +188,8 @@ class IntakeDialog(QDialog):
                 self.created = cases.create_case(self._db, case, patient=patient, actor=self._actor)
         except ValidationError as exc:
             self.form.show_errors(exc.errors)
+            return
+        except NotAllowedError as exc:
+            QMessageBox.warning(self, "Not saved", str(exc))
             return
         self.accept()

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from referral_desk.db.engine import Database
+from referral_desk.domain.access import Actor, Permission
 from referral_desk.domain.enums import CaseStatus
 from referral_desk.domain.letters import LetterKind
 from referral_desk.services import letters
@@ -33,6 +34,7 @@ from referral_desk.ui.case_form import ERROR_STYLE
 from referral_desk.ui.documents_panel import combined_change, viewing_folder
 from referral_desk.ui.formatting import local_time
 from referral_desk.ui.money import user_locale
+from referral_desk.ui.permissions import allow, refusal
 from referral_desk.ui.tables import row_table
 
 COLUMNS = ("Letter", "Made", "By", "Template", "Large print", "Pages", "Sent")
@@ -62,10 +64,13 @@ class LettersPanel(QWidget):
     listed = Signal()  # the list was read again: the tab's title counts the unsent letters
 
     def __init__(
-        self, db: Database, case_id: int, actor: str, parent: QWidget | None = None
+        self, db: Database, case_id: int, actor: Actor, parent: QWidget | None = None
     ) -> None:
         super().__init__(parent)
         self._db, self._case_id, self._actor = db, case_id, actor
+        # Everyone may read a case's letters; making, copying and sending them is the
+        # coordinator's.
+        self._letters_refused = refusal(actor, Permission.LETTERS, "make or send letters")
         self._letters: list[LetterInfo] = []
         self._status: CaseStatus | None = None
         self._task: Task | None = None
@@ -100,10 +105,14 @@ class LettersPanel(QWidget):
             action.triggered.connect(lambda _=False, k=kind: self.make_letter(k))
             self.kind_actions[kind] = action
         self.new_button = QPushButton("&New letter", objectName="new_letter")  # ▾ is Qt's
-        self.new_button.setMenu(self.new_menu)
-        self.new_button.setToolTip("Make a letter from the case and the office's current wording")
+        if self._letters_refused is None:  # a button that cannot be pressed still opens a menu
+            self.new_button.setMenu(self.new_menu)
         self.large_print = QCheckBox("&Large print", objectName="large_print")
-        self.large_print.setToolTip("Bigger type, for readers with low vision")
+        allow(
+            self.large_print,
+            self._letters_refused,
+            tooltip="Bigger type, for readers with low vision",
+        )
         self.open_button = QPushButton("Op&en", objectName="open_letter")
         self.open_button.setToolTip("Show the letter in the PDF viewer, to check and print it")
         self.open_button.clicked.connect(lambda: self.open_selected())
@@ -201,15 +210,28 @@ class LettersPanel(QWidget):
     def _update_buttons(self) -> None:
         info = self.selected_letter()
         self.open_button.setEnabled(info is not None)
-        self.save_button.setEnabled(info is not None)
-        self.sent_button.setEnabled(info is not None and info.sent_at is None)
-        self.sent_button.setToolTip(
-            "Record that this letter went out (today, by you)"
+        refused = self._letters_refused
+        allow(
+            self.save_button,
+            refused,
+            enabled=info is not None,
+            tooltip="Save the letter as a PDF file, e.g. to send it by e-mail",
+        )
+        allow(
+            self.sent_button,
+            refused,
+            enabled=info is not None and info.sent_at is None,
+            tooltip="Record that this letter went out (today, by you)"
             if info is None or info.sent_at is None
-            else f"Sent {sent_text(info)}"
+            else f"Sent {sent_text(info)}",
         )
         busy = self._task is not None and self._task.running
-        self.new_button.setEnabled(not busy)
+        allow(
+            self.new_button,
+            refused,
+            enabled=not busy,
+            tooltip="Make a letter from the case and the office's current wording",
+        )
 
     def say(self, text: str, *, problem: bool = False) -> None:
         self.message.setText(text)
@@ -221,6 +243,8 @@ class LettersPanel(QWidget):
         """Compose, render and archive in the background (the first letter loads the fonts),
         then show it in the viewer."""
         if self._task is not None and self._task.running:
+            return None
+        if not self._may_handle_letters():
             return None
         db, case_id, actor = self._db, self._case_id, self._actor
         large_print, locale = self.large_print.isChecked(), user_locale()
@@ -268,7 +292,9 @@ class LettersPanel(QWidget):
         if info is None:
             return None
         try:
-            path = letters.export_for_viewing(self._db, info.id, viewing_folder())
+            path = letters.export_for_viewing(
+                self._db, info.id, viewing_folder(), actor=self._actor
+            )
         except ServiceError as exc:
             self.say(str(exc), problem=True)
             return None
@@ -280,9 +306,14 @@ class LettersPanel(QWidget):
             )
         return path
 
+    def _may_handle_letters(self) -> bool:
+        if self._letters_refused:
+            self.say(self._letters_refused, problem=True)
+        return self._letters_refused is None
+
     def save_selected_copy(self, target: Path | None = None) -> Path | None:
         info = self.selected_letter()
-        if info is None:
+        if info is None or not self._may_handle_letters():
             return None
         if target is None:
             suggested = documents_folder() / letter_file_name(info)
@@ -293,7 +324,7 @@ class LettersPanel(QWidget):
                 return None
             target = Path(chosen)
         try:
-            letters.save_copy(self._db, info.id, target)
+            letters.save_copy(self._db, info.id, target, actor=self._actor)
         except ServiceError as exc:
             self.say(str(exc), problem=True)
             return None
@@ -302,7 +333,7 @@ class LettersPanel(QWidget):
 
     def mark_selected_sent(self) -> bool:
         info = self.selected_letter()
-        if info is None or info.sent_at is not None:
+        if info is None or info.sent_at is not None or not self._may_handle_letters():
             return False
         moves = info.kind is LetterKind.SUMMARY and self._status is CaseStatus.OPINION_RECEIVED
         made = local_time(info.created_at)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+import shiboken6
 from PySide6.QtCore import (
     QEvent,
     QItemSelectionModel,
@@ -16,6 +17,7 @@ from PySide6.QtCore import (
     Qt,
     QThreadPool,
     QTimer,
+    Signal,
 )
 from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeyEvent, QKeySequence, QPainter, QPalette
 from PySide6.QtWidgets import (
@@ -26,6 +28,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -46,12 +49,15 @@ from PySide6.QtWidgets import (
 
 from referral_desk import APP_NAME, __version__
 from referral_desk.db.engine import Database
+from referral_desk.domain.access import Actor, Permission
 from referral_desk.domain.clock import Pace
 from referral_desk.domain.enums import CaseStatus, Urgency
 from referral_desk.domain.workflow import CLOSED_STATUSES
-from referral_desk.services import case_list, office, specialists
+from referral_desk.services import accounts, case_list, office, specialists
 from referral_desk.services.case_list import CaseQuery, Page
+from referral_desk.services.errors import ServiceError
 from referral_desk.services.specialists import SpecialistInfo
+from referral_desk.ui.background import Task
 from referral_desk.ui.batch_letters import BatchLetters, BatchOutcome
 from referral_desk.ui.case_table_model import COLUMNS, DEFAULT_SORT_COLUMN, CaseTableModel
 from referral_desk.ui.case_window import CaseWindow
@@ -62,14 +68,24 @@ from referral_desk.ui.fee_schedule_window import FeeScheduleWindow
 from referral_desk.ui.formatting import PACE_COLOURS
 from referral_desk.ui.intake_dialog import IntakeDialog
 from referral_desk.ui.office_profile_window import OfficeProfileWindow
+from referral_desk.ui.permissions import refusal
+from referral_desk.ui.screen_lock import ScreenLock
+from referral_desk.ui.sign_in import ChangePasswordDialog
 from referral_desk.ui.specialists_window import SpecialistsWindow
 from referral_desk.ui.templates_window import TemplatesWindow
 from referral_desk.ui.text_reader import TextReader
 from referral_desk.ui.window_state import WindowState
 
 if TYPE_CHECKING:
+    from referral_desk.ui.audit_window import AuditWindow
     from referral_desk.ui.reports_window import ReportsWindow
+    from referral_desk.ui.users_window import UsersWindow
 
+# Why a main window closed (MainWindow.closed), also the detail of the sign-out entry.
+QUIT = "closed Referral Desk"
+SWITCH_USER = "switched user"
+SIGN_OUT = "signed out"
+SIGN_OUT_FROM_LOCK = "signed out from the locked screen; unsaved work discarded"
 SEARCH_DELAY_MS = 150
 CLOCK_TICK_MS = 60_000
 # Named for the column set: a header saved with other columns must not be restored onto these.
@@ -153,19 +169,31 @@ class TwoLineDelegate(QStyledItemDelegate):
 
 
 class MainWindow(QMainWindow):
+    """The case list for one signed-in person: what their role may not use is disabled, and
+    closing it ends their session (`closed` says why: QUIT, SWITCH_USER, SIGN_OUT...)."""
+
+    closed = Signal(str)
+
     def __init__(
         self,
         db: Database,
-        actor: str,
+        actor: Actor,
         window_state: WindowState,
         changes: ChangeBus,
         *,
+        full_name: str = "",
         on_open_demo: Any = None,
+        demo: bool = False,
     ) -> None:
         super().__init__()
         self._db, self._actor, self._state, self._changes = db, actor, window_state, changes
         self._case_windows: dict[int, CaseWindow] = {}
-        self.setWindowTitle(f"{APP_NAME} · {db.path}")
+        self._leaving = QUIT
+        self._discard_unsaved = False
+        self._closed = False
+        person = f"{full_name or actor.name} ({actor.role.label})"
+        where = "DEMO OFFICE (throwaway data)" if demo else str(db.path)
+        self.setWindowTitle(f"{APP_NAME} · {person} · {where}")
 
         # Filters and search
         self.search = QLineEdit(objectName="search")
@@ -247,11 +275,38 @@ class MainWindow(QMainWindow):
             "A month's cases, figures and charts, saved as PDF, CSV or Excel (Ctrl+Shift+M)"
         )
         self.monthly_report_action.triggered.connect(self.show_reports)
+        self.users_action = QAction("&Users and roles…", self)
+        self.users_action.setToolTip("Accounts: add people, roles, disable, reset a password")
+        self.users_action.triggered.connect(self.show_users)
+        self.audit_action = QAction("&Audit trail…", self)
+        self.audit_action.setToolTip("Who did what, and who looked at which patient")
+        self.audit_action.triggered.connect(self.show_audit)
+        self.idle_lock_action = QAction("Screen &lock after…", self)
+        self.idle_lock_action.setToolTip("How long without input before the screen locks")
+        self.idle_lock_action.triggered.connect(self.choose_idle_lock)
+        signed_in = QAction(f"Signed in as {person}", self)
+        signed_in.setEnabled(False)
+        self.lock_action = QAction("&Lock now", self)
+        self.lock_action.setShortcut("Ctrl+L")
+        # From any of the app's windows: a case window is where patient data shows.
+        self.lock_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        self.lock_action.setToolTip("Cover every window until you type your password (Ctrl+L)")
+        self.lock_action.triggered.connect(lambda: self.screen_lock.lock("on request"))
+        self.change_password_action = QAction("&Change my password…", self)
+        self.change_password_action.triggered.connect(self.change_password)
+        self.switch_user_action = QAction("S&witch user…", self)
+        self.switch_user_action.setToolTip(
+            "Close your windows and let someone else sign in at this computer"
+        )
+        self.switch_user_action.triggered.connect(lambda: self.leave(SWITCH_USER))
+        self.sign_out_action = QAction("Sign &out", self)
+        self.sign_out_action.triggered.connect(lambda: self.leave(SIGN_OUT))
         about = QAction("&About Referral Desk", self)
         about.triggered.connect(self._about)
 
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
+        file_menu.setToolTipsVisible(True)
         file_menu.addAction(self.new_case_action)
         file_menu.addAction(self.print_letters_action)
         file_menu.addSeparator()
@@ -263,13 +318,29 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.chase_action)
         view_menu.addAction(self.specialists_action)
         view_menu.addAction(self.waiting_action)
-        menu.addMenu("&Reports").addAction(self.monthly_report_action)
+        reports_menu = menu.addMenu("&Reports")
+        reports_menu.setToolTipsVisible(True)  # a disabled item says who may use it
+        reports_menu.addAction(self.monthly_report_action)
+        reports_menu.addAction(self.audit_action)
         settings_menu = menu.addMenu("&Settings")
+        settings_menu.setToolTipsVisible(True)
+        settings_menu.addAction(self.users_action)
+        settings_menu.addSeparator()
         settings_menu.addAction(self.checklists_action)
         settings_menu.addAction(self.fee_schedule_action)
         settings_menu.addSeparator()
         settings_menu.addAction(self.office_profile_action)
         settings_menu.addAction(self.templates_action)
+        settings_menu.addSeparator()
+        settings_menu.addAction(self.idle_lock_action)
+        account_menu = menu.addMenu("A&ccount")  # Alt+A is the cost-approval filter
+        account_menu.addAction(signed_in)
+        account_menu.addSeparator()
+        account_menu.addAction(self.lock_action)
+        account_menu.addAction(self.change_password_action)
+        account_menu.addSeparator()
+        account_menu.addAction(self.switch_user_action)
+        account_menu.addAction(self.sign_out_action)
         menu.addMenu("&Help").addAction(about)
 
         # Two rows: with every filter on one, the last ones fell off into the overflow menu.
@@ -371,8 +442,9 @@ class MainWindow(QMainWindow):
         self.empty_banner = QWidget(objectName="empty_banner")
         banner_layout = QHBoxLayout(self.empty_banner)
         banner_layout.addWidget(QLabel("This office has no cases yet."))
-        first = QPushButton("Take in the first case…")
+        first = QPushButton("Take in the first case…", objectName="first_case")
         first.clicked.connect(self.new_case)
+        first.setVisible(actor.may(Permission.EDIT_CASES))
         banner_layout.addWidget(first)
         if on_open_demo is not None:
             demo = QPushButton("Look around a demo office first", objectName="open_demo")
@@ -393,6 +465,9 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.splitter)
         self.counts_label = QLabel(objectName="counts")
         self.statusBar().addPermanentWidget(self.counts_label)
+        self.signed_in_label = QLabel(f"Signed in: {person}", objectName="signed_in")
+        self.signed_in_label.setContentsMargins(16, 0, 4, 0)  # apart from the counts
+        self.statusBar().addPermanentWidget(self.signed_in_label)
 
         self._search_timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
         self._search_timer.timeout.connect(self.apply_filters)
@@ -406,7 +481,9 @@ class MainWindow(QMainWindow):
         self.unpaid.toggled.connect(self.apply_filters)
         self.awaiting_approval.toggled.connect(self.apply_filters)
         self.status_list.currentRowChanged.connect(self.apply_filters)
-        changes.cases_changed.connect(self.refresh)
+        # The bus outlives this window (the next person's window uses it): one bound slot,
+        # disconnected on close, rather than lambdas that would keep calling into this one.
+        changes.cases_changed.connect(self._cases_changed)
         self._tick = QTimer(self, interval=CLOCK_TICK_MS)  # time left moves on by itself
         self._tick.timeout.connect(self.refresh)
         self._tick.start()
@@ -416,6 +493,8 @@ class MainWindow(QMainWindow):
         self._office_profile_window: OfficeProfileWindow | None = None
         self._templates_window: TemplatesWindow | None = None
         self._reports_window: ReportsWindow | None = None
+        self._users_window: UsersWindow | None = None
+        self._audit_window: AuditWindow | None = None
         self.batch = BatchLetters(db, actor, self)
         self.batch.marked.connect(self._changes.notify)
         self.batch.finished.connect(self._batch_done)
@@ -424,6 +503,15 @@ class MainWindow(QMainWindow):
         self.text_reader = TextReader(db, self)
         self.text_reader.done.connect(lambda n: self._changes.notify() if n else None)
         self.text_reader.start()
+        self._disable_what_the_role_may_not_use()
+        # The lock time is read at sign-in: a change by the administrator applies from the
+        # next sign-in on each seat.
+        self.screen_lock = ScreenLock(
+            db, actor, self, minutes=accounts.idle_lock_minutes(db), full_name=full_name
+        )
+        self.screen_lock.sign_out_requested.connect(
+            lambda: self.leave(SIGN_OUT_FROM_LOCK, discard_unsaved=True)
+        )
 
         self.resize(1400, 820)
         self._state.restore("main_window", self)
@@ -431,6 +519,35 @@ class MainWindow(QMainWindow):
         self._state.restore(HEADER_STATE_KEY, header)
         self.refresh_counts()
         self.table.setFocus()
+
+    @property
+    def actor(self) -> Actor:
+        return self._actor
+
+    def _disable_what_the_role_may_not_use(self) -> None:
+        """Disabled rather than hidden: every role sees the same menus, and the tooltip says
+        who may (a manager asked to take in a case knows whom to ask)."""
+        needs = {
+            self.new_case_action: (Permission.EDIT_CASES, "take in new cases"),
+            self.print_letters_action: (Permission.LETTERS, "print summary letters"),
+            self.templates_action: (Permission.LETTERS, "change the letters' wording"),
+            self.monthly_report_action: (Permission.REPORTS, "see or export reports"),
+            self.audit_action: (Permission.VIEW_AUDIT, "read the audit trail"),
+            self.users_action: (Permission.MANAGE_USERS, "manage users"),
+            self.checklists_action: (Permission.OFFICE_SETTINGS, "change the checklists"),
+            self.fee_schedule_action: (Permission.OFFICE_SETTINGS, "change the fee schedule"),
+            self.office_profile_action: (
+                Permission.OFFICE_SETTINGS,
+                "change the office profile",
+            ),
+            self.idle_lock_action: (Permission.OFFICE_SETTINGS, "change the screen lock time"),
+        }
+        for action, (permission, words) in needs.items():
+            why_not = refusal(self._actor, permission, words)
+            if why_not is not None:
+                action.setEnabled(False)
+                action.setToolTip(why_not)
+                action.setStatusTip(why_not)
 
     # --- the query -------------------------------------------------------------------
     def _fetch(self, query: CaseQuery, after: Any) -> Page:
@@ -463,6 +580,12 @@ class MainWindow(QMainWindow):
         self.model.set_query(self._build_query())
         self._show_shown_count()  # office counts do not change while typing
         self._mark_chosen_specialist()
+
+    def _cases_changed(self) -> None:
+        self.refresh()
+        _refresh_if_shown(self._chase_window)
+        _refresh_if_shown(self._specialists_window)
+        _refresh_if_shown(self._fee_schedule_window)  # "used by" counts move
 
     def refresh(self) -> None:
         """Reload what is shown, keeping the user's place: selection and scroll position."""
@@ -640,11 +763,16 @@ class MainWindow(QMainWindow):
 
     def new_case(self) -> int | None:
         dialog = IntakeDialog(self._db, self._actor, self)
-        if dialog.exec() != QDialog.DialogCode.Accepted or dialog.created is None:
+        try:
+            accepted = dialog.exec() == QDialog.DialogCode.Accepted
+            created = dialog.created
+        finally:
+            dialog.deleteLater()  # one per intake: kept, they added up over a day
+        if not accepted or created is None:
             return None
         self._changes.notify()
-        self.statusBar().showMessage(f"{dialog.created.reference} taken in.", 8000)
-        return dialog.created.id
+        self.statusBar().showMessage(f"{created.reference} taken in.", 8000)
+        return created.id
 
     def _open_index(self, index: QModelIndex) -> None:
         self.open_case(self.model.case_id(index.row()))
@@ -666,7 +794,6 @@ class MainWindow(QMainWindow):
         if self._chase_window is None:
             self._chase_window = ChaseWindow(self._db, self._actor, self.open_case, self._state)
             self._chase_window.chased.connect(self._changes.notify)
-            self._changes.cases_changed.connect(lambda: _refresh_if_shown(self._chase_window))
         self._chase_window.refresh()
         self._chase_window.show()
         self._chase_window.raise_()
@@ -676,10 +803,9 @@ class MainWindow(QMainWindow):
     def show_specialists(self) -> SpecialistsWindow:
         if self._specialists_window is None:
             self._specialists_window = SpecialistsWindow(
-                self._db, self.show_specialist_cases, self._state
+                self._db, self._actor, self.show_specialist_cases, self._state
             )
             self._specialists_window.changed.connect(self._changes.notify)
-            self._changes.cases_changed.connect(lambda: _refresh_if_shown(self._specialists_window))
         else:
             self._specialists_window.refresh()
         self._specialists_window.show()
@@ -695,16 +821,17 @@ class MainWindow(QMainWindow):
         self.activateWindow()
 
     def edit_checklists(self) -> None:
-        ChecklistDialog(self._db, self).exec()
+        dialog = ChecklistDialog(self._db, self._actor, self)
+        try:
+            dialog.exec()
+        finally:
+            dialog.deleteLater()
 
     def show_fee_schedule(self) -> FeeScheduleWindow:
         if self._fee_schedule_window is None:
-            self._fee_schedule_window = FeeScheduleWindow(self._db, self._state, self)
+            self._fee_schedule_window = FeeScheduleWindow(self._db, self._actor, self._state, self)
             # Currency or prices changed: every screen reads its amounts again.
             self._fee_schedule_window.changed.connect(self._changes.notify)
-            self._changes.cases_changed.connect(
-                lambda: _refresh_if_shown(self._fee_schedule_window)  # "used by" counts move
-            )
         else:
             self._fee_schedule_window.refresh()
         self._fee_schedule_window.show()
@@ -714,7 +841,9 @@ class MainWindow(QMainWindow):
 
     def show_office_profile(self) -> OfficeProfileWindow:
         if self._office_profile_window is None:
-            self._office_profile_window = OfficeProfileWindow(self._db, self._state, self)
+            self._office_profile_window = OfficeProfileWindow(
+                self._db, self._actor, self._state, self
+            )
         else:
             self._office_profile_window.refresh()
         self._office_profile_window.show()
@@ -737,7 +866,7 @@ class MainWindow(QMainWindow):
             # Loaded on first use: Qt Charts and the exports cost start-up time (about 25 ms).
             from referral_desk.ui.reports_window import ReportsWindow
 
-            self._reports_window = ReportsWindow(self._db, self._state, self)
+            self._reports_window = ReportsWindow(self._db, self._actor, self._state, self)
             self._reports_window.case_requested.connect(self.open_case)
         else:
             self._reports_window.reload()  # payments and opinions since it was last shown
@@ -783,6 +912,68 @@ class MainWindow(QMainWindow):
             )
         self.statusBar().showMessage(text, 15000)
 
+    def show_users(self) -> UsersWindow:
+        if self._users_window is None:
+            from referral_desk.ui.users_window import UsersWindow
+
+            self._users_window = UsersWindow(self._db, self._actor, self, window_state=self._state)
+        self._users_window.show()
+        self._users_window.raise_()
+        self._users_window.activateWindow()
+        return self._users_window
+
+    def show_audit(self) -> AuditWindow:
+        if self._audit_window is None:
+            from referral_desk.ui.audit_window import AuditWindow
+
+            self._audit_window = AuditWindow(
+                self._db, self._actor, self.open_case, self, window_state=self._state
+            )
+        self._audit_window.show()
+        self._audit_window.raise_()
+        self._audit_window.activateWindow()
+        return self._audit_window
+
+    def choose_idle_lock(self) -> None:
+        minutes, chosen = QInputDialog.getInt(
+            self,
+            "Screen lock",
+            "Lock the screen after this many minutes without input\n"
+            "(on every seat, from each person's next sign-in):",
+            accounts.idle_lock_minutes(self._db),
+            accounts.IDLE_LOCK_RANGE[0],
+            accounts.IDLE_LOCK_RANGE[1],
+        )
+        if not chosen:
+            return
+        try:
+            accounts.set_idle_lock_minutes(self._db, minutes, actor=self._actor)
+        except ServiceError as exc:
+            QMessageBox.warning(self, "Screen lock", str(exc))
+            return
+        self.screen_lock.set_minutes(minutes)  # this seat at once
+        self.statusBar().showMessage(f"The screen locks after {minutes} minutes idle.", 8000)
+
+    def change_password(self) -> bool:
+        dialog = ChangePasswordDialog(self._db, self._actor, self)
+        try:
+            changed = dialog.exec() == QDialog.DialogCode.Accepted
+        finally:
+            dialog.deleteLater()
+        if changed:
+            self.statusBar().showMessage("Your password is changed.", 8000)
+        return changed
+
+    def leave(self, why: str, *, discard_unsaved: bool = False) -> bool:
+        """End this person's session: close every window (case windows ask about unsaved
+        edits, and Cancel keeps everything open), then `closed` tells why. With
+        `discard_unsaved` nothing asks: the person agreed to lose what was not saved."""
+        self._leaving, self._discard_unsaved = why, discard_unsaved
+        if self.close():
+            return True
+        self._leaving, self._discard_unsaved = QUIT, False
+        return False
+
     def _about(self) -> None:
         QMessageBox.about(
             self,
@@ -791,37 +982,96 @@ class MainWindow(QMainWindow):
             f"referral offices.<br><br>Database: {self._db.path}",
         )
 
-    def closeEvent(self, event: QCloseEvent) -> None:
+    def _own_windows(self) -> list[QWidget]:
+        """Every window opened from here that is still open or only hidden."""
+        windows: list[QWidget | None] = [
+            *self._case_windows.values(),
+            self._specialists_window,
+            self._office_profile_window,
+            self._templates_window,
+            self._chase_window,
+            self._fee_schedule_window,
+            self._reports_window,
+            self._users_window,
+            self._audit_window,
+        ]
+        return [w for w in windows if w is not None and shiboken6.isValid(w)]
+
+    def _close_windows(self) -> bool:
+        """Close the windows that may hold unsaved edits, each asking; False on a Cancel."""
         for window in list(self._case_windows.values()):
             if not window.close():
-                event.ignore()
-                return
+                return False
         if self._specialists_window is not None and not self._specialists_window.close():
-            event.ignore()  # unsaved specialist details, and the user chose to stay
-            return
+            return False  # unsaved specialist details, and the user chose to stay
         for settings in (self._office_profile_window, self._templates_window):
             if settings is not None and not settings.close():
-                event.ignore()  # unsaved wording or letterhead, and the user chose to stay
-                return
+                return False  # unsaved wording or letterhead, and the user chose to stay
+        return self._users_window is None or self._users_window.close()
+
+    def _drop_windows(self) -> None:
+        """Signing out from the locked screen: close without asking, unsaved edits lost.
+
+        An open modal dialog (a payment half typed in) is rejected first, so its exec()
+        returns; background tasks are cancelled and waited for below, before any window
+        that owns one is deleted.
+        """
+        self.screen_lock.shut_down()
+        for widget in QApplication.topLevelWidgets():
+            if isinstance(widget, QDialog) and widget.isVisible() and widget.isModal():
+                # QDialog's own done(): a subclass's reject() may ask "discard changes?".
+                QDialog.done(widget, QDialog.DialogCode.Rejected)
+        for task in self.findChildren(Task):
+            task.cancel()
+        for window in self._own_windows():
+            for task in window.findChildren(Task):
+                task.cancel()
+            window.hide()
+        QThreadPool.globalInstance().waitForDone()
+        for window in self._own_windows():
+            if window.parent() is None:  # the others go with this window
+                window.deleteLater()
+        self._case_windows.clear()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self._closed:  # closed once already (a test's clean-up closes it again)
+            super().closeEvent(event)
+            return
+        if self._discard_unsaved:
+            self._drop_windows()
+        elif not self._close_windows():
+            event.ignore()
+            return
+        self.screen_lock.shut_down()
+        self._changes.cases_changed.disconnect(self._cases_changed)
         self.batch.wait()
         self._state.save("main_window", self)
         self._state.save("main_splitter", self.splitter)
         self._state.save(HEADER_STATE_KEY, self.table.horizontalHeader())
         self._tick.stop()
-        if self._chase_window is not None:
-            self._chase_window.close()
-        if self._fee_schedule_window is not None:
-            self._fee_schedule_window.close()
-        if self._reports_window is not None:
-            self._reports_window.close()  # stops a report still being read or written
+        for window in (
+            self._chase_window,
+            self._fee_schedule_window,
+            self._reports_window,  # stops a report still being read or written
+            self._audit_window,
+        ):
+            if window is not None and shiboken6.isValid(window):
+                window.close()
         self.text_reader.stop()
         QThreadPool.globalInstance().waitForDone()  # no write is cut off halfway
+        # Windows without a parent (kept that way so they are not held in front of this one)
+        # would otherwise outlive the session and be collected at a random moment.
+        for window in (self._chase_window, self._specialists_window):
+            if window is not None and shiboken6.isValid(window):
+                window.deleteLater()
         super().closeEvent(event)
+        self._closed = True
+        self.closed.emit(self._leaving)
 
 
 def _refresh_if_shown(
     window: ChaseWindow | SpecialistsWindow | FeeScheduleWindow | None,
 ) -> None:
     """A closed window is only hidden: it reloads when shown again, not on every change."""
-    if window is not None and window.isVisible():
+    if window is not None and shiboken6.isValid(window) and window.isVisible():
         window.refresh()

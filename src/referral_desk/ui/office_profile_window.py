@@ -28,11 +28,13 @@ from PySide6.QtWidgets import (
 )
 
 from referral_desk.db.engine import Database
+from referral_desk.domain.access import Actor, Permission
 from referral_desk.services import office
 from referral_desk.services.errors import ServiceError, ValidationError
 from referral_desk.services.office import ImageName, OfficeDetails, OfficeProfile
 from referral_desk.ui.case_form import ERROR_STYLE
 from referral_desk.ui.letters_panel import documents_folder
+from referral_desk.ui.permissions import allow, make_read_only, refusal
 from referral_desk.ui.specialists_window import FieldWithMessage
 from referral_desk.ui.window_state import WindowState
 
@@ -69,9 +71,11 @@ class ImageField(QWidget):
 
     changed = Signal()
 
-    def __init__(self, which: ImageName, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, which: ImageName, refused: str | None = None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
-        self.which = which
+        self.which, self._refused = which, refused
         self.data: bytes | None = None
         self.thumbnail = QLabel(objectName=f"{which}_thumbnail")
         self.thumbnail.setFixedSize(THUMBNAIL[which])
@@ -79,7 +83,7 @@ class ImageField(QWidget):
         self.thumbnail.setStyleSheet(THUMBNAIL_STYLE)
         self.choose_button = QPushButton("Choose file…", objectName=f"choose_{which}")
         self.remove_button = QPushButton("Remove", objectName=f"remove_{which}")
-        self.remove_button.setToolTip(f"Print letters without the {which}")
+        allow(self.choose_button, refused)
         hint = QLabel(IMAGE_HINTS[which])
         hint.setWordWrap(True)
         hint.setStyleSheet("color: #555555;")
@@ -120,7 +124,12 @@ class ImageField(QWidget):
         else:
             self.thumbnail.setPixmap(QPixmap())
             self.thumbnail.setText(f"no {self.which}")
-        self.remove_button.setEnabled(data is not None)
+        allow(
+            self.remove_button,
+            self._refused,
+            enabled=data is not None,
+            tooltip=f"Print letters without the {self.which}",
+        )
 
     def show_message(self, text: str) -> None:
         self.message.setText(text)
@@ -133,11 +142,17 @@ class OfficeProfileWindow(QWidget):
     changed = Signal()  # saved: letters made from now on carry the new letterhead
 
     def __init__(
-        self, db: Database, window_state: WindowState | None = None, parent: QWidget | None = None
+        self,
+        db: Database,
+        actor: Actor,
+        window_state: WindowState | None = None,
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowFlag(Qt.WindowType.Window)
-        self._db, self._state = db, window_state
+        self._db, self._actor, self._state = db, actor, window_state
+        # The letterhead is the administrator's; others may read it.
+        self._refused = refusal(actor, Permission.OFFICE_SETTINGS, "change the office profile")
         self._dirty = False
         self._loading = False
         # What Save will do to each image: UNCHANGED, new bytes, or None (remove).
@@ -196,7 +211,7 @@ class OfficeProfileWindow(QWidget):
         images_box = QGroupBox("Images on the letters")
         images_form = QFormLayout(images_box)
         for which in IMAGE_NAMES:
-            field = ImageField(which)
+            field = ImageField(which, self._refused)
             field.choose_button.clicked.connect(lambda _=False, w=which: self.choose_image(w))
             field.remove_button.clicked.connect(lambda _=False, w=which: self.remove_image(w))
             self.images[which] = field
@@ -217,6 +232,11 @@ class OfficeProfileWindow(QWidget):
         self.revert_button.setText("&Undo changes")
         self.revert_button.clicked.connect(self.reload)
         buttons.rejected.connect(self.close)
+        if self._refused:
+            for box in (office_box, signed_box):
+                make_read_only(box, self._refused)
+            self.save_button.hide()
+            self.revert_button.hide()
 
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
@@ -301,9 +321,9 @@ class OfficeProfileWindow(QWidget):
             self._set_dirty(True)
 
     def _set_dirty(self, dirty: bool) -> None:
-        self._dirty = dirty
-        self.save_button.setEnabled(dirty)
-        self.revert_button.setEnabled(dirty)
+        self._dirty = dirty and self._refused is None
+        self.save_button.setEnabled(self._dirty)
+        self.revert_button.setEnabled(self._dirty)
 
     @property
     def has_unsaved_edits(self) -> bool:
@@ -358,11 +378,11 @@ class OfficeProfileWindow(QWidget):
         if not self._dirty:
             return True
         try:
-            office.set_office_details(self._db, self.details())
+            office.set_office_details(self._db, self.details(), actor=self._actor)
             for which, pending in self._pending.items():
                 if pending is not UNCHANGED:
                     assert pending is None or isinstance(pending, bytes)
-                    office.set_image(self._db, which, pending)
+                    office.set_image(self._db, which, pending, actor=self._actor)
         except ValidationError as exc:
             self.show_errors(exc.errors)
             self.say("Not saved: see the messages above.", problem=True)

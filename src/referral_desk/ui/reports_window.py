@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from referral_desk.db.engine import Database
+from referral_desk.domain.access import Actor, Permission
 from referral_desk.domain.enums import CaseStatus
 from referral_desk.domain.reports import (
     Column,
@@ -47,6 +48,7 @@ from referral_desk.ui.background import Cancelled, Task
 from referral_desk.ui.case_form import ERROR_STYLE
 from referral_desk.ui.letters_panel import documents_folder
 from referral_desk.ui.money import user_locale
+from referral_desk.ui.permissions import allow, refusal
 from referral_desk.ui.report_charts import ChartsPanel
 from referral_desk.ui.report_models import (
     COLUMNS,
@@ -122,6 +124,15 @@ class ProgressStrip(QWidget):
         self.bar.setValue(done)
 
 
+EXPORT_TIPS = {
+    ExportFormat.PDF: "A summary page with the figures and charts, then the case list, to print "
+    "or send",
+    ExportFormat.CSV: "The case list as plain text (UTF-8)",
+    ExportFormat.XLSX: "The case list and the figures as a workbook with dates, amounts and hours "
+    "typed",
+}
+
+
 class ReportsWindow(QWidget):
     """Non-modal; the main window keeps one and shows it again."""
 
@@ -132,6 +143,7 @@ class ReportsWindow(QWidget):
     def __init__(
         self,
         db: Database,
+        actor: Actor,
         window_state: WindowState | None = None,
         parent: QWidget | None = None,
         *,
@@ -142,7 +154,8 @@ class ReportsWindow(QWidget):
         self.setWindowFlag(Qt.WindowType.Window)
         self.setObjectName("reports_window")
         self.setWindowTitle("Monthly report · Referral Desk")
-        self._db, self._state, self._zone = db, window_state, zone
+        self._db, self._actor, self._state, self._zone = db, actor, window_state, zone
+        self._export_refused = refusal(actor, Permission.REPORTS, report_export.EXPORT_WORDS)
         self._now = now or (lambda: datetime.now(UTC))
         self.report: MonthlyReport | None = None
         self.load_task: Task | None = None
@@ -180,13 +193,6 @@ class ReportsWindow(QWidget):
             button = QPushButton(f"Export {FORMAT_NAMES[fmt]}…", objectName=f"export_{fmt.value}")
             button.clicked.connect(lambda _checked=False, f=fmt: self.export(f))
             self.export_buttons[fmt] = button
-        self.export_buttons[ExportFormat.PDF].setToolTip(
-            "A summary page with the figures and charts, then the case list, to print or send"
-        )
-        self.export_buttons[ExportFormat.CSV].setToolTip("The case list as plain text (UTF-8)")
-        self.export_buttons[ExportFormat.XLSX].setToolTip(
-            "The case list and the figures as a workbook with dates, amounts and hours typed"
-        )
         top = QHBoxLayout()
         top.addWidget(month_label)
         top.addWidget(self.previous_button)
@@ -379,10 +385,12 @@ class ReportsWindow(QWidget):
         """Read `month` in the background; the report on screen stays until it is here."""
         if self.load_task is not None:
             self.load_task.cancel()  # its result is ignored; only the newest month is shown
-        db, zone, now = self._db, self._zone, self._now()
+        db, actor, zone, now = self._db, self._actor, self._zone, self._now()
 
         def work(task: Task) -> MonthlyReport:
-            return reports.monthly_report(db, month, now=now, zone=zone, progress=task.report)
+            return reports.monthly_report(
+                db, month, actor=actor, now=now, zone=zone, progress=task.report
+            )
 
         task = self._task(work)
         task.progress.connect(self.load_strip.show_progress)
@@ -501,13 +509,18 @@ class ReportsWindow(QWidget):
         """Ask where (unless told), then write the report on screen in the background."""
         if self.report is None or self.export_task is not None or self.load_task is not None:
             return None
+        if self._export_refused:
+            self.say(self._export_refused, problem=True)
+            return None
         path = path or self.ask_path(fmt)
         if path is None:
             return None
-        report, locale = self.report, user_locale()
+        db, actor, report, locale = self._db, self._actor, self.report, user_locale()
 
         def work(task: Task) -> Path:
-            report_export.export_report(report, path, locale=locale, progress=task.report)
+            report_export.export_report(
+                db, report, path, actor=actor, locale=locale, progress=task.report
+            )
             return path
 
         task = self._task(work)
@@ -579,8 +592,8 @@ class ReportsWindow(QWidget):
         self.previous_button.setEnabled(0 <= index < count - 1)
         self.next_button.setEnabled(index > 0)
         ready = self.report is not None and self.load_task is None and self.export_task is None
-        for button in self.export_buttons.values():
-            button.setEnabled(ready)
+        for fmt, button in self.export_buttons.items():
+            allow(button, self._export_refused, enabled=ready, tooltip=EXPORT_TIPS.get(fmt, ""))
 
     def say(self, text: str, *, problem: bool = False, rich: bool = False) -> None:
         self.message.setTextFormat(Qt.TextFormat.RichText if rich else Qt.TextFormat.PlainText)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from referral_desk.db.engine import Database
+from referral_desk.domain.access import Actor, Permission
 from referral_desk.domain.enums import CaseStatus
 from referral_desk.domain.specialists import AssignmentStatus, Concordance, Role, Suggestion
 from referral_desk.services import opinions, specialists
@@ -34,6 +35,7 @@ from referral_desk.services.opinions import OpinionDraft, OpinionInfo
 from referral_desk.services.specialists import AssignmentInfo
 from referral_desk.ui.case_form import ERROR_STYLE
 from referral_desk.ui.formatting import local_time
+from referral_desk.ui.permissions import allow, refusal
 from referral_desk.ui.reason_dialog import ReasonDialog
 from referral_desk.ui.tables import row_table
 
@@ -52,10 +54,11 @@ class ReviewPanel(QWidget):
     changed = Signal(object)  # a CaseChange
 
     def __init__(
-        self, db: Database, case_id: int, actor: str, parent: QWidget | None = None
+        self, db: Database, case_id: int, actor: Actor, parent: QWidget | None = None
     ) -> None:
         super().__init__(parent)
         self._db, self._case_id, self._actor = db, case_id, actor
+        self._edit_refused = refusal(actor, Permission.EDIT_CASES, "assign or record an opinion")
         self._status = CaseStatus.NEW
         self._reference = ""
         self._assignments: list[AssignmentInfo] = []
@@ -72,7 +75,6 @@ class ReviewPanel(QWidget):
         self.assign_button = QPushButton("Assign…", objectName="assign")
         self.assign_button.clicked.connect(lambda: self.assign())
         self.accept_button = QPushButton("Accepted", objectName="accept_assignment")
-        self.accept_button.setToolTip("The specialist agreed to review the case")
         self.accept_button.clicked.connect(self.accept_selected)
         self.decline_button = QPushButton("Declined…", objectName="decline_assignment")
         self.decline_button.clicked.connect(self.decline_selected)
@@ -167,8 +169,10 @@ class ReviewPanel(QWidget):
             )
             self.opinion_text.setStyleSheet(MAJOR_BOX_STYLE if opinion.major_change else "")
         self.opinion_button.setText("Amend opinion…" if opinion else "Record opinion…")
-        self.opinion_button.setEnabled(
-            self._status is CaseStatus.UNDER_REVIEW or self._status is CaseStatus.OPINION_RECEIVED
+        allow(
+            self.opinion_button,
+            self._edit_refused,
+            enabled=self._status in (CaseStatus.UNDER_REVIEW, CaseStatus.OPINION_RECEIVED),
         )
 
     def _selected(self) -> AssignmentInfo | None:
@@ -181,9 +185,18 @@ class ReviewPanel(QWidget):
     def _update_buttons(self) -> None:
         chosen = self._selected()
         proposed = chosen is not None and chosen.status is AssignmentStatus.PROPOSED
-        self.accept_button.setEnabled(proposed)
-        self.decline_button.setEnabled(proposed)
-        self.assign_button.setEnabled(self._status in specialists.OPEN_FOR_REVIEW)
+        allow(
+            self.accept_button,
+            self._edit_refused,
+            enabled=proposed,
+            tooltip="The specialist agreed to review the case",
+        )
+        allow(self.decline_button, self._edit_refused, enabled=proposed)
+        allow(
+            self.assign_button,
+            self._edit_refused,
+            enabled=self._status in specialists.OPEN_FOR_REVIEW,
+        )
 
     def say(self, text: str, *, problem: bool = False) -> None:
         self.message.setText(text)

@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
 )
 
 from referral_desk.db.engine import Database
+from referral_desk.domain.access import Actor, Permission
 from referral_desk.domain.clock import Pace
 from referral_desk.domain.enums import CANCER_TYPES, cancer_type_label
 from referral_desk.domain.money import MoneyError
@@ -55,6 +56,7 @@ from referral_desk.services.specialists import AbsenceInfo, SpecialistDraft, Spe
 from referral_desk.ui.case_form import ERROR_STYLE
 from referral_desk.ui.formatting import PACE_COLOURS
 from referral_desk.ui.money import amount_text, editable_text, parse_amount
+from referral_desk.ui.permissions import allow, make_read_only, refusal
 from referral_desk.ui.window_state import WindowState
 
 Index = QModelIndex | QPersistentModelIndex
@@ -380,6 +382,7 @@ class SpecialistsWindow(QWidget):
     def __init__(
         self,
         db: Database,
+        actor: Actor,
         show_cases: Callable[[int], object] | None = None,
         window_state: WindowState | None = None,
         parent: QWidget | None = None,
@@ -388,7 +391,10 @@ class SpecialistsWindow(QWidget):
         self.setWindowFlag(Qt.WindowType.Window)
         self.setWindowTitle("Specialists · Referral Desk")
         self.setObjectName("specialists_window")
-        self._db, self._show_cases, self._state = db, show_cases, window_state
+        self._db, self._actor = db, actor
+        self._show_cases, self._state = show_cases, window_state
+        # A manager looks up the roster and its load; keeping it is the office staff's.
+        self._edit_refused = refusal(actor, Permission.EDIT_CASES, "change the specialists' roster")
         self._current: SpecialistInfo | None = None  # None: a new specialist being typed
         self._version: int | None = None  # as shown in the form: saving checks it
         self._dirty = False
@@ -417,6 +423,7 @@ class SpecialistsWindow(QWidget):
             header.resizeSection(column, width)
         self.new_button = QPushButton("&New specialist", objectName="new_specialist")
         self.new_button.clicked.connect(self.new_specialist)
+        allow(self.new_button, self._edit_refused)
         self.show_cases_button = QPushButton("Sh&ow cases", objectName="show_cases")
         self.show_cases_button.setToolTip("Show this specialist's cases in the case list")
         self.show_cases_button.clicked.connect(self.show_cases)
@@ -434,13 +441,19 @@ class SpecialistsWindow(QWidget):
 
         # The selected specialist
         self.form = SpecialistForm()
+        if self._edit_refused:
+            make_read_only(self.form, self._edit_refused)
+            for row in range(self.form.cancer_types.count()):
+                item = self.form.cancer_types.item(row)
+                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsUserCheckable)
         self.form.changed.connect(self._mark_dirty)
         self.save_button = QPushButton("&Save", objectName="save_specialist")
         self.save_button.setShortcut(QKeySequence.StandardKey.Save)
-        self.save_button.setToolTip("Save this specialist's details (Ctrl+S)")
+        allow(
+            self.save_button, self._edit_refused, tooltip="Save this specialist's details (Ctrl+S)"
+        )
         self.save_button.clicked.connect(self.save)
         self.revert_button = QPushButton("Re&vert", objectName="revert_specialist")
-        self.revert_button.setToolTip("Forget the edits and show what is saved")
         self.revert_button.clicked.connect(self.revert)
         self.message = QLabel(objectName="specialist_message")
         self.message.setWordWrap(True)
@@ -635,15 +648,24 @@ class SpecialistsWindow(QWidget):
         self._update_buttons()
 
     def _mark_dirty(self) -> None:
-        self._dirty = True
+        self._dirty = self._edit_refused is None
         self._update_buttons()
 
     def _update_buttons(self) -> None:
         saved = self._current is not None
-        self.revert_button.setEnabled(self._dirty)
+        allow(
+            self.revert_button,
+            self._edit_refused,
+            enabled=self._dirty,
+            tooltip="Forget the edits and show what is saved",
+        )
         self.show_cases_button.setEnabled(saved)
-        self.absences_box.setEnabled(saved)
-        self.absences_box.setToolTip("" if saved else "Save the specialist first")
+        allow(
+            self.absences_box,
+            self._edit_refused,
+            enabled=saved,
+            tooltip="" if saved else "Save the specialist first",
+        )
         self.remove_absence_button.setEnabled(saved and self.absences.currentItem() is not None)
 
     def say(self, text: str, *, problem: bool = False) -> None:
@@ -697,13 +719,13 @@ class SpecialistsWindow(QWidget):
             return False
         try:
             if self._current is None:
-                saved_id = specialists.create_specialist(self._db, draft)
+                saved_id = specialists.create_specialist(self._db, draft, actor=self._actor)
                 message = f"{' '.join(draft.name.split())} added to the roster."
             else:
                 assert self._version is not None
                 saved_id = self._current.id
                 specialists.update_specialist(
-                    self._db, saved_id, draft, expected_version=self._version
+                    self._db, saved_id, draft, expected_version=self._version, actor=self._actor
                 )
                 message = "Saved."
         except ValidationError as exc:
@@ -741,6 +763,7 @@ class SpecialistsWindow(QWidget):
                 self.absence_from.date().toPython(),
                 self.absence_to.date().toPython(),
                 self.absence_note.text(),
+                actor=self._actor,
             )
         except ValidationError as exc:
             self._absence_refused(exc.errors.get("absence") or str(exc))
@@ -763,7 +786,9 @@ class SpecialistsWindow(QWidget):
         if self._current is None or item is None:
             return False
         try:
-            specialists.remove_absence(self._db, int(item.data(Qt.ItemDataRole.UserRole)))
+            specialists.remove_absence(
+                self._db, int(item.data(Qt.ItemDataRole.UserRole)), actor=self._actor
+            )
         except ServiceError as exc:
             self._absence_refused(str(exc))
             return False

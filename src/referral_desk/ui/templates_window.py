@@ -47,6 +47,7 @@ from PySide6.QtWidgets import (
 )
 
 from referral_desk.db.engine import Database
+from referral_desk.domain.access import Actor, Permission
 from referral_desk.domain.letters import LetterKind
 from referral_desk.services import letter_templates, lookup
 from referral_desk.services.errors import ConflictError, ServiceError, ValidationError
@@ -56,6 +57,7 @@ from referral_desk.ui.case_form import ERROR_STYLE
 from referral_desk.ui.documents_panel import viewing_folder
 from referral_desk.ui.formatting import local_time
 from referral_desk.ui.money import user_locale
+from referral_desk.ui.permissions import allow, refusal
 from referral_desk.ui.specialists_window import FieldWithMessage
 from referral_desk.ui.window_state import WindowState
 
@@ -179,13 +181,15 @@ class TemplatesWindow(QWidget):
     def __init__(
         self,
         db: Database,
-        actor: str,
+        actor: Actor,
         window_state: WindowState | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowFlag(Qt.WindowType.Window)
         self._db, self._actor, self._state = db, actor, window_state
+        # The wording is the coordinators'; others may read it and preview it.
+        self._refused = refusal(actor, Permission.LETTERS, "change a letter template")
         self._current: TemplateInfo | None = None
         self._versions: list[TemplateInfo] = []
         self._kind = LetterKind.SUMMARY
@@ -237,6 +241,7 @@ class TemplatesWindow(QWidget):
         }
         for editor in self.editors.values():
             editor.textChanged.connect(self._mark_dirty)
+            editor.setReadOnly(self._refused is not None)
         self._fields: dict[str, FieldWithMessage] = {}
         form = QFormLayout()
         form.addRow("&Title", self._field("title", self.title))
@@ -261,8 +266,11 @@ class TemplatesWindow(QWidget):
             "Save as new &version", QDialogButtonBox.ButtonRole.AcceptRole
         )
         self.save_button.setObjectName("save_template")
-        self.save_button.setToolTip(
-            "Letters made from now on use this wording; letters already made keep theirs (Ctrl+S)"
+        allow(
+            self.save_button,
+            self._refused,
+            tooltip="Letters made from now on use this wording; letters already made keep "
+            "theirs (Ctrl+S)",
         )
         self.save_button.clicked.connect(self.save)
         self.revert_button = edit_buttons.addButton(
@@ -299,9 +307,6 @@ class TemplatesWindow(QWidget):
         self.versions.setToolTip("Double-click to edit from that version's wording")
         self.versions.itemActivated.connect(lambda _item: self.use_selected_version())
         self.use_version_button = QPushButton("Edit from this version", objectName="use_version")
-        self.use_version_button.setToolTip(
-            "Put the chosen version's wording in the editor; saving makes it the newest version"
-        )
         self.use_version_button.clicked.connect(lambda: self.use_selected_version())
         versions_box = QGroupBox("Versions")
         versions_layout = QVBoxLayout(versions_box)
@@ -466,7 +471,13 @@ class TemplatesWindow(QWidget):
             self.versions.addItem(item)
         if self.versions.count():
             self.versions.setCurrentRow(0)
-        self.use_version_button.setEnabled(self.versions.count() > 1)
+        allow(
+            self.use_version_button,
+            self._refused,
+            enabled=self.versions.count() > 1,
+            tooltip="Put the chosen version's wording in the editor; saving makes it the newest "
+            "version",
+        )
 
     def say(self, text: str, *, problem: bool = False) -> None:
         self.message.setText(text)
@@ -498,9 +509,9 @@ class TemplatesWindow(QWidget):
             self._set_dirty(True)
 
     def _set_dirty(self, dirty: bool) -> None:
-        self._dirty = dirty
-        self.save_button.setEnabled(dirty)
-        self.revert_button.setEnabled(dirty)
+        self._dirty = dirty and self._refused is None
+        self.save_button.setEnabled(self._dirty)
+        self.revert_button.setEnabled(self._dirty)
         if self._current is not None:
             self._show_version()
 
@@ -516,6 +527,8 @@ class TemplatesWindow(QWidget):
                 return
 
     def insert_placeholder(self, name: str) -> None:
+        if self._refused:
+            return
         editor = self._last_editor or self.body
         text = f"{{{name}}}"
         if isinstance(editor, QPlainTextEdit):
@@ -529,7 +542,7 @@ class TemplatesWindow(QWidget):
 
     def use_selected_version(self) -> bool:
         item = self.versions.currentItem()
-        if item is None:
+        if item is None or self._refused:
             return False
         version = int(item.data(Qt.ItemDataRole.UserRole))
         info = next((v for v in self._versions if v.version == version), None)
