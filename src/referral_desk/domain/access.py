@@ -50,6 +50,16 @@ PERMISSIONS: dict[UserRole, frozenset[Permission]] = {
 }
 
 
+# PERMISSIONS in words, for the screens that let an administrator choose a role.
+ROLE_DUTIES = {
+    UserRole.STAFF: "takes in cases; documents, assignments, opinions, costs and payments",
+    UserRole.COORDINATOR: "everything staff do, and makes, prints and sends letters",
+    UserRole.MANAGER: "reads everything, runs reports and exports, reads the audit trail; "
+    "changes nothing",
+    UserRole.ADMINISTRATOR: "everything, and manages accounts, office settings and backups",
+}
+
+
 def allowed(role: UserRole, permission: Permission) -> bool:
     return permission in PERMISSIONS[role]
 

@@ -15,7 +15,7 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import exists, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from referral_desk.db import audit_trail
@@ -33,7 +33,7 @@ from referral_desk.domain.access import (
 )
 from referral_desk.domain.audit import AuditAction
 from referral_desk.services import acting as acting_module
-from referral_desk.services.acting import acting, fold_name, record
+from referral_desk.services.acting import acting, any_account, fold_name, record
 from referral_desk.services.errors import (
     NotAllowedError,
     NotFoundError,
@@ -82,10 +82,6 @@ class UserInfo:
     last_sign_in_at: datetime | None
     created_at: datetime
     created_by: str
-
-    @property
-    def display_name(self) -> str:
-        return self.full_name or self.name
 
     def actor(self) -> Actor:
         return Actor(self.name, self.role)
@@ -143,7 +139,7 @@ def _role(role: UserRole | str) -> UserRole:
 
 def has_accounts(db: Database) -> bool:
     with db.read() as session:
-        return bool(session.execute(select(exists().where(User.id.is_not(None)))).scalar())
+        return any_account(session)
 
 
 def list_users(db: Database) -> list[UserInfo]:
@@ -197,7 +193,7 @@ def create_first_administrator(
     clean = _clean_name(name)
     _check_password(password, clean)
     with db.write() as session:
-        if session.execute(select(exists().where(User.id.is_not(None)))).scalar():
+        if any_account(session):
             raise NotAllowedError(
                 "This office already has accounts; an administrator adds new ones."
             )
@@ -273,15 +269,6 @@ def change_role(
             )
         user.role = chosen.value
         user.updated_at = now or datetime.now(UTC)
-        session.commit()
-        return _info(user)
-
-
-def set_full_name(db: Database, name: str, full_name: str, *, actor: Actor) -> UserInfo:
-    with acting(db, actor, Permission.MANAGE_USERS, "change accounts") as session:
-        user = _user(session, name)
-        user.full_name = full_name.strip()[:200]
-        user.updated_at = datetime.now(UTC)
         session.commit()
         return _info(user)
 
@@ -540,7 +527,7 @@ def create_demo_accounts(db: Database, *, now: datetime | None = None) -> bool:
     now = now or datetime.now(UTC)
     password_hash = hash_password(DEMO_PASSWORD)  # hashed once: five hashes cost ~0.3 s
     with db.write() as session:
-        if session.execute(select(exists().where(User.id.is_not(None)))).scalar():
+        if any_account(session):
             return False
         session.info[audit_trail.ACTOR] = "demo"
         for name, full_name, role in DEMO_ACCOUNTS:

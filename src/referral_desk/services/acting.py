@@ -34,6 +34,10 @@ def check(actor: Actor, permission: Permission, action: str) -> None:
         raise NotAllowedError(str(exc)) from exc
 
 
+def any_account(session: Session) -> bool:
+    return bool(session.execute(select(exists().where(User.id.is_not(None)))).scalar())
+
+
 def current_role(session: Session, actor: Actor) -> UserRole:
     """The role stored for the actor now. A database with no accounts yet (one made before
     accounts existed, before its first start) takes the caller's word."""
@@ -41,7 +45,7 @@ def current_role(session: Session, actor: Actor) -> UserRole:
         select(User.role, User.active).where(User.name_folded == fold_name(actor.name))
     ).first()
     if row is None:
-        if session.execute(select(exists().where(User.id.is_not(None)))).scalar():
+        if any_account(session):
             raise NotAllowedError(f"There is no account named {actor.name!r}.")
         return actor.role
     if not row.active:

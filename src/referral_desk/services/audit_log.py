@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select
 
@@ -20,6 +21,7 @@ from referral_desk.domain.audit import GENESIS, AuditAction, AuditEntry, verify
 from referral_desk.domain.text import fold
 from referral_desk.services import acting
 from referral_desk.services.atomic import write_whole
+from referral_desk.services.case_export import neutralise
 from referral_desk.services.errors import NotAllowedError, NotFoundError
 
 PAGE = 500
@@ -53,9 +55,7 @@ class AuditRow:
     detail: str = ""
 
 
-def _filtered(
-    query: Select[tuple[AuditRecord, str | None, str | None, str | None]], f: AuditFilter
-) -> Select:  # type: ignore[type-arg]
+def _filtered(query: Select[Any], f: AuditFilter) -> Select[Any]:
     if f.actor:
         query = query.where(AuditRecord.actor == f.actor)
     if f.case_id is not None:
@@ -71,7 +71,7 @@ def _filtered(
     return query
 
 
-def _rows_query() -> Select:  # type: ignore[type-arg]
+def _rows_query() -> Select[Any]:
     return (
         select(AuditRecord, Case.reference, Patient.given_names, Patient.family_name)
         .outerjoin(Case, Case.id == AuditRecord.case_id)
@@ -253,11 +253,6 @@ CSV_COLUMNS = (
 )
 
 
-def _csv_cell(text: str) -> str:
-    # A cell beginning like a formula would run in a spreadsheet (CSV injection).
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def csv_bytes(rows: list[AuditRow]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
@@ -276,9 +271,9 @@ def csv_bytes(rows: list[AuditRow]) -> bytes:
             changes,
             row.detail,
         )
-        writer.writerow([_csv_cell(c) for c in cells])
+        writer.writerow([neutralise(c) for c in cells])  # CSV injection
     # BOM: Excel then reads the names as UTF-8.
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return out.getvalue().encode("utf-8-sig")
 
 
 def export_csv(

@@ -63,7 +63,7 @@ from referral_desk.services.acting import check
 from referral_desk.services.audit_log import AuditFilter, AuditRow, ChainReport, PatientMatch
 from referral_desk.services.errors import ServiceError, environment_problem
 from referral_desk.ui import audit_text
-from referral_desk.ui.background import Cancelled, Task
+from referral_desk.ui.background import Cancelled, Task, TaskSet
 from referral_desk.ui.case_form import ERROR_STYLE
 from referral_desk.ui.letters_panel import documents_folder
 from referral_desk.ui.reports_window import ProgressStrip
@@ -245,7 +245,7 @@ class AuditWindow(QWidget):
         self.export_task: Task | None = None
         self.check_task: Task | None = None
         self._export_path = Path()
-        self._tasks: set[Task] = set()
+        self._tasks = TaskSet(self)
 
         # --- filters ---------------------------------------------------------------------
         self.user_combo = QComboBox(objectName="audit_user")
@@ -812,20 +812,12 @@ class AuditWindow(QWidget):
         return self.export_task is not None or self.check_task is not None
 
     def _task(self, work: Callable[[Task], object]) -> Task:
-        task = Task(work, self)
+        task = self._tasks.new(work)
         task.progress.connect(self.progress.show_progress)
-        self._tasks.add(task)
         return task
 
     def _forget(self) -> Task | None:
-        """From a task's last signal: the task may go once it has said so (Task.wait)."""
-        task = self.sender()
-        if not isinstance(task, Task):
-            return None
-        self._tasks.discard(task)
-        task.wait()
-        task.deleteLater()
-        return task
+        return self._tasks.release(self.sender())
 
     def _ended(self) -> None:
         self.progress.hide()
@@ -846,10 +838,7 @@ class AuditWindow(QWidget):
 
     def stop(self) -> None:
         """Cancel whatever runs and wait for it: nothing may outlive the window."""
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            task.wait()
+        self._tasks.stop_all()
         self.export_task = self.check_task = None
         self._ended()
 

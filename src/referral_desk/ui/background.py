@@ -71,3 +71,33 @@ class _Runner(QRunnable):
 
     def run(self) -> None:
         self._task._run()
+
+
+class TaskSet:
+    """A window's tasks, each kept until it has sent its last signal and only then deleted,
+    so nothing a worker thread still touches is collected under it."""
+
+    def __init__(self, owner: QObject) -> None:
+        self._owner = owner
+        self._running: set[Task] = set()  # every task not yet released, stale ones included
+
+    def new(self, work: Callable[[Task], Any]) -> Task:
+        task = Task(work, self._owner)
+        self._running.add(task)
+        return task
+
+    def release(self, sender: QObject | None) -> Task | None:
+        """From a task's last signal (pass `self.sender()`): the task, now safe to drop."""
+        if not isinstance(sender, Task):
+            return None
+        self._running.discard(sender)
+        sender.wait()
+        sender.deleteLater()
+        return sender
+
+    def stop_all(self) -> None:
+        """Cancel whatever runs and wait for it: nothing may outlive the window."""
+        for task in list(self._running):
+            task.cancel()
+        for task in list(self._running):
+            task.wait()

@@ -44,7 +44,7 @@ from referral_desk.domain.reports import (
 from referral_desk.services import report_export, reports
 from referral_desk.services.errors import ServiceError, environment_problem
 from referral_desk.services.report_export import ExportFormat
-from referral_desk.ui.background import Cancelled, Task
+from referral_desk.ui.background import Cancelled, Task, TaskSet
 from referral_desk.ui.case_form import ERROR_STYLE
 from referral_desk.ui.letters_panel import documents_folder
 from referral_desk.ui.money import user_locale
@@ -161,7 +161,7 @@ class ReportsWindow(QWidget):
         self.load_task: Task | None = None
         self.export_task: Task | None = None
         self._export_path = Path()
-        self._tasks: set[Task] = set()  # every task not yet returned, stale ones included
+        self._tasks = TaskSet(self)
 
         # The month, and what to do with it
         self.previous_button = QToolButton(objectName="previous_month")
@@ -573,19 +573,11 @@ class ReportsWindow(QWidget):
 
     # --- helpers -----------------------------------------------------------------------------
     def _task(self, work: Callable[[Task], object]) -> Task:
-        task = Task(work, self)
-        self._tasks.add(task)
+        task = self._tasks.new(work)
         return task
 
     def _forget(self) -> Task | None:
-        """From a task's last signal: the task may go (once it has said so, see Task.wait)."""
-        task = self.sender()
-        if not isinstance(task, Task):
-            return None
-        self._tasks.discard(task)
-        task.wait()
-        task.deleteLater()
-        return task
+        return self._tasks.release(self.sender())
 
     def _update_buttons(self) -> None:
         index, count = self.month_combo.currentIndex(), self.month_combo.count()
@@ -603,10 +595,7 @@ class ReportsWindow(QWidget):
 
     def stop(self) -> None:
         """Cancel whatever runs and wait for it: nothing may outlive the window."""
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            task.wait()
+        self._tasks.stop_all()
         self.load_task = self.export_task = None
         self.load_strip.hide()
         self.export_strip.hide()

@@ -34,7 +34,8 @@ from referral_desk.services import accounts
 from referral_desk.services.accounts import SignInRefused
 from referral_desk.services.errors import ServiceError
 from referral_desk.ui.case_form import ERROR_STYLE
-from referral_desk.ui.sign_in import WAIT_HINT, Countdown, fit_height
+from referral_desk.ui.fields import fit_height
+from referral_desk.ui.sign_in import WAIT_HINT, Countdown
 
 log = logging.getLogger("referral_desk")
 

@@ -12,9 +12,8 @@ import time
 from dataclasses import replace
 from datetime import timedelta
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import (
-    QApplication,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -33,31 +32,10 @@ from referral_desk.services import accounts, case_list, office
 from referral_desk.services.accounts import SignedIn, SignInRefused
 from referral_desk.services.errors import ServiceError, ValidationError
 from referral_desk.ui.case_form import ERROR_STYLE
+from referral_desk.ui.fields import MISMATCH, MessageField, fit_height, password_box
 
-HINT_STYLE = "color: #555555;"
 DEMO_STYLE = "background: #fff3cd; border: 1px solid #e0b252; border-radius: 4px; padding: 6px;"
-MISMATCH = "The two passwords differ; type the same password in both boxes."
 WAIT_HINT = "After several wrong tries the next one waits a little (counted on the button)."
-
-
-def fit_height(dialog: QWidget) -> None:
-    """Grow the dialog to fit a message that just appeared. A window does not grow by itself
-    for wrapped labels (their height depends on the width), so messages were cut off."""
-    layout = dialog.layout()
-    if layout is None:
-        return
-    # The boxes inside lay themselves out again first; then the dialog's layout forgets the
-    # height-for-width it keeps from before the message.
-    QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
-    layout.invalidate()
-    width = dialog.width()
-    needed = (
-        layout.totalHeightForWidth(width)
-        if layout.hasHeightForWidth()
-        else layout.totalSizeHint().height()
-    )
-    if needed > dialog.height():
-        dialog.resize(width, needed)
 
 
 class Countdown(QObject):
@@ -90,37 +68,6 @@ class Countdown(QObject):
             self._button.setEnabled(True)
             return
         self._button.setText(f"{self._label} ({left} s)")
-
-
-class _Field(QWidget):
-    """A line edit with its message underneath (a problem in red, or a quiet hint)."""
-
-    def __init__(self, editor: QLineEdit, hint: str = "") -> None:
-        super().__init__()
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(2)
-        self.editor = editor
-        self.hint = hint
-        self.message = QLabel(objectName=f"{editor.objectName()}_message")
-        self.message.setWordWrap(True)
-        layout.addWidget(editor)
-        layout.addWidget(self.message)
-        self.show_problem("")
-
-    def show_problem(self, problem: str) -> None:
-        self.message.setStyleSheet(ERROR_STYLE if problem else HINT_STYLE)
-        self.message.setText(problem or self.hint)
-        self.message.setVisible(bool(problem or self.hint))
-        window = self.window()
-        if window is not self:  # placed in its dialog already
-            fit_height(window)
-
-
-def _password_box(name: str) -> QLineEdit:
-    box = QLineEdit(objectName=name)
-    box.setEchoMode(QLineEdit.EchoMode.Password)
-    return box
 
 
 def _message_label(name: str) -> QLabel:
@@ -161,7 +108,7 @@ class SignInDialog(QDialog):
         layout.addWidget(QLabel("Sign in with your own account."))
 
         self.user_name = QLineEdit(name, objectName="user_name")
-        self.password = _password_box("password")
+        self.password = password_box("password")
         form = QFormLayout()
         form.addRow("&User name:", self.user_name)
         form.addRow("&Password:", self.password)
@@ -270,7 +217,7 @@ class FirstRunDialog(QDialog):
         layout.addWidget(intro)
 
         self.office_name = QLineEdit(self._profile.name, objectName="office_name")
-        self.office_field = _Field(
+        self.office_field = MessageField(
             self.office_name,
             "Heads every letter. Address, logo and signature: Settings ▸ Office profile, later.",
         )
@@ -282,13 +229,13 @@ class FirstRunDialog(QDialog):
         self.user_name = QLineEdit(objectName="user_name")
         self.user_name.setPlaceholderText("e.g. maria.garcia")
         self.full_name = QLineEdit(objectName="full_name")
-        self.password = _password_box("password")
-        self.repeat = _password_box("repeat")
-        self.name_field = _Field(self.user_name, "What they type to sign in: no spaces.")
-        self.password_field = _Field(
+        self.password = password_box("password")
+        self.repeat = password_box("repeat")
+        self.name_field = MessageField(self.user_name, "What they type to sign in: no spaces.")
+        self.password_field = MessageField(
             self.password, f"At least {MIN_PASSWORD_LENGTH} characters; a few words work well."
         )
-        self.repeat_field = _Field(self.repeat)
+        self.repeat_field = MessageField(self.repeat)
         admin_box = QGroupBox("First administrator")
         admin_form = QFormLayout(admin_box)
         admin_form.addRow("&User name:", self.name_field)
@@ -403,15 +350,15 @@ class ChangePasswordDialog(QDialog):
             )
             intro.setWordWrap(True)
             layout.addWidget(intro)
-        self.current = _password_box("current_password")
+        self.current = password_box("current_password")
         self.current.setText(current or "")
-        self.new = _password_box("new_password")
-        self.repeat = _password_box("repeat_password")
-        self.current_field = _Field(self.current)
-        self.new_field = _Field(
+        self.new = password_box("new_password")
+        self.repeat = password_box("repeat_password")
+        self.current_field = MessageField(self.current)
+        self.new_field = MessageField(
             self.new, f"At least {MIN_PASSWORD_LENGTH} characters; a few words work well."
         )
-        self.repeat_field = _Field(self.repeat)
+        self.repeat_field = MessageField(self.repeat)
         form = QFormLayout()
         form.addRow("&Current password:", self.current_field)
         form.addRow("&New password:", self.new_field)

@@ -38,30 +38,28 @@ from PySide6.QtWidgets import (
 )
 
 from referral_desk.db.engine import Database
-from referral_desk.domain.access import MIN_PASSWORD_LENGTH, Actor, Permission, UserRole
+from referral_desk.domain.access import (
+    MIN_PASSWORD_LENGTH,
+    ROLE_DUTIES,
+    Actor,
+    Permission,
+    UserRole,
+)
 from referral_desk.domain.access import password_problem as password_rule
 from referral_desk.services import accounts
 from referral_desk.services.accounts import UserInfo
 from referral_desk.services.acting import check
 from referral_desk.services.errors import ServiceError, ValidationError, environment_problem
 from referral_desk.ui.case_form import ERROR_STYLE
+from referral_desk.ui.fields import HINT_STYLE, MISMATCH, MessageField, password_box
 from referral_desk.ui.formatting import local_time
 from referral_desk.ui.window_state import WindowState
 
 Index = QModelIndex | QPersistentModelIndex
-HINT_STYLE = "color: #555555;"
 OK_STYLE = "color: #1b5e20;"
-MISMATCH = "The two passwords differ; type the same password in both boxes."
 PASSWORD_HINT = (
     f"At least {MIN_PASSWORD_LENGTH} characters; a few words in a row are easy to remember."
 )
-ROLE_DUTIES = {
-    UserRole.STAFF: "takes in cases; documents, assignments, opinions, costs and payments",
-    UserRole.COORDINATOR: "everything staff do, and makes, prints and sends letters",
-    UserRole.MANAGER: "reads everything, runs reports and exports, reads the audit trail; "
-    "changes nothing",
-    UserRole.ADMINISTRATOR: "everything, and manages accounts, office settings and backups",
-}
 COLUMNS = ("User name", "Full name", "Role", "Status", "Locked until", "Last sign-in")
 COLUMN_WIDTHS = (150, 190, 120, 250, 130)
 SAVE_DELAY_MS = 800  # the spin box saves once the arrows have stopped
@@ -126,33 +124,6 @@ class UsersModel(QAbstractTableModel):
 # --- dialogs ---------------------------------------------------------------------------------
 
 
-class _Field(QWidget):
-    """An editor with its message underneath: a problem in red, or a quiet hint."""
-
-    def __init__(self, editor: QWidget, hint: str = "") -> None:
-        super().__init__()
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(2)
-        self.hint = hint
-        self.message = QLabel(objectName=f"{editor.objectName()}_message")
-        self.message.setWordWrap(True)
-        layout.addWidget(editor)
-        layout.addWidget(self.message)
-        self.show_problem("")
-
-    def show_problem(self, problem: str) -> None:
-        self.message.setStyleSheet(ERROR_STYLE if problem else HINT_STYLE)
-        self.message.setText(problem or self.hint)
-        self.message.setVisible(bool(problem or self.hint))
-
-
-def _password_box(name: str) -> QLineEdit:
-    box = QLineEdit(objectName=name)
-    box.setEchoMode(QLineEdit.EchoMode.Password)
-    return box
-
-
 def _role_combo(current: UserRole) -> QComboBox:
     combo = QComboBox(objectName="user_role")
     for role in UserRole:
@@ -177,7 +148,7 @@ class _ServiceDialog(QDialog):
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
 
-    def fields(self) -> dict[str, _Field]:
+    def fields(self) -> dict[str, MessageField]:
         return {}
 
     def problems(self, *, final: bool) -> dict[str, str]:
@@ -232,11 +203,13 @@ class AddUserDialog(_ServiceDialog):
         self.duties = QLabel(objectName="user_role_duties")
         self.duties.setWordWrap(True)
         self.duties.setStyleSheet(HINT_STYLE)
-        self.password = _password_box("user_password")
-        self.repeat = _password_box("user_repeat")
-        self.name_field = _Field(self.user_name, "How they sign in: letters and digits, no spaces")
-        self.password_field = _Field(self.password, PASSWORD_HINT)
-        self.repeat_field = _Field(self.repeat)
+        self.password = password_box("user_password")
+        self.repeat = password_box("user_repeat")
+        self.name_field = MessageField(
+            self.user_name, "How they sign in: letters and digits, no spaces"
+        )
+        self.password_field = MessageField(self.password, PASSWORD_HINT)
+        self.repeat_field = MessageField(self.repeat)
         form = QFormLayout(self)
         form.addRow("&User name:", self.name_field)
         form.addRow("&Full name:", self.full_name)
@@ -259,7 +232,7 @@ class AddUserDialog(_ServiceDialog):
     def _show_duties(self) -> None:
         self.duties.setText(f"{self.chosen_role.label}: {ROLE_DUTIES[self.chosen_role]}.")
 
-    def fields(self) -> dict[str, _Field]:
+    def fields(self) -> dict[str, MessageField]:
         return {
             "name": self.name_field,
             "password": self.password_field,
@@ -290,10 +263,10 @@ class ResetPasswordDialog(_ServiceDialog):
         self.setObjectName("reset_password_dialog")
         self.setWindowTitle(f"Reset the password of {name}")
         self._name = name
-        self.password = _password_box("reset_password")
-        self.repeat = _password_box("reset_repeat")
-        self.password_field = _Field(self.password, PASSWORD_HINT)
-        self.repeat_field = _Field(self.repeat)
+        self.password = password_box("reset_password")
+        self.repeat = password_box("reset_repeat")
+        self.password_field = MessageField(self.password, PASSWORD_HINT)
+        self.repeat_field = MessageField(self.repeat)
         if own:
             note = "This becomes your password at once."
         else:
@@ -313,7 +286,7 @@ class ResetPasswordDialog(_ServiceDialog):
             box.textEdited.connect(lambda _t: self.show_problems())
         self.setMinimumWidth(440)
 
-    def fields(self) -> dict[str, _Field]:
+    def fields(self) -> dict[str, MessageField]:
         return {"password": self.password_field, "repeat": self.repeat_field}
 
     def problems(self, *, final: bool) -> dict[str, str]:
