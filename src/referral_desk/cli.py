@@ -35,6 +35,7 @@ from referral_desk.paths import DATA_DIR_ENV, AppPaths, resolve_paths
 if TYPE_CHECKING:
     from referral_desk.db.engine import Database
     from referral_desk.services.accounts import UserInfo
+    from referral_desk.services.backups import BackupSummary
     from referral_desk.services.case_state import CaseChange
     from referral_desk.services.costs import CaseCosts, LineInfo
     from referral_desk.services.documents import ChaseRow
@@ -476,6 +477,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_user_commands(commands, office)
 
+    _add_backup_commands(commands, office, data_dir)
+
     commands.add_parser(
         "check",
         parents=[data_dir],
@@ -483,6 +486,49 @@ def build_parser() -> argparse.ArgumentParser:
         "(exit 1 when bad)",
     )
     return parser
+
+
+def _add_backup_commands(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    office: list[argparse.ArgumentParser],
+    data_dir: argparse.ArgumentParser,
+) -> None:
+    backup = commands.add_parser(
+        "backup",
+        parents=office,
+        help="back up the database now (administrators): into the backup folder, rotated "
+        "like the automatic backups, or with --out to a file of your choice",
+    )
+    backup.add_argument(
+        "--out", metavar="FILE", type=Path, help="save the backup to FILE (e.g. on a USB disk)"
+    )
+    backup.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    backup_commands = backup.add_subparsers(dest="backup_command", metavar="ACTION")
+    listing = backup_commands.add_parser(
+        "list",
+        parents=[data_dir],
+        help="the backups in the backup folder, newest first, with what each holds",
+    )
+    listing.add_argument("--format", choices=("table", "json"), default="table")
+    checking = backup_commands.add_parser(
+        "verify",
+        parents=[data_dir],
+        help="check a backup file: readable, undamaged, a schema this version can restore, "
+        "its audit trail intact (exit 1 when not)",
+    )
+    checking.add_argument("file", metavar="FILE", type=Path)
+    restore = commands.add_parser(
+        "restore",
+        parents=office,
+        help="replace the office's data with a backup (administrators): shows what it holds, "
+        "checks it and keeps a copy of the current database first",
+    )
+    restore.add_argument("file", metavar="FILE", type=Path)
+    restore.add_argument(
+        "--yes",
+        action="store_true",
+        help="do not ask for confirmation (for scripts; a terminal asks otherwise)",
+    )
 
 
 def _add_user_commands(
@@ -549,6 +595,16 @@ def _main(argv: Sequence[str] | None) -> int:
         return _run_gui(paths, demo=args.demo)
     if args.command == "check":
         return _check(paths)
+    if args.command == "backup" and args.backup_command == "list":
+        return _list_backups(paths, args.format)
+    if args.command == "backup" and args.backup_command == "verify":
+        return _verify_backup(args.file)
+    if args.command == "backup" and args.backup_command is None:
+        problem = _backup_target_problem(args)
+        if problem:
+            return _refuse(problem)
+    if args.command == "restore":
+        return _restore(paths, args)
     if args.command == "report":
         # A mistyped month or file name is refused before the database is opened (or made).
         try:
@@ -563,9 +619,12 @@ def _main(argv: Sequence[str] | None) -> int:
             f"`{_command_hint(args, 'users add NAME --role administrator')}`."
         )
 
-    from referral_desk.services.database import open_database
+    from referral_desk.services.database import health, open_database
     from referral_desk.services.errors import ServiceError
 
+    checked = health(paths.database)
+    if not checked.ok:
+        return _refuse(f"{checked.problem} {_restore_hint(paths, args)}")
     try:
         db = open_database(paths)
     except ServiceError as exc:
@@ -603,6 +662,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return _letters(db, args, actor)
         if args.command == "report":
             return _monthly_report(db, request, actor)
+        if args.command == "backup":
+            return _back_up(db, paths, args, actor)
         return _list_cases(db, args, actor)
     finally:
         db.dispose()
@@ -2219,9 +2280,15 @@ def _check(paths: AppPaths) -> int:
     print(f"Database:        {paths.database}")
     print(f"SQLite library:  {report.sqlite_version}")
     if wal_reset_affected(report.sqlite_version):
-        print("  Note: this SQLite version has the WAL-reset race (sqlite.org/wal.html).")
-        print("  It is rare, but until a fixed SQLite ships, avoid heavy writing from two")
-        print("  programs at once (e.g. a large `demo` import while staff save cases).")
+        print("  This SQLite version has the WAL-reset race (sqlite.org/wal.html), which can")
+        print("  damage a database when two connections write or checkpoint at once. Referral")
+        print("  Desk therefore lets one window or job write at a time (the others wait).")
+    from referral_desk.services.storage_place import network_warning
+
+    shared = network_warning(paths.database)
+    if shared:
+        print(f"Location:        WARNING: {shared}")
+    _check_backups(paths)
     if report.error:
         print(f"Problem:         {report.error}")
         return EXIT_BAD
@@ -2239,6 +2306,19 @@ def _check(paths: AppPaths) -> int:
     healthy = report.ok and report.schema_revision == head and trail_ok
     print("Result:          " + ("healthy" if healthy else "PROBLEMS FOUND"))
     return EXIT_OK if healthy else EXIT_BAD
+
+
+def _check_backups(paths: AppPaths) -> None:
+    from referral_desk.domain.backups import is_stale
+    from referral_desk.services import backups
+
+    newest = backups.newest_backup_at(paths)
+    folder = backups.load_settings(paths).folder
+    if newest is None:
+        print(f"Backups:         none yet in {folder}")
+        return
+    stale = "  (more than two days old: back up now)" if is_stale(newest, datetime.now(UTC)) else ""
+    print(f"Backups:         newest {_local_time(newest)} in {folder}{stale}")
 
 
 def _check_audit_trail(paths: AppPaths, sound: bool, revision: str | None, head: str) -> bool:
@@ -2284,6 +2364,260 @@ def _check_audit_trail(paths: AppPaths, sound: bool, revision: str | None, head:
     print("  Someone changed the file outside Referral Desk. Keep a copy of it as it is")
     print("  (it is evidence); the backups from before the change hold the original entries.")
     return False
+
+
+# --- Backups and restore ---------------------------------------------------------------------
+
+
+def _size_text(size: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:,} {unit}" if unit == "bytes" else f"{size:,.1f} {unit}"
+        size /= 1024  # type: ignore[assignment]
+    return str(size)
+
+
+def _backup_target_problem(args: argparse.Namespace) -> str | None:
+    if args.out is None:
+        if args.force:
+            return "--force goes with --out FILE."
+        return None
+    return _target_problem(args.out, args.force, "referral-desk-backup.sqlite")
+
+
+def _back_up(db: Database, paths: AppPaths, args: argparse.Namespace, actor: Actor) -> int:
+    from referral_desk.services import backups
+    from referral_desk.services.acting import check
+    from referral_desk.services.errors import ServiceError
+
+    show = sys.stderr.isatty()
+    progress = _progress_line("Backing up") if show else None
+    try:
+        # Every copy of the whole database holds every patient: administrators only.
+        check(actor, Permission.BACKUPS, "back up the database")
+        if args.out is not None:
+            target = backups.back_up_now(db, args.out, actor=actor, paths=paths, progress=progress)
+            removed: list[Path] = []
+        else:
+            made = backups.automatic_backup(db, paths, progress=progress)
+            target, removed = made.path, made.removed
+            backups.record_backup(db, actor, target)
+    except ServiceError as exc:
+        return _refuse(str(exc))
+    finally:
+        if show:
+            print("\r\033[K", end="", file=sys.stderr, flush=True)
+    summary = backups.describe(target)
+    print(f"Backed up to {target} ({_size_text(summary.size)}, {_plural(summary.cases, 'case')}).")
+    if removed:
+        print(f"Rotation removed {_plural(len(removed), 'older backup')}.")
+    return EXIT_OK
+
+
+def _backup_kind(name: str) -> str:
+    from referral_desk.domain.backups import taken_at_from_name
+
+    if taken_at_from_name(name):
+        return "automatic"
+    if name.startswith("before-upgrade-"):
+        return "before an upgrade"
+    if name.startswith("before-restore-"):
+        return "before a restore"
+    return "other"
+
+
+def _list_backups(paths: AppPaths, output: str) -> int:
+    from referral_desk.services import backups
+
+    folder = backups.load_settings(paths).folder
+    found = backups.list_backups(folder)
+    if output == "json":
+        records = [
+            {
+                "file": str(b.path),
+                "kind": _backup_kind(b.path.name),
+                "taken_at": b.taken_at.isoformat(),
+                "data_as_of": b.data_as_of.isoformat() if b.data_as_of else None,
+                "schema": b.revision,
+                "cases": b.cases,
+                "patients": b.patients,
+                "documents": b.documents,
+                "letters": b.letters,
+                "bytes": b.size,
+                "problem": b.error,
+            }
+            for b in found
+        ]
+        print(json.dumps(records, indent=2, ensure_ascii=False))
+        return EXIT_OK
+    print(f"Backup folder: {folder}")
+    if not found:
+        print("No backups yet.")
+        return EXIT_OK
+    rows = [("Taken", "Kind", "Cases", "Size", "File")] + [
+        (
+            _local_time(b.taken_at),
+            _backup_kind(b.path.name),
+            "unreadable" if b.error else f"{b.cases:,}",
+            _size_text(b.size),
+            b.path.name,
+        )
+        for b in found
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4])
+    return EXIT_OK
+
+
+def _show_backup(summary: BackupSummary) -> None:
+    from referral_desk.db.migrate import head_revision
+
+    print(f"Backup:          {summary.path} ({_size_text(summary.size)})")
+    print(f"Taken:           {_local_time(summary.taken_at)}")
+    if summary.data_as_of:
+        print(f"Data as of:      {_local_time(summary.data_as_of)}")
+    schema = {
+        "current": "this version's",
+        "older": f"older (upgraded to {head_revision()} after the restore)",
+        "newer": "NEWER than this version",
+        "unknown": "unknown",
+    }[summary.schema]
+    print(f"Schema:          {summary.revision or '-'} ({schema})")
+    print(
+        f"Holds:           {_plural(summary.cases, 'case')}, "
+        f"{_plural(summary.patients, 'patient')}, {_plural(summary.documents, 'document')}, "
+        f"{_plural(summary.letters, 'letter')}"
+    )
+
+
+def _verify_backup(file: Path) -> int:
+    from referral_desk.services import backups
+
+    try:
+        checked = backups.verify(file)
+    except backups.BackupError as exc:
+        return _refuse(str(exc))
+    _show_backup(checked.summary)
+    if checked.ok:
+        print("Checks:          passed (integrity, foreign keys, schema, audit trail)")
+        return EXIT_OK
+    print("Checks:          FAILED")
+    for problem in checked.problems:
+        print(f"  {problem}")
+    return EXIT_BAD
+
+
+def _restore_hint(paths: AppPaths, args: argparse.Namespace) -> str:
+    from referral_desk.services import backups
+
+    newest = backups.newest_good_backup(paths)
+    if newest is None:
+        return (
+            "No good backup was found in the backup folder; nothing was changed. Restore a "
+            f"backup file with `{_command_hint(args, 'restore FILE --user NAME')}`."
+        )
+    return (
+        f"The newest good backup is {newest.summary.path} (taken "
+        f"{_local_time(newest.summary.taken_at)}). Restore it with "
+        f"`{_command_hint(args, f'restore {newest.summary.path} --user NAME')}`; "
+        "nothing was changed."
+    )
+
+
+def _confirmed(args: argparse.Namespace) -> bool:
+    if args.yes:
+        return True
+    if sys.stdin is None or not sys.stdin.isatty():
+        raise _Stop(
+            "Restoring replaces the office's data: confirm with --yes when no one is at a "
+            "terminal to answer. Nothing was changed."
+        )
+    answer = input("Replace the office's current data with this backup? Type 'restore': ")
+    return answer.strip().lower() == "restore"
+
+
+def _restore(paths: AppPaths, args: argparse.Namespace) -> int:
+    """Restore over a sound database (signed in as one of its administrators), or over a
+    damaged or missing one (signed in as an administrator of the backup, the only accounts
+    left to ask)."""
+    from referral_desk.services import backups
+    from referral_desk.services.database import health, open_database
+    from referral_desk.services.errors import ServiceError
+
+    try:
+        checked = backups.verify(args.file)
+    except backups.BackupError as exc:
+        return _refuse(f"{exc} Nothing was changed.")
+    _show_backup(checked.summary)
+    if not checked.ok:
+        print("Checks:          FAILED")
+        for problem in checked.problems:
+            print(f"  {problem}")
+        return _refuse("This backup cannot be restored. Nothing was changed.")
+    print("Checks:          passed (integrity, foreign keys, schema, audit trail)")
+    paths.ensure()
+    safety_folder = backups.load_settings(paths).folder
+    state = health(paths.database)
+    try:
+        if state.ok and paths.database.exists():
+            db = open_database(paths)
+            try:
+                signed = _signed_in(db, args)
+                actor = signed[0] if signed else _no_accounts_restorer(args)
+                if not _confirmed(args):
+                    return _refuse("Not restored. Nothing was changed.")
+                done = backups.restore(db, args.file, actor=actor, safety_folder=safety_folder)
+            finally:
+                db.dispose()
+        else:
+            if not state.ok:
+                print(f"Current:         {state.problem}")
+            _backup_administrator(args)
+            if not _confirmed(args):
+                return _refuse("Not restored. Nothing was changed.")
+            done = backups.restore_over_damaged(
+                paths.database, args.file, safety_folder=safety_folder
+            )
+    except _Stop as stop:
+        return stop.tell()
+    except ServiceError as exc:
+        return _refuse(str(exc))
+    if done.safety_copy.exists():
+        print(f"Restored. The database as it was before is kept as {done.safety_copy}.")
+    else:
+        print(f"Restored into {paths.database}.")
+    if done.upgraded_from:
+        print(f"The backup's schema {done.upgraded_from} was upgraded to this version's.")
+    return EXIT_OK
+
+
+def _no_accounts_restorer(args: argparse.Namespace) -> Actor:
+    """An office without accounts (made before them): whoever runs the command administers it."""
+    return Actor(getattr(args, "user", None) or "administrator", UserRole.ADMINISTRATOR)
+
+
+def _backup_administrator(args: argparse.Namespace) -> Actor:
+    """With the office's own database unusable, the backup's accounts decide who may restore
+    it: signed in on a scratch copy, so the backup file itself is never written."""
+    from referral_desk.db.engine import Database
+    from referral_desk.services import backups
+
+    with backups.scratch_copy(args.file) as copy:
+        scratch = Database(copy)
+        try:
+            signed = _signed_in(scratch, args)
+        finally:
+            scratch.dispose()
+    if signed is None:
+        return _no_accounts_restorer(args)
+    actor = signed[0]
+    if not actor.may(Permission.BACKUPS):
+        raise _Stop(
+            f"{actor.name} is not an administrator in this backup; only an administrator may "
+            "restore it. Nothing was changed."
+        )
+    return actor
 
 
 if __name__ == "__main__":

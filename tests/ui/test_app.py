@@ -22,6 +22,7 @@ from referral_desk.ui.app import Desk
 from referral_desk.ui.changes import ChangeBus
 from referral_desk.ui.main_window import QUIT, SIGN_OUT, MainWindow
 from referral_desk.ui.sign_in import ChangePasswordDialog, FirstRunDialog, SignInDialog
+from referral_desk.ui.startup_checks import DamagedDatabaseDialog
 from tests.conftest import admin, case, patient
 from tests.ui.conftest import PASSWORD, Quits, when_modal
 
@@ -34,15 +35,28 @@ def critical(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return shown
 
 
-def test_an_unreadable_database_is_explained_and_left_alone(
+def test_an_unreadable_database_without_a_backup_is_explained_and_left_alone(
     qtbot: QtBot, paths: AppPaths, critical: list[str]
 ) -> None:
     paths.ensure()
     paths.database.write_bytes(b"SQLite format 3\x00" + b"\x00garbage" * 512)
     before = paths.database.read_bytes()
+    said: list[str] = []
+
+    def quit_there(dialog: QWidget) -> None:
+        assert isinstance(dialog, DamagedDatabaseDialog)
+        said.extend([dialog.problem.text(), dialog.offer_title.text(), dialog.offer.text()])
+        assert not dialog.restore_button.isVisible()
+        dialog.quit_button.click()
+
+    when_modal(qtbot, quit_there)
     assert app.run(paths) == 1
-    assert critical and "damaged" in critical[0]
+    problem, title, offer = said
+    assert "damaged" in problem
+    assert title == "No good backup was found."
+    assert f"Nothing was changed: the damaged file is still at {paths.database}" in offer
     assert paths.database.read_bytes() == before
+    assert critical == []
 
 
 def test_a_database_from_a_newer_version_is_refused_at_start_up(

@@ -172,3 +172,14 @@ def test_a_manager_cannot_take_in_a_case(qtbot: QtBot, db: Database) -> None:
     assert save.toolTip() == (
         "A manager cannot take in a case; ask a staff member, a coordinator or an administrator."
     )
+
+
+def test_a_refusal_of_any_typed_field_is_shown_under_that_field(qtbot: QtBot, db: Database) -> None:
+    """The services refuse free texts too (e.g. broken characters from a bad paste, which the
+    command line can send): every field the form has can carry its message."""
+    dialog = _open_intake(qtbot, db)
+    texts = ("referrer_name", "diagnosis", "stage", "patient_questions", "proposed_treatment")
+    fields = ("phone", "address", "preferred_language", "first_diagnosis", *texts)
+    dialog.form.show_errors({name: f"Retype the {name}." for name in fields})
+    for name in fields:
+        assert dialog.form.error_text(name) == f"Retype the {name}."

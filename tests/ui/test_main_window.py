@@ -4,7 +4,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QInputDialog, QMessageBox, QToolBar, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QInputDialog,
+    QMessageBox,
+    QPushButton,
+    QToolBar,
+    QWidget,
+)
 from pytestqt.qtbot import QtBot
 
 from referral_desk.db.engine import Database
@@ -168,10 +175,18 @@ def test_a_save_after_someone_else_changed_the_case_is_refused_even_after_a_refr
     assert window.conflict.isVisible()
     assert window.form.stage.text() == "IIIA"  # her typing survives the refresh
 
-    warnings: list[str] = []
-    monkeypatch.setattr(QMessageBox, "warning", lambda *args: warnings.append(args[2]))
+    said: list[str] = []
+
+    def keep_editing(box: QWidget) -> None:
+        assert isinstance(box, QMessageBox)
+        said.append(f"{box.text()}\n{box.informativeText()}")
+        box.findChild(QPushButton, "conflict_keep").click()
+
+    when_modal(qtbot, keep_editing)
     assert not window.save()
-    assert warnings and "changed by someone else" in warnings[0]
+    assert said and "changed by someone else" in said[0]
+    assert "bob at " in said[0] and "Diagnosis" in said[0]
+    assert window.form.stage.text() == "IIIA"
     assert cases.get_case(db, created.id).case.diagnosis == "Revised by Bob"
 
     monkeypatch.setattr(QMessageBox, "question", lambda *args: QMessageBox.StandardButton.Discard)

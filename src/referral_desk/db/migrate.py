@@ -10,6 +10,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
 
 from referral_desk.db.engine import Database
 from referral_desk.db.models import CASE_SEARCH_TABLE
@@ -51,7 +52,7 @@ def head_revision() -> str:
 
 def current_revision(database: Database) -> str | None:
     """The stored revision with one plain query: start-up runs this on every launch."""
-    with database.engine.connect() as connection:
+    with _reading(database) as connection:
         has_table = connection.exec_driver_sql(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
         ).first()
@@ -81,8 +82,14 @@ def upgrade(database: Database, backup_dir: Path | None = None) -> Path | None:
     return safety_copy
 
 
+def _reading(database: Database) -> Connection:
+    """A read that takes no write lock: a second window opening the file must not wait for
+    another one's save just to learn the schema version."""
+    return database.engine.execution_options(sqlite_begin="DEFERRED").connect()
+
+
 def _has_tables(database: Database) -> bool:
-    with database.engine.connect() as connection:
+    with _reading(database) as connection:
         return bool(
             connection.exec_driver_sql(
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' LIMIT 1"

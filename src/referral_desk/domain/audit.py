@@ -28,6 +28,8 @@ class AuditAction(StrEnum):
     SIGN_IN_FAILED = "sign_in_failed"
     SIGN_OUT = "sign_out"
     LOCK = "lock"
+    BACKUP = "backup"  # a copy of the whole database saved (all patients' data)
+    RESTORE = "restore"  # the database replaced by a backup
 
 
 @dataclass(frozen=True)

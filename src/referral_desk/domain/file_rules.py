@@ -89,23 +89,47 @@ def _looks_like_text(head: bytes) -> bool:
 # C0 and C1 controls, characters Windows reserves, and the bidi embeddings, overrides and
 # isolates that make "invoice\u202efdp.txt" show as "invoicetxt.pdf".
 _CONTROL_OR_RESERVED = re.compile(r'[\x00-\x1f\x7f-\x9f<>:"|?*\u202a-\u202e\u2066-\u2069]')
+# Half of a UTF-16 pair: how Python reads a Linux file name that is not UTF-8 (an old
+# Latin-1 "M\xfcller.pdf"). No database or disk can hold it as text.
+_BROKEN_CHARACTER = re.compile("[\ud800-\udfff]")
+# Windows drops dots and spaces at either end, so "report. " would not be the name saved.
+_DOTS_AND_SPACES = re.compile(r"^[\s.]+|[\s.]+$")
+# Devices on Windows, whatever the extension: a copy saved as "con.txt" goes to the console.
+_WINDOWS_DEVICES = frozenset(
+    {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"}
+    | {f"{port}{n}" for port in ("COM", "LPT") for n in "0123456789\u00b9\u00b2\u00b3"}
+)
+# Disks allow 255 bytes of UTF-8 (Linux, macOS); the viewer's copy may add ".jpeg".
+MAX_NAME_BYTES = 240
+
+
+def _shorten(text: str, chars: int, size: int) -> str:
+    """The start of `text`: at most `chars` characters and `size` bytes, no half character."""
+    return text[:chars].encode()[:size].decode(errors="ignore")
 
 
 def clean_file_name(name: str) -> str:
-    """Only the last path part, no control or reserved characters, a sane length.
+    """Only the last path part, no control or reserved characters, a sane length, and never a
+    name Windows keeps for a device.
 
-    '../../etc/passwd' becomes 'passwd'; 'C:\\scans\\CT 1.dcm' becomes 'CT 1.dcm'.
+    '../../etc/passwd' becomes 'passwd'; 'C:\\scans\\CT 1.dcm' becomes 'CT 1.dcm'; 'con.txt'
+    becomes '_con.txt'.
     """
-    base = re.split(r"[\\/]", unicodedata.normalize("NFC", name))[-1]
-    base = _CONTROL_OR_RESERVED.sub("", base).strip().strip(".")
-    if len(base) > MAX_NAME_CHARS:  # keep the extension: it tells people what they hold
+    readable = _BROKEN_CHARACTER.sub("\ufffd", name)
+    base = re.split(r"[\\/]", unicodedata.normalize("NFC", readable))[-1]
+    base = _DOTS_AND_SPACES.sub("", _CONTROL_OR_RESERVED.sub("", base))
+    if not base:
+        raise FileRefusedError(f"'{readable}' has no usable file name.")
+    if base.split(".")[0].rstrip(" ").upper() in _WINDOWS_DEVICES:
+        base = f"_{base}"
+    if len(base) > MAX_NAME_CHARS or len(base.encode()) > MAX_NAME_BYTES:
+        # Keep the extension: it tells people what they hold.
         stem, dot, ext = base.rpartition(".")
         if dot and 0 < len(ext) <= 10:
-            base = f"{stem[: MAX_NAME_CHARS - len(ext) - 1]}.{ext}"
+            room = len(ext) + 1, len(ext.encode()) + 1
+            base = f"{_shorten(stem, MAX_NAME_CHARS - room[0], MAX_NAME_BYTES - room[1])}.{ext}"
         else:
-            base = base[:MAX_NAME_CHARS]
-    if not base:
-        raise FileRefusedError(f"'{name}' has no usable file name.")
+            base = _DOTS_AND_SPACES.sub("", _shorten(base, MAX_NAME_CHARS, MAX_NAME_BYTES))
     return base
 
 

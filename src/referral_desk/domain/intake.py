@@ -63,6 +63,33 @@ class CaseDraft:
 
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Half of a UTF-16 pair, left by text decoded wrongly (a non-UTF-8 command line, a bad
+# paste): no database or file can hold it, so it is refused like any other typing slip.
+_BROKEN_CHARACTER = re.compile("[\ud800-\udfff]")
+_PATIENT_TEXTS = {
+    "given_names": "given names",
+    "family_name": "family name",
+    "phone": "phone number",
+    "email": "e-mail address",
+    "address": "address",
+    "preferred_language": "preferred language",
+}
+_CASE_TEXTS = {
+    "diagnosis": "diagnosis",
+    "stage": "stage",
+    "referrer_name": "referrer",
+    "patient_questions": "patient's questions",
+    "first_diagnosis": "first diagnosis",
+    "proposed_treatment": "proposed treatment",
+}
+
+
+def _broken_texts(draft: PatientDraft | CaseDraft, labels: dict[str, str]) -> dict[str, str]:
+    return {
+        name: f"The {label} contains a broken character (from badly converted text); retype it."
+        for name, label in labels.items()
+        if _BROKEN_CHARACTER.search(getattr(draft, name))
+    }
 
 
 def validate_patient(draft: PatientDraft, today: date) -> dict[str, str]:
@@ -80,7 +107,7 @@ def validate_patient(draft: PatientDraft, today: date) -> dict[str, str]:
         errors["birth_date"] = f"The date of birth is more than {MAX_AGE_YEARS} years ago."
     if draft.email.strip() and not _EMAIL.match(draft.email.strip()):
         errors["email"] = "This does not look like an e-mail address."
-    return errors
+    return _broken_texts(draft, _PATIENT_TEXTS) | errors
 
 
 def validate_case(draft: CaseDraft, referral_date: date) -> dict[str, str]:
@@ -92,4 +119,4 @@ def validate_case(draft: CaseDraft, referral_date: date) -> dict[str, str]:
         errors["treatment_start"] = (
             f"The planned treatment start is before the referral ({referral_date.isoformat()})."
         )
-    return errors
+    return _broken_texts(draft, _CASE_TEXTS) | errors

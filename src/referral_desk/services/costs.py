@@ -7,6 +7,7 @@ case row so the list can sort and filter by them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
@@ -50,6 +51,10 @@ EARLIEST_PAYMENT = timedelta(days=366)
 # Once the patient has the letter, its figures are what they were told: changing a charge
 # then needs a stated reason, kept in the history.
 LETTER_SENT_STATUSES = frozenset({CaseStatus.LETTER_SENT, CaseStatus.CLOSED})
+# Half of a UTF-16 pair, left by text decoded wrongly (a command line that is not UTF-8):
+# no database can hold it, so it is refused like a typing slip.
+_BROKEN_CHARACTER = re.compile("[\ud800-\udfff]")
+_BROKEN_TEXT = "contains a broken character (from badly converted text); retype it."
 
 
 @dataclass(frozen=True)
@@ -190,6 +195,8 @@ def _record(
                 f"(it has {len(reason):,})."
             }
         )
+    if _BROKEN_CHARACTER.search(reason):
+        raise ValidationError({reason_field: f"The {reason_field} {_BROKEN_TEXT}"})
     session.add(CostEvent(case_id=record.id, at=now, actor=actor, action=action, reason=reason))
     session.flush()
     lines, paid = _costed(session, record.id)  # read once for the totals and the count
@@ -264,6 +271,8 @@ def _check_draft(
             f"Keep the description to {MAX_DESCRIPTION_CHARS} characters "
             f"(it has {len(description):,})."
         )
+    elif _BROKEN_CHARACTER.search(description):
+        errors["description"] = f"The description {_BROKEN_TEXT}"
     try:
         rules.check_line(
             draft.quantity, draft.unit_price_minor, 10 ** minor_digits(office_currency(session))
@@ -540,11 +549,15 @@ def _check_payment(
         errors["reason"] = (
             f"Keep the reason to {MAX_REASON_CHARS:,} characters (it has {len(reason):,})."
         )
+    elif _BROKEN_CHARACTER.search(reason):
+        errors["reason"] = f"The reason {_BROKEN_TEXT}"
     reference = draft.reference.strip()
     if len(reference) > MAX_REFERENCE_CHARS:
         errors["reference"] = (
             f"Keep the reference to {MAX_REFERENCE_CHARS} characters (it has {len(reference):,})."
         )
+    elif _BROKEN_CHARACTER.search(reference):
+        errors["reference"] = f"The reference {_BROKEN_TEXT}"
     if errors:
         raise ValidationError(errors)
     return replace(draft, reference=reference, reason=reason)

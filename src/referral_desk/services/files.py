@@ -94,6 +94,10 @@ def _open(path: Path, name: str) -> BinaryIO:
         ) from None
     except OSError as exc:
         raise FileRejectedError(f"'{name}' cannot be read ({exc.strerror or exc}).") from None
+    except ValueError:  # NUL, or half a UTF-16 pair: no file on this disk can be named so
+        raise FileRejectedError(
+            f"'{name}' cannot be read: its name has characters no file here can have."
+        ) from None
 
 
 def _hash(stream: BinaryIO, size: int, name: str, progress: Progress | None) -> str:

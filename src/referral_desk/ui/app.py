@@ -6,6 +6,7 @@ import logging
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QIcon
@@ -20,6 +21,8 @@ from referral_desk.services import demo as demo_data
 from referral_desk.services.accounts import SignedIn
 from referral_desk.services.database import open_database
 from referral_desk.services.errors import ServiceError
+from referral_desk.ui import startup_checks
+from referral_desk.ui.backup_schedule import BackupSchedule, back_up_on_close
 from referral_desk.ui.changes import ChangeBus
 from referral_desk.ui.errors import configure_logging, install_exception_hook
 from referral_desk.ui.main_window import QUIT, MainWindow
@@ -48,6 +51,9 @@ class Desk:
     Each step shows its dialog without blocking (show(), not exec()): a sign-out can come from
     the lock prompt while a modal dialog's exec() is still on the stack, and a nested
     sign-in loop there would keep that dialog's caller waiting under the next person's session.
+
+    With `paths` (the app, not a test of signing in alone) the first sign-in of a run warns
+    when the newest backup is too old, and automatic backups that fail are reported here.
     """
 
     def __init__(
@@ -59,9 +65,17 @@ class Desk:
         quit_app: Callable[[], None],
         demo: bool = False,
         on_open_demo: Callable[[], None] | None = None,
+        paths: AppPaths | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._db, self._state, self._changes = db, window_state, changes
         self._quit, self._demo, self._on_open_demo = quit_app, demo, on_open_demo
+        self._paths, self._clock = paths, clock
+        # The old-backup warning: once a run, at the first sign-in (not at every switch).
+        self._backup_age_checked = paths is None or demo
+        self.backup_prompt: QMessageBox | None = None
+        # A failed automatic backup is retried; the warning comes once until one succeeds.
+        self._backup_failure_told = False
         self.dialog: QDialog | None = None  # the sign-in step on screen now
         self.window: MainWindow | None = None
         # Filled in only when the same person signs in again at once (no new password
@@ -130,6 +144,7 @@ class Desk:
             full_name=signed.full_name,
             on_open_demo=self._on_open_demo,
             demo=self._demo,
+            paths=self._paths,
         )
         window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # with every child window
         window.closed.connect(lambda why: self._main_closed(window, why))
@@ -137,6 +152,25 @@ class Desk:
         window.show()
         window.raise_()
         window.activateWindow()
+        if not self._backup_age_checked and self._paths is not None:
+            self._backup_age_checked = True
+            self.backup_prompt = startup_checks.offer_backup_if_stale(
+                window, self._db, self._paths, signed.actor, self._clock()
+            )
+
+    def backup_failed(self, problem: str) -> None:
+        """An automatic backup failed: said on the status bar, and once in a warning that
+        does not block (until a backup succeeds again)."""
+        if self.window is not None:
+            self.window.statusBar().showMessage("The automatic backup failed.", 60_000)
+        if not self._backup_failure_told:
+            self._backup_failure_told = True
+            startup_checks.show_warning(self.window, "Automatic backup failed", problem)
+
+    def backup_made(self) -> None:
+        self._backup_failure_told = False
+        if self.window is not None:
+            self.window.statusBar().showMessage("Automatic backup made.", 8000)
 
     def _main_closed(self, window: MainWindow, why: str) -> None:
         if self.window is window:
@@ -158,6 +192,11 @@ def run(paths: AppPaths, *, demo: bool = False) -> int:
     log_path = configure_logging(paths.log_dir)
     install_exception_hook(log_path)
     log.info("starting %s %s on %s", APP_NAME, __version__, paths.database)
+    # Before anything opens the file: a damaged database is offered its newest good backup,
+    # and nothing is overwritten unless the user says so.
+    if not startup_checks.check_database(paths):
+        return 1
+    startup_checks.warn_if_on_network(paths)
     try:
         db = open_database(paths)
     except ServiceError as exc:
@@ -176,10 +215,20 @@ def run(paths: AppPaths, *, demo: bool = False) -> int:
         quit_app=app.quit,
         demo=demo,
         on_open_demo=None if demo else open_demo_office,
+        paths=paths,
     )
+    # The demo's throwaway folder is removed on close: no backups of it.
+    schedule = None if demo else BackupSchedule(db, paths)
+    if schedule is not None:
+        schedule.failed.connect(desk.backup_failed)
+        schedule.made.connect(lambda _made: desk.backup_made())
+        schedule.start()
     desk.start()
     code = app.exec()
     app.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # the last windows, on this thread
+    if schedule is not None:
+        schedule.stop()
+        back_up_on_close(db, paths)
     changes.close()
     db.dispose()
     return code

@@ -40,6 +40,8 @@ ACTION_WORDS: dict[AuditAction, str] = {
     AuditAction.SIGN_IN_FAILED: "failed sign-in",
     AuditAction.SIGN_OUT: "signed out",
     AuditAction.LOCK: "locked the screen",
+    AuditAction.BACKUP: "backed up the database",
+    AuditAction.RESTORE: "restored the database",
 }
 
 
@@ -312,6 +314,8 @@ def summary(
         AuditAction.SIGN_IN_FAILED,
         AuditAction.SIGN_OUT,
         AuditAction.LOCK,
+        AuditAction.BACKUP,
+        AuditAction.RESTORE,
     ):
         if row.action is AuditAction.SIGN_IN and row.detail == "unlocked the screen":
             return "unlocked the screen"

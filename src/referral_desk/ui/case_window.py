@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import fields
+from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -30,10 +32,12 @@ from PySide6.QtWidgets import (
 
 from referral_desk.db.engine import Database
 from referral_desk.domain.access import Actor, Permission
+from referral_desk.domain.audit import AuditAction
 from referral_desk.domain.clock import Pace
 from referral_desk.domain.enums import CaseStatus
 from referral_desk.domain.workflow import CLOCK_RUNNING_STATUSES, TransitionError
-from referral_desk.services import audit_log, cases
+from referral_desk.services import audit_log, cases, office
+from referral_desk.services.audit_log import AuditRow
 from referral_desk.services.case_state import CaseChange
 from referral_desk.services.cases import CaseDetail
 from referral_desk.services.errors import (
@@ -42,6 +46,7 @@ from referral_desk.services.errors import (
     ServiceError,
     ValidationError,
 )
+from referral_desk.ui import audit_text
 from referral_desk.ui.case_form import CaseForm
 from referral_desk.ui.costs_panel import CostsPanel
 from referral_desk.ui.documents_panel import DocumentsPanel
@@ -59,10 +64,30 @@ CONFLICT_STYLE = (
     "background: #fff3cd; color: #5c3c00; border: 1px solid #e0b252; border-radius: 4px;"
     "padding: 6px;"
 )
+CONFLICT_TITLE = "Not saved: the case changed"
+KEEP_EDITS = "Keep my edits on screen"
+# A message box wraps at a narrow width by itself: the list of changes reads better wider.
+WIDE_MESSAGE = "QLabel#qt_msgbox_label, QLabel#qt_msgbox_informativelabel { min-width: 520px; }"
+SHOW_SAVED = "Discard my edits, show the saved version"
 RISK_STYLE = (
     "background: #fdecea; color: #8e1b10; border: 1px solid #e57373; border-radius: 4px;"
     "padding: 6px; font-weight: bold;"
 )
+
+
+def change_line(row: AuditRow, currency: str, today: datetime | None = None) -> str:
+    """One change someone made, as the conflict message lists it:
+    "maria.intake at 14:02: Stage IIA → IIB; Urgency Routine → Urgent"."""
+    moment = row.at.astimezone()
+    today = (today or datetime.now()).astimezone()
+    when = f"{moment:%H:%M}" if moment.date() == today.date() else f"{moment:%Y-%m-%d %H:%M}"
+    if row.action is AuditAction.CHANGE and row.entity in ("case", "patient") and row.changes:
+        what = "; ".join(audit_text.change_text(c) for c in audit_text.field_changes(row, currency))
+        if row.entity == "patient":
+            what = f"patient details: {what}"
+    else:
+        what = audit_text.summary(row, currency, most=6, within_case=True)
+    return f"{row.actor} at {when}: {what}"
 
 
 class CaseWindow(QWidget):
@@ -231,17 +256,23 @@ class CaseWindow(QWidget):
             self._edit_version = detail.version
             self._patient_version = detail.patient_version
             self._loaded_patient = detail.patient
+            self._loaded_case = detail.case
+            self._trail_mark = self._newest_entry()  # what others did after this is news
             self.form.set_patient(detail.patient)
             self.form.set_case(detail.case)
             self.form.show_errors({})
             self._set_dirty(False)
         changed_elsewhere = self._dirty and detail.version != self._edit_version
-        self.conflict.setText(
-            "Someone else changed this case while you were editing. Saving will be refused "
-            "so that their change is not lost: note your edits, then close and reopen the case."
-            if changed_elsewhere
-            else ""
-        )
+        if changed_elsewhere:
+            lines = self.changes_since_loaded()
+            listed = "".join(f"\n• {line}" for line in lines)
+            self.conflict.setText(
+                "Someone else changed this case while you were editing."
+                f"{listed}\nSaving will be refused so that their change is not lost: note your "
+                "edits, then close and reopen the case to see the saved version."
+            )
+        else:
+            self.conflict.setText("")
         self.conflict.setVisible(changed_elsewhere)
         self._show_status(detail)
         self._show_clock(detail)
@@ -354,7 +385,7 @@ class CaseWindow(QWidget):
             self.form.show_errors(exc.errors)
             return False
         except ConflictError as exc:
-            QMessageBox.warning(self, "Case changed elsewhere", str(exc))
+            self._refuse_stale_save(exc)
             return False
         except NotAllowedError as exc:
             QMessageBox.warning(self, "Not saved", str(exc))
@@ -363,6 +394,79 @@ class CaseWindow(QWidget):
         self.documents.reload()  # a new cancer type brings its checklist
         self._on_saved()
         return True
+
+    # --- someone else's change -----------------------------------------------------------
+    def _newest_entry(self) -> int:
+        rows = audit_log.case_history(self._db, self._case_id)
+        return rows[0].id if rows else 0  # newest first
+
+    def changes_since_loaded(self) -> list[str]:
+        """What others changed since this form was loaded, oldest first, one line each."""
+        rows = [
+            row
+            for row in audit_log.case_history(self._db, self._case_id)
+            if row.id > self._trail_mark and row.action is not AuditAction.VIEW
+        ]
+        currency = office.get_profile(self._db).currency
+        return [change_line(row, currency) for row in reversed(rows)]
+
+    def edited_fields(self) -> list[str]:
+        """The fields typed into since the form was loaded, by their labels."""
+        errors: dict[str, str] = {}
+        typed = (
+            (self._loaded_patient, self.form.patient_draft(errors)),
+            (self._loaded_case, self.form.case_draft(errors)),
+        )
+        labels = [
+            audit_text.field_label(f.name)
+            for loaded, now in typed
+            for f in fields(loaded)
+            if getattr(loaded, f.name) != getattr(now, f.name)
+        ]
+        return labels + [audit_text.field_label(name) for name in errors if name not in labels]
+
+    def _refuse_stale_save(self, exc: ConflictError) -> QMessageBox:
+        """Someone saved first: show what they changed, keep what this user typed, and say
+        how to carry on. Nothing of theirs is overwritten."""
+        lines = self.changes_since_loaded()
+        edited = self.edited_fields()
+        box = QMessageBox(self)
+        box.setObjectName("conflict_message")
+        box.setStyleSheet(WIDE_MESSAGE)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle(CONFLICT_TITLE)
+        if lines:
+            box.setText(
+                f"{self._detail.reference} was changed by someone else after you opened it. "
+                "Your edits were not saved, so that their changes are not overwritten."
+            )
+            changed = "What changed since you opened it:\n" + "\n".join(f"• {x}" for x in lines)
+        else:  # the trail names nothing newer (e.g. a change from another case's screen)
+            box.setText(str(exc))
+            changed = ""
+        yours = (
+            f"Your edits are still on screen ({', '.join(edited)})."
+            if edited
+            else "Your edits are still on screen."
+        )
+        box.setInformativeText(
+            (f"{changed}\n\n" if changed else "")
+            + f"{yours} To carry on: note or copy them, then choose “{SHOW_SAVED}” and "
+            "type them again where they still apply."
+        )
+        keep = box.addButton(KEEP_EDITS, QMessageBox.ButtonRole.RejectRole)
+        keep.setObjectName("conflict_keep")
+        fresh = box.addButton(SHOW_SAVED, QMessageBox.ButtonRole.DestructiveRole)
+        fresh.setObjectName("conflict_reload")
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        box.exec()
+        if box.clickedButton() is fresh:
+            self.reload()
+            self.documents.reload()
+            self.trail.refresh()
+        box.deleteLater()
+        return box
 
     def _confirm_cancer_type_change(self, cancer_type: str) -> bool:
         """A running clock may stop: the new type's checklist can ask for more records."""
@@ -395,6 +499,7 @@ class CaseWindow(QWidget):
                 return str(exc)
             if self._edit_version == before:  # only our own change since the form loaded
                 self._edit_version = after
+                self._trail_mark = self._newest_entry()
             return None
 
         missing = self._detail.missing_documents
@@ -421,6 +526,7 @@ class CaseWindow(QWidget):
     def _records_changed(self, change: CaseChange) -> None:
         if self._edit_version == change.version_before:  # nobody else's change in between
             self._edit_version = change.case_version
+            self._trail_mark = self._newest_entry()
         self.reload(keep_edits=self._dirty)
         self.trail.refresh()
         self._on_saved()

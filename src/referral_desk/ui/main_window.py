@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import shiboken6
@@ -53,7 +54,9 @@ from referral_desk.domain.access import Actor, Permission
 from referral_desk.domain.clock import Pace
 from referral_desk.domain.enums import CaseStatus, Urgency
 from referral_desk.domain.workflow import CLOSED_STATUSES
-from referral_desk.services import accounts, case_list, office, specialists
+from referral_desk.paths import AppPaths
+from referral_desk.services import accounts, backups, case_list, office, specialists
+from referral_desk.services.backups import Restored
 from referral_desk.services.case_list import CaseQuery, Page
 from referral_desk.services.errors import ServiceError
 from referral_desk.services.specialists import SpecialistInfo
@@ -78,7 +81,9 @@ from referral_desk.ui.window_state import WindowState
 
 if TYPE_CHECKING:
     from referral_desk.ui.audit_window import AuditWindow
+    from referral_desk.ui.backups_window import BackupsWindow
     from referral_desk.ui.reports_window import ReportsWindow
+    from referral_desk.ui.restore_dialog import RestoreDialog
     from referral_desk.ui.users_window import UsersWindow
 
 # Why a main window closed (MainWindow.closed), also the detail of the sign-out entry.
@@ -86,6 +91,7 @@ QUIT = "closed Referral Desk"
 SWITCH_USER = "switched user"
 SIGN_OUT = "signed out"
 SIGN_OUT_FROM_LOCK = "signed out from the locked screen; unsaved work discarded"
+RESTORED = "restored a backup; everyone signs in again"
 SEARCH_DELAY_MS = 150
 CLOCK_TICK_MS = 60_000
 # Named for the column set: a header saved with other columns must not be restored onto these.
@@ -168,9 +174,14 @@ class TwoLineDelegate(QStyledItemDelegate):
         painter.restore()
 
 
+def paths_beside(db: Database) -> AppPaths:
+    """The data folder of a database kept where the app keeps it (data folder/file)."""
+    return AppPaths(data_dir=db.path.parent, log_dir=db.path.parent / "logs")
+
+
 class MainWindow(QMainWindow):
     """The case list for one signed-in person: what their role may not use is disabled, and
-    closing it ends their session (`closed` says why: QUIT, SWITCH_USER, SIGN_OUT...)."""
+    closing it ends their session (`closed` says why: QUIT, SWITCH_USER, SIGN_OUT, RESTORED...)."""
 
     closed = Signal(str)
 
@@ -184,9 +195,11 @@ class MainWindow(QMainWindow):
         full_name: str = "",
         on_open_demo: Any = None,
         demo: bool = False,
+        paths: AppPaths | None = None,
     ) -> None:
         super().__init__()
         self._db, self._actor, self._state, self._changes = db, actor, window_state, changes
+        self._paths = paths or paths_beside(db)
         self._case_windows: dict[int, CaseWindow] = {}
         self._leaving = QUIT
         self._discard_unsaved = False
@@ -281,6 +294,21 @@ class MainWindow(QMainWindow):
         self.audit_action = QAction("&Audit trail…", self)
         self.audit_action.setToolTip("Who did what, and who looked at which patient")
         self.audit_action.triggered.connect(self.show_audit)
+        self.backups_action = QAction("&Backups…", self)
+        self.backups_action.setToolTip(
+            "Where the automatic backups go and how often; the backups kept; restore"
+        )
+        self.backups_action.triggered.connect(self.show_backups)
+        self.back_up_now_action = QAction("&Back up now…", self)
+        self.back_up_now_action.setToolTip(
+            "Save a copy of the whole office database to a file you choose (e.g. a USB disk)"
+        )
+        self.back_up_now_action.triggered.connect(lambda: self.back_up_now())
+        self.restore_action = QAction("&Restore from backup…", self)
+        self.restore_action.setToolTip(
+            "Replace the office's data with a backup's, after a preview of what it holds"
+        )
+        self.restore_action.triggered.connect(lambda: self.restore_from_backup())
         self.idle_lock_action = QAction("Screen &lock after…", self)
         self.idle_lock_action.setToolTip("How long without input before the screen locks")
         self.idle_lock_action.triggered.connect(self.choose_idle_lock)
@@ -310,6 +338,9 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.new_case_action)
         file_menu.addAction(self.print_letters_action)
         file_menu.addSeparator()
+        file_menu.addAction(self.back_up_now_action)
+        file_menu.addAction(self.restore_action)
+        file_menu.addSeparator()
         file_menu.addAction(quit_action)
         view_menu = menu.addMenu("&View")
         view_menu.addAction(find)
@@ -333,6 +364,7 @@ class MainWindow(QMainWindow):
         settings_menu.addAction(self.templates_action)
         settings_menu.addSeparator()
         settings_menu.addAction(self.idle_lock_action)
+        settings_menu.addAction(self.backups_action)
         account_menu = menu.addMenu("A&ccount")  # Alt+A is the cost-approval filter
         account_menu.addAction(signed_in)
         account_menu.addSeparator()
@@ -495,6 +527,8 @@ class MainWindow(QMainWindow):
         self._reports_window: ReportsWindow | None = None
         self._users_window: UsersWindow | None = None
         self._audit_window: AuditWindow | None = None
+        self._backups_window: BackupsWindow | None = None
+        self.restore_dialog: RestoreDialog | None = None
         self.batch = BatchLetters(db, actor, self)
         self.batch.marked.connect(self._changes.notify)
         self.batch.finished.connect(self._batch_done)
@@ -541,6 +575,9 @@ class MainWindow(QMainWindow):
                 "change the office profile",
             ),
             self.idle_lock_action: (Permission.OFFICE_SETTINGS, "change the screen lock time"),
+            self.backups_action: (Permission.BACKUPS, "change the backups"),
+            self.back_up_now_action: (Permission.BACKUPS, "save a backup to a file"),
+            self.restore_action: (Permission.BACKUPS, "restore a backup"),
         }
         for action, (permission, words) in needs.items():
             why_not = refusal(self._actor, permission, words)
@@ -934,6 +971,74 @@ class MainWindow(QMainWindow):
         self._audit_window.activateWindow()
         return self._audit_window
 
+    def show_backups(self) -> BackupsWindow:
+        if self._backups_window is None:
+            from referral_desk.ui.backups_window import BackupsWindow
+
+            self._backups_window = BackupsWindow(
+                self._db, self._actor, self._paths, self, window_state=self._state
+            )
+            self._backups_window.restore_requested.connect(self.restore_from_backup)
+        else:
+            self._backups_window.refresh()  # automatic backups made since
+        self._backups_window.show()
+        self._backups_window.raise_()
+        self._backups_window.activateWindow()
+        return self._backups_window
+
+    def back_up_now(self, target: Path | None = None) -> BackupsWindow:
+        """File ▸ Back up now: the Backups window, which asks where and shows the progress."""
+        window = self.show_backups()
+        window.back_up_now(target)
+        return window
+
+    def restore_from_backup(self, backup: Path | None = None) -> RestoreDialog | None:
+        """Preview a backup (asked for unless given), then restore it once confirmed."""
+        from referral_desk.ui.backups_window import ask_backup_file
+        from referral_desk.ui.restore_dialog import RestoreDialog
+
+        why_not = refusal(self._actor, Permission.BACKUPS, "restore a backup")
+        if why_not is not None:
+            QMessageBox.information(self, "Restore from backup", why_not)
+            return None
+        if self.restore_dialog is not None and shiboken6.isValid(self.restore_dialog):
+            self.restore_dialog.raise_()
+            self.restore_dialog.activateWindow()
+            return self.restore_dialog
+        if backup is None:
+            backup = ask_backup_file(self, backups.load_settings(self._paths).folder)
+            if backup is None:
+                return None
+        parent: QWidget = self
+        if self._backups_window is not None and self._backups_window.isVisible():
+            parent = self._backups_window
+        dialog = RestoreDialog(
+            self._db, self._actor, self._paths, backup, parent, before_restore=self._close_windows
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.restored.connect(self._restored)
+        self.restore_dialog = dialog
+        dialog.open()  # window-modal, without a nested event loop
+        return dialog
+
+    def _restored(self, result: Restored) -> None:
+        """The office's data is the backup's now: say where the old data went, then back to
+        sign-in (the restored database may hold other accounts)."""
+        upgraded = (
+            f" It was made by an older version and has been upgraded (from schema "
+            f"{result.upgraded_from})."
+            if result.upgraded_from
+            else ""
+        )
+        QMessageBox.information(
+            self,
+            "Backup restored",
+            f"The office's data now comes from {result.summary.path.name}.{upgraded}\n\n"
+            f"The database as it was just before is kept at:\n{result.safety_copy}\n\n"
+            "Everyone signs in again now.",
+        )
+        self.leave(RESTORED, discard_unsaved=True)
+
     def choose_idle_lock(self) -> None:
         minutes, chosen = QInputDialog.getInt(
             self,
@@ -994,6 +1099,7 @@ class MainWindow(QMainWindow):
             self._reports_window,
             self._users_window,
             self._audit_window,
+            self._backups_window,
         ]
         return [w for w in windows if w is not None and shiboken6.isValid(w)]
 
@@ -1054,6 +1160,7 @@ class MainWindow(QMainWindow):
             self._fee_schedule_window,
             self._reports_window,  # stops a report still being read or written
             self._audit_window,
+            self._backups_window,  # cancels a backup still being written
         ):
             if window is not None and shiboken6.isValid(window):
                 window.close()
