@@ -59,12 +59,16 @@ MONTHLY = [
 ]
 
 
-def test_two_years_every_four_hours_keep_7_daily_4_weekly_and_12_monthly_copies() -> None:
+# The last 24 hours before the newest, every one kept (2026-11-24 20:00 is also a daily).
+RECENT = [_at("2026-11-25", hour) for hour in (0, 4, 8, 12, 16, 20)] + [_at("2026-11-24")]
+
+
+def test_two_years_every_four_hours_keep_a_day_and_7_daily_4_weekly_12_monthly_copies() -> None:
     kept = to_keep(TWO_YEARS, UTC)
     assert (len(DAILY), len(set(WEEKLY)), len(set(MONTHLY))) == (7, 4, 12)
-    assert kept == set(DAILY) | set(WEEKLY) | set(MONTHLY)
-    # They overlap: the newest is all three; last Sunday is a day and a week.
-    assert len(kept) == 20
+    assert kept == set(RECENT) | set(DAILY) | set(WEEKLY) | set(MONTHLY)
+    # They overlap: the newest is all four; last Sunday is a day and a week.
+    assert len(kept) == 25
     assert max(TWO_YEARS) in kept
 
 
@@ -112,14 +116,23 @@ def test_an_office_closed_for_weeks_still_keeps_seven_daily_copies() -> None:
 
 
 def test_days_are_the_offices_local_days() -> None:
+    # (A later backup, days on, so that the last day's "keep everything" is not in play.)
+    later = datetime(2026, 11, 27, 12, tzinfo=UTC)
     # 15:00 and 03:00 UTC the next day are one evening in New York, two days in UTC.
     evening = [datetime(2026, 11, 23, 15, tzinfo=UTC), datetime(2026, 11, 24, 3, tzinfo=UTC)]
-    assert to_keep(evening, NEW_YORK) == {datetime(2026, 11, 24, 3, tzinfo=UTC)}
-    assert to_keep(evening, UTC) == set(evening)
+    assert to_keep([*evening, later], NEW_YORK) == {evening[1], later}
+    assert to_keep([*evening, later], UTC) == {*evening, later}
     # 09:00 and 12:00 UTC on 31 October are two days and two months in Auckland.
     month_end = [datetime(2026, 10, 31, 9, tzinfo=UTC), datetime(2026, 10, 31, 12, tzinfo=UTC)]
-    assert to_keep(month_end, AUCKLAND) == set(month_end)
-    assert to_keep(month_end, UTC) == {datetime(2026, 10, 31, 12, tzinfo=UTC)}
+    assert to_keep([*month_end, later], AUCKLAND) == {*month_end, later}
+    assert to_keep([*month_end, later], UTC) == {month_end[1], later}
+
+
+def test_every_backup_of_the_last_day_is_kept() -> None:
+    """This afternoon's mistake is undone from this morning's backup, not yesterday's."""
+    today = [datetime(2026, 11, 24, hour, tzinfo=UTC) for hour in (8, 12, 16, 20)]
+    yesterday = [datetime(2026, 11, 23, hour, tzinfo=UTC) for hour in (8, 12, 16)]
+    assert to_keep(yesterday + today, UTC) == {*today, yesterday[-1]}
 
 
 def test_a_week_that_spans_new_year_is_one_week_but_two_months() -> None:
@@ -202,3 +215,13 @@ def test_the_interval_is_one_to_twenty_four_hours() -> None:
     for hours in (0, -4, 25, 168):
         problem = interval_problem(hours)
         assert problem is not None and "1 to 24 hours" in problem and str(hours) in problem
+
+
+def test_safety_copies_are_dated_by_the_stamp_in_their_names() -> None:
+    from referral_desk.domain.backups import stamp_in_name
+
+    moment = datetime(2026, 11, 24, 10, 15, tzinfo=UTC)
+    assert stamp_in_name("before-restore-2026-11-24T101500Z.sqlite") == moment
+    assert stamp_in_name("before-upgrade-from-0005-20261124T101500Z.sqlite") == moment
+    assert stamp_in_name("office-copy.sqlite") is None
+    assert stamp_in_name("before-restore-2026-13-45T101500Z.sqlite") is None

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
 DAILY, WEEKLY, MONTHLY = 7, 4, 12
+RECENT = timedelta(hours=24)  # before the newest: every backup kept
 DEFAULT_INTERVAL_HOURS = 4
 INTERVAL_HOURS_RANGE = (1, 24)
 STALE_AFTER = timedelta(days=2)
@@ -35,15 +36,33 @@ def taken_at_from_name(name: str) -> datetime | None:
         return None
 
 
+_ANY_STAMP = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})T(\d{6})Z")
+
+
+def stamp_in_name(name: str) -> datetime | None:
+    """When a safety copy was taken, from the UTC stamp in its name
+    ("before-restore-2026-11-24T101500Z.sqlite", "before-upgrade-from-0005-20261124T101500Z")."""
+    found = _ANY_STAMP.search(name)
+    if found is None:
+        return None
+    try:
+        return datetime.strptime("".join(found.groups()), "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
 def to_keep(taken: Iterable[datetime], zone: tzinfo | None = None) -> set[datetime]:
-    """The backups a rotation keeps: the newest of each of the last 7 days, 4 weeks and 12
-    months that have one (days, ISO weeks and months in the office's local time).
+    """The backups a rotation keeps: every one of the last 24 hours, and the newest of each
+    of the last 7 days, 4 weeks and 12 months that have one (days, ISO weeks and months in
+    the office's local time).
 
     Counting periods that have a backup, not calendar periods, means an office closed for
     a fortnight still keeps seven daily copies, not none.
     """
     newest_first = sorted(taken, reverse=True)
-    kept: set[datetime] = set()
+    # Every copy of the last day too: the backups made every few hours are what undoes
+    # a mistake made this afternoon, which tonight's backup on close already holds.
+    kept = {m for m in newest_first if newest_first[0] - m <= RECENT}
     for period, count in ((_day, DAILY), (_week, WEEKLY), (_month, MONTHLY)):
         seen: set[object] = set()
         for moment in newest_first:

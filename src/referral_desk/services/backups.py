@@ -179,7 +179,7 @@ def describe(path: Path) -> BackupSummary:
         raise BackupError(f"{path} cannot be read ({exc.strerror or exc}).") from None
     if not path.is_file():
         raise BackupError(f"{path} is not a file.")
-    taken_at = rules.taken_at_from_name(path.name) or datetime.fromtimestamp(stat.st_mtime, UTC)
+    taken_at = rules.stamp_in_name(path.name) or datetime.fromtimestamp(stat.st_mtime, UTC)
     empty = BackupSummary(path, stat.st_size, taken_at, None, 0, 0, 0, 0, None)
     try:
         with _read_only(path) as connection:

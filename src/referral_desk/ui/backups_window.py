@@ -59,9 +59,10 @@ RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 # The rule itself lives in domain/backups; the window only says it.
 ROTATION_NOTE = (
     f"Automatic backups are made every few hours while Referral Desk is open and when it "
-    f"closes; each one is checked before it is kept. The folder keeps the last "
-    f"{rules.DAILY} daily, {rules.WEEKLY} weekly and {rules.MONTHLY} monthly copies. A folder "
-    "on a second disk or a synced folder keeps them safe when this computer's disk fails."
+    f"closes; each one is checked before it is kept. The folder keeps every one of the "
+    f"last day, then {rules.DAILY} daily, {rules.WEEKLY} weekly and {rules.MONTHLY} monthly "
+    "copies. A folder on a second disk or a synced folder keeps them safe when this "
+    "computer's disk fails."
 )
 
 
