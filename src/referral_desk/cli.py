@@ -30,6 +30,7 @@ from referral_desk.domain.reports import (
     month_bounds,
 )
 from referral_desk.domain.specialists import Role
+from referral_desk.domain.text import size_text
 from referral_desk.paths import DATA_DIR_ENV, AppPaths, resolve_paths
 
 if TYPE_CHECKING:
@@ -2369,14 +2370,6 @@ def _check_audit_trail(paths: AppPaths, sound: bool, revision: str | None, head:
 # --- Backups and restore ---------------------------------------------------------------------
 
 
-def _size_text(size: int) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:,} {unit}" if unit == "bytes" else f"{size:,.1f} {unit}"
-        size /= 1024  # type: ignore[assignment]
-    return str(size)
-
-
 def _backup_target_problem(args: argparse.Namespace) -> str | None:
     if args.out is None:
         if args.force:
@@ -2408,22 +2401,10 @@ def _back_up(db: Database, paths: AppPaths, args: argparse.Namespace, actor: Act
         if show:
             print("\r\033[K", end="", file=sys.stderr, flush=True)
     summary = backups.describe(target)
-    print(f"Backed up to {target} ({_size_text(summary.size)}, {_plural(summary.cases, 'case')}).")
+    print(f"Backed up to {target} ({size_text(summary.size)}, {_plural(summary.cases, 'case')}).")
     if removed:
         print(f"Rotation removed {_plural(len(removed), 'older backup')}.")
     return EXIT_OK
-
-
-def _backup_kind(name: str) -> str:
-    from referral_desk.domain.backups import taken_at_from_name
-
-    if taken_at_from_name(name):
-        return "automatic"
-    if name.startswith("before-upgrade-"):
-        return "before an upgrade"
-    if name.startswith("before-restore-"):
-        return "before a restore"
-    return "other"
 
 
 def _list_backups(paths: AppPaths, output: str) -> int:
@@ -2435,7 +2416,7 @@ def _list_backups(paths: AppPaths, output: str) -> int:
         records = [
             {
                 "file": str(b.path),
-                "kind": _backup_kind(b.path.name),
+                "kind": b.kind.value,
                 "taken_at": b.taken_at.isoformat(),
                 "data_as_of": b.data_as_of.isoformat() if b.data_as_of else None,
                 "schema": b.revision,
@@ -2457,9 +2438,9 @@ def _list_backups(paths: AppPaths, output: str) -> int:
     rows = [("Taken", "Kind", "Cases", "Size", "File")] + [
         (
             _local_time(b.taken_at),
-            _backup_kind(b.path.name),
+            b.kind.value,
             "unreadable" if b.error else f"{b.cases:,}",
-            _size_text(b.size),
+            size_text(b.size),
             b.path.name,
         )
         for b in found
@@ -2473,7 +2454,7 @@ def _list_backups(paths: AppPaths, output: str) -> int:
 def _show_backup(summary: BackupSummary) -> None:
     from referral_desk.db.migrate import head_revision
 
-    print(f"Backup:          {summary.path} ({_size_text(summary.size)})")
+    print(f"Backup:          {summary.path} ({size_text(summary.size)})")
     print(f"Taken:           {_local_time(summary.taken_at)}")
     if summary.data_as_of:
         print(f"Data as of:      {_local_time(summary.data_as_of)}")

@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 
 from referral_desk.db.engine import Database
 from referral_desk.db.models import CASE_SEARCH_TABLE
+from referral_desk.domain.backups import BEFORE_UPGRADE_PREFIX
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -100,7 +101,7 @@ def _has_tables(database: Database) -> bool:
 def _copy_before_upgrade(source: Path, backup_dir: Path, revision: str | None) -> Path:
     backup_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    target = backup_dir / f"before-upgrade-from-{revision or 'unversioned'}-{stamp}.sqlite"
+    target = backup_dir / f"{BEFORE_UPGRADE_PREFIX}from-{revision or 'unversioned'}-{stamp}.sqlite"
     # The online backup API copies a consistent snapshot even with WAL; a file copy would not.
     with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
         src.backup(dst)

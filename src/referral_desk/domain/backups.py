@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from enum import StrEnum
 
 DAILY, WEEKLY, MONTHLY = 7, 4, 12
 RECENT = timedelta(hours=24)  # before the newest: every backup kept
@@ -13,6 +14,8 @@ INTERVAL_HOURS_RANGE = (1, 24)
 STALE_AFTER = timedelta(days=2)
 
 AUTOMATIC_PREFIX = "referral-desk-backup-"
+BEFORE_UPGRADE_PREFIX = "before-upgrade-"  # safety copies, never rotated away
+BEFORE_RESTORE_PREFIX = "before-restore-"
 SUFFIX = ".sqlite"
 _STAMP = "%Y-%m-%dT%H%M%SZ"
 _NAME = re.compile(
@@ -37,6 +40,24 @@ def taken_at_from_name(name: str) -> datetime | None:
 
 
 _ANY_STAMP = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})T(\d{6})Z")
+
+
+class BackupKind(StrEnum):
+    AUTOMATIC = "automatic"
+    BEFORE_UPGRADE = "before an upgrade"
+    BEFORE_RESTORE = "before a restore"
+    OTHER = "other"
+
+
+def kind_of(name: str) -> BackupKind:
+    """What a file in the backup folder is, from its name."""
+    if taken_at_from_name(name) is not None:
+        return BackupKind.AUTOMATIC
+    if name.startswith(BEFORE_UPGRADE_PREFIX):
+        return BackupKind.BEFORE_UPGRADE
+    if name.startswith(BEFORE_RESTORE_PREFIX):
+        return BackupKind.BEFORE_RESTORE
+    return BackupKind.OTHER
 
 
 def stamp_in_name(name: str) -> datetime | None:

@@ -40,3 +40,13 @@ def full_name(given_names: str, family_name: str) -> str:
     if _is_east_asian(given) and _is_east_asian(family):
         return f"{family}{given}"
     return " ".join(part for part in (given, family) if part)
+
+
+def size_text(size: int) -> str:
+    """A file's size as people read it: "912 bytes", "784.0 KB", "1.4 MB"."""
+    amount = float(size)
+    for unit in ("bytes", "KB", "MB"):
+        if amount < 1024:
+            return f"{int(amount):,} bytes" if unit == "bytes" else f"{amount:,.1f} {unit}"
+        amount /= 1024
+    return f"{amount:,.1f} GB"

@@ -377,30 +377,27 @@ def sign_in(
     typed = name.strip()[:MAX_NAME_LENGTH] or "(no name)"
     with db.write() as session:
         user = session.scalars(select(User).where(User.name_folded == fold_name(name))).first()
-        if user is None:
-            _matches(_decoy_hash(), password)
+
+        def failed(who: str, why: str, entity_id: object = "") -> None:
+            """Every refused sign-in is traced, and kept even though the sign-in fails."""
             record(
                 session,
-                typed,
+                who,
                 AuditAction.SIGN_IN_FAILED,
                 "user",
-                detail="unknown user name",
+                entity_id=entity_id,
+                detail=why,
                 at=now,
             )
             session.commit()
+
+        if user is None:
+            _matches(_decoy_hash(), password)
+            failed(typed, "unknown user name")
             raise SignInRefused(_WRONG)
         session.info[audit_trail.ACTOR] = user.name
         if user.locked_until is not None and user.locked_until > now:
-            record(
-                session,
-                user.name,
-                AuditAction.SIGN_IN_FAILED,
-                "user",
-                entity_id=user.id,
-                detail="account locked",
-                at=now,
-            )
-            session.commit()
+            failed(user.name, "account locked", user.id)
             raise SignInRefused(
                 f"After {policy.lock_after} failed sign-ins this account is locked until "
                 f"{_minutes(user.locked_until)}. An administrator can unlock it by resetting "
@@ -423,16 +420,7 @@ def sign_in(
             if policy.locks(user.failed_attempts):
                 user.locked_until = now + policy.lock_for
                 detail += f"; locked for {int(policy.lock_for.total_seconds() // 60)} minutes"
-            record(
-                session,
-                user.name,
-                AuditAction.SIGN_IN_FAILED,
-                "user",
-                entity_id=user.id,
-                detail=detail,
-                at=now,
-            )
-            session.commit()
+            failed(user.name, detail, user.id)
             if user.locked_until is not None and user.locked_until > now:
                 raise SignInRefused(
                     f"After {policy.lock_after} failed sign-ins this account is locked until "
@@ -440,16 +428,7 @@ def sign_in(
                 )
             raise SignInRefused(_WRONG, wait=policy.delay(user.failed_attempts) or None)
         if not user.active:
-            record(
-                session,
-                user.name,
-                AuditAction.SIGN_IN_FAILED,
-                "user",
-                entity_id=user.id,
-                detail="account disabled",
-                at=now,
-            )
-            session.commit()
+            failed(user.name, "account disabled", user.id)
             raise SignInRefused("This account has been disabled; ask an administrator.")
         if _hasher().check_needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)

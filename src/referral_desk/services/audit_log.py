@@ -11,7 +11,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.orm import Session
 
 from referral_desk.db import audit_trail
 from referral_desk.db.engine import Database
@@ -117,23 +118,40 @@ def count(db: Database, f: AuditFilter = AuditFilter()) -> int:
         return session.execute(query).scalar_one()
 
 
-def case_history(db: Database, case_id: int) -> list[AuditRow]:
-    """Everything the trail holds about one case, newest first, with the changes to its
-    patient's details (the case screen edits them; their entries name no case)."""
+def _about_case(session: Session, case_id: int) -> ColumnElement[bool]:
+    """Entries about one case, with the changes to its patient's details (the case screen
+    edits them; their entries name no case)."""
+    patient_id = session.scalars(select(Case.patient_id).where(Case.id == case_id)).first()
+    about = AuditRecord.case_id == case_id
+    if patient_id is None:
+        return about
+    return or_(
+        about,
+        and_(
+            AuditRecord.patient_id == patient_id,
+            AuditRecord.case_id.is_(None),
+            AuditRecord.entity == "patient",
+        ),
+    )
+
+
+def case_history(db: Database, case_id: int, *, after_id: int = 0) -> list[AuditRow]:
+    """Everything the trail holds about one case (after entry `after_id`), newest first."""
     with db.read() as session:
-        patient_id = session.scalars(select(Case.patient_id).where(Case.id == case_id)).first()
-        about = AuditRecord.case_id == case_id
-        if patient_id is not None:
-            about = or_(
-                about,
-                and_(
-                    AuditRecord.patient_id == patient_id,
-                    AuditRecord.case_id.is_(None),
-                    AuditRecord.entity == "patient",
-                ),
-            )
-        query = _rows_query().where(about).order_by(AuditRecord.id.desc())
+        about = _about_case(session, case_id)
+        query = (
+            _rows_query().where(about, AuditRecord.id > after_id).order_by(AuditRecord.id.desc())
+        )
         return [_row(*row) for row in session.execute(query)]
+
+
+def newest_case_entry(db: Database, case_id: int) -> int:
+    """The id of the newest entry about a case (0 when none): where "since then" starts."""
+    with db.read() as session:
+        newest = session.execute(
+            select(func.max(AuditRecord.id)).where(_about_case(session, case_id))
+        ).scalar()
+    return int(newest or 0)
 
 
 def actors(db: Database) -> list[str]:

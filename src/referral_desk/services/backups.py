@@ -131,8 +131,12 @@ class BackupSummary:
     error: str | None = None  # it could not be read at all
 
     @property
+    def kind(self) -> rules.BackupKind:
+        return rules.kind_of(self.path.name)
+
+    @property
     def automatic(self) -> bool:
-        return rules.taken_at_from_name(self.path.name) is not None
+        return self.kind is rules.BackupKind.AUTOMATIC
 
     @property
     def schema(self) -> str:
@@ -568,7 +572,7 @@ def restore(
     checked = _verified(backup)
     safety_folder.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%SZ")
-    safety = _unused(safety_folder / f"before-restore-{stamp}{rules.SUFFIX}")
+    safety = _unused(safety_folder / f"{rules.BEFORE_RESTORE_PREFIX}{stamp}{rules.SUFFIX}")
     copy_database(db.path, safety, check=False)
     with _staged(backup, beside=db.path) as staged:
         upgraded_from = _upgrade(staged, checked.summary)

@@ -6,7 +6,19 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtGui import QCloseEvent, QKeyEvent
+from PySide6.QtWidgets import (
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from referral_desk.ui.fields import HINT_STYLE
 
 
 class Cancelled(Exception):
@@ -101,3 +113,85 @@ class TaskSet:
             task.cancel()
         for task in list(self._running):
             task.wait()
+
+
+class ProgressDialog(QDialog):
+    """Progress with Cancel. Closing the window or Esc means Cancel, and the dialog stays until
+    the work has stopped and calls finish(): nothing is left half-done behind a closed dialog.
+    Without Cancel, closing simply waits for the end."""
+
+    cancel_requested = Signal()
+
+    def __init__(
+        self,
+        title: str,
+        text: str,
+        parent: QWidget | None,
+        *,
+        note: str = "",
+        cancellable: bool = True,
+        min_width: int = 380,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.setModal(True)
+        self._done = False
+        self.label = QLabel(text)
+        self.label.setMinimumWidth(min_width)
+        self.label.setWordWrap(True)
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 0)  # busy until the first step says how far
+        self.note = QLabel(note)
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet(HINT_STYLE)
+        self.note.setVisible(bool(note))
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.request_cancel)
+        self.cancel_button.setVisible(cancellable)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.cancel_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.label)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.note)
+        layout.addLayout(buttons)
+
+    def show_progress(self, done: int, total: int) -> None:
+        if total > 0:
+            self.bar.setRange(0, total)
+            self.bar.setValue(done)
+
+    @property
+    def cancelling(self) -> bool:
+        return not self.cancel_button.isEnabled()
+
+    def request_cancel(self) -> None:
+        if not self.cancel_button.isVisible() or self.cancelling:
+            return
+        self.cancel_button.setEnabled(False)
+        self.label.setText("Cancelling…")
+        self.cancel_requested.emit()
+
+    def finish(self) -> None:
+        self._done = True
+        self.accept()
+
+    def reject(self) -> None:  # Esc
+        if self._done:
+            super().reject()
+        else:
+            self.request_cancel()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self._done:
+            super().closeEvent(event)
+            return
+        event.ignore()
+        self.request_cancel()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape:
+            self.reject()
+            return
+        super().keyPressEvent(event)

@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QDialog,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -26,7 +25,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QProgressBar,
     QPushButton,
     QSpinBox,
     QTreeWidget,
@@ -38,11 +36,12 @@ from PySide6.QtWidgets import (
 from referral_desk.db.engine import Database
 from referral_desk.domain import backups as rules
 from referral_desk.domain.access import Actor, Permission
+from referral_desk.domain.text import size_text
 from referral_desk.paths import AppPaths
 from referral_desk.services import backups
 from referral_desk.services.backups import BackupCancelled, BackupSummary
 from referral_desk.services.errors import ServiceError, environment_problem
-from referral_desk.ui.background import Task, TaskSet
+from referral_desk.ui.background import ProgressDialog, Task, TaskSet
 from referral_desk.ui.case_form import ERROR_STYLE
 from referral_desk.ui.fields import HINT_STYLE
 from referral_desk.ui.formatting import local_time
@@ -66,25 +65,13 @@ ROTATION_NOTE = (
 )
 
 
-def backup_kind(summary: BackupSummary) -> str:
-    """What a file in the backup folder is, in words."""
-    name = summary.path.name
-    if summary.automatic:
-        return "automatic"
-    if name.startswith("before-upgrade-"):
-        return "safety copy before an upgrade"
-    if name.startswith("before-restore-"):
-        return "safety copy before a restore"
-    return "other copy"
-
-
-def size_text(size: int) -> str:
-    amount = float(size)
-    for unit in ("bytes", "KB", "MB"):
-        if amount < 1024:
-            return f"{int(amount):,} bytes" if unit == "bytes" else f"{amount:,.1f} {unit}"
-        amount /= 1024
-    return f"{amount:,.1f} GB"
+# How the list names each kind of file.
+KIND_WORDS = {
+    rules.BackupKind.AUTOMATIC: "automatic",
+    rules.BackupKind.BEFORE_UPGRADE: "safety copy before an upgrade",
+    rules.BackupKind.BEFORE_RESTORE: "safety copy before a restore",
+    rules.BackupKind.OTHER: "other copy",
+}
 
 
 def _plural(count: int, word: str) -> str:
@@ -112,77 +99,6 @@ def problem_text(exc: BaseException) -> str | None:
     return None
 
 
-class BackupProgressDialog(QDialog):
-    """Progress of one copy. With Cancel it stays until the work has stopped (nothing is
-    left half-written behind a closed dialog); without it, closing waits for the end."""
-
-    cancel_requested = Signal()
-
-    def __init__(
-        self, title: str, text: str, parent: QWidget | None, *, cancellable: bool, note: str = ""
-    ) -> None:
-        super().__init__(parent)
-        self.setObjectName("backup_progress")
-        self.setWindowTitle(title)
-        self.setModal(True)
-        self._done = False
-        self.label = QLabel(text, objectName="backup_progress_label")
-        self.label.setMinimumWidth(420)
-        self.label.setWordWrap(True)
-        self.bar = QProgressBar(objectName="backup_progress_bar")
-        self.bar.setRange(0, 0)  # busy until the first step says how far
-        self.note = QLabel(note)
-        self.note.setWordWrap(True)
-        self.note.setStyleSheet(HINT_STYLE)
-        self.note.setVisible(bool(note))
-        self.cancel_button = QPushButton("Cancel", objectName="backup_cancel")
-        self.cancel_button.clicked.connect(self.request_cancel)
-        self.cancel_button.setVisible(cancellable)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        buttons.addWidget(self.cancel_button)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.label)
-        layout.addWidget(self.bar)
-        layout.addWidget(self.note)
-        layout.addLayout(buttons)
-
-    def show_progress(self, done: int, total: int) -> None:
-        if total > 0:
-            self.bar.setRange(0, total)
-            self.bar.setValue(done)
-
-    def request_cancel(self) -> None:
-        if not self.cancel_button.isVisible() or not self.cancel_button.isEnabled():
-            return
-        self.cancel_button.setEnabled(False)
-        self.label.setText("Cancelling…")
-        self.cancel_requested.emit()
-
-    def finish(self) -> None:
-        self._done = True
-        self.accept()
-
-    def reject(self) -> None:  # Esc
-        if self._done:
-            super().reject()
-        else:
-            self.request_cancel()
-
-    def closeEvent(self, event: QCloseEvent) -> None:
-        if self._done:
-            super().closeEvent(event)
-            return
-        event.ignore()
-        self.request_cancel()
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() == Qt.Key.Key_Escape:
-            self.reject()
-            return
-        super().keyPressEvent(event)
-
-
 # The work of one copy: given (progress, cancelled), returns what the caller wants back.
 CopyWork = Callable[[Callable[[int, int], None], Callable[[], bool]], Any]
 
@@ -200,7 +116,7 @@ class BackupRunner(QObject):
         self._window = parent
         self._tasks = TaskSet(self)
         self.task: Task | None = None
-        self.dialog: BackupProgressDialog | None = None
+        self.dialog: ProgressDialog | None = None
 
     @property
     def running(self) -> bool:
@@ -213,7 +129,7 @@ class BackupRunner(QObject):
         def run(task: Task) -> Any:
             return work(lambda done, total: task.progress.emit(done, total), lambda: task.cancelled)
 
-        dialog = BackupProgressDialog(title, text, self._window, cancellable=True, note=note)
+        dialog = ProgressDialog(title, text, self._window, note=note, min_width=420)
         task = self._tasks.new(run)
         task.progress.connect(dialog.show_progress)
         task.finished.connect(self._finished)
@@ -415,7 +331,7 @@ class BackupsWindow(QWidget):
             item = QTreeWidgetItem(
                 [
                     local_time(summary.taken_at),
-                    backup_kind(summary),
+                    KIND_WORDS[summary.kind],
                     "unreadable" if summary.error else f"{summary.cases:,}",
                     size_text(summary.size),
                     summary.path.name,

@@ -9,17 +9,11 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QUrl, Signal
-from PySide6.QtGui import QCloseEvent, QDesktopServices, QKeyEvent
+from PySide6.QtCore import QObject, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
-    QDialog,
     QFileDialog,
-    QHBoxLayout,
-    QLabel,
     QMessageBox,
-    QProgressBar,
-    QPushButton,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -30,7 +24,7 @@ from referral_desk.domain.letters import LetterKind
 from referral_desk.services import letters
 from referral_desk.services.errors import ServiceError
 from referral_desk.services.letters import BatchResult
-from referral_desk.ui.background import Cancelled, Task
+from referral_desk.ui.background import Cancelled, ProgressDialog, Task
 from referral_desk.ui.letters_panel import documents_folder
 from referral_desk.ui.money import user_locale
 from referral_desk.ui.permissions import refusal
@@ -58,79 +52,29 @@ class BatchOutcome:
     failed: bool = False  # refused or could not be written: the user was told why
 
 
-class BatchProgressDialog(QDialog):
-    """Progress with Cancel; closing the window means Cancel, and it stays until the work has
-    stopped (nothing is left half-done behind a closed dialog)."""
-
-    cancel_requested = Signal()
+class BatchProgressDialog(ProgressDialog):
+    """The batch's progress, letter by letter."""
 
     def __init__(self, total: int, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("batch_progress")
-        self.setWindowTitle("Printing summary letters")
-        self.setModal(True)
-        self._done = False
-        self.label = QLabel(f"Making {_letters(total)}…", objectName="batch_label")
-        self.label.setMinimumWidth(380)
-        self.bar = QProgressBar(objectName="batch_bar")
+        super().__init__(
+            "Printing summary letters",
+            f"Making {_letters(total)}…",
+            parent,
+            note="Each letter is also kept with its case. Nothing is marked sent until you say so.",
+        )
         self.bar.setRange(0, max(total, 1))
         self.bar.setValue(0)
         self.bar.setFormat("%v of %m")
-        self.note = QLabel(
-            "Each letter is also kept with its case. Nothing is marked sent until you say so.",
-        )
-        self.note.setWordWrap(True)
-        self.note.setStyleSheet("color: #555555;")
-        self.cancel_button = QPushButton("Cancel", objectName="batch_cancel")
-        self.cancel_button.clicked.connect(self.request_cancel)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        buttons.addWidget(self.cancel_button)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.label)
-        layout.addWidget(self.bar)
-        layout.addWidget(self.note)
-        layout.addLayout(buttons)
 
     def show_progress(self, done: int, total: int) -> None:
         self.bar.setRange(0, max(total, 1))
         self.bar.setValue(done)
-        if not self.cancel_button.isEnabled():
+        if self.cancelling:
             return  # keeps saying "Cancelling…"
         if done >= total:
             self.label.setText(f"Putting the {_letters(total)} together…")
         else:
             self.label.setText(f"Making letter {done + 1:,} of {total:,}…")
-
-    def request_cancel(self) -> None:
-        if not self.cancel_button.isEnabled():
-            return
-        self.cancel_button.setEnabled(False)
-        self.label.setText("Cancelling…")
-        self.cancel_requested.emit()
-
-    def finish(self) -> None:
-        self._done = True
-        self.accept()
-
-    def reject(self) -> None:  # Esc
-        if self._done:
-            super().reject()
-        else:
-            self.request_cancel()
-
-    def closeEvent(self, event: QCloseEvent) -> None:
-        if self._done:
-            super().closeEvent(event)
-            return
-        event.ignore()
-        self.request_cancel()
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() == Qt.Key.Key_Escape:
-            self.reject()
-            return
-        super().keyPressEvent(event)
 
 
 class BatchLetters(QObject):

@@ -397,15 +397,14 @@ class CaseWindow(QWidget):
 
     # --- someone else's change -----------------------------------------------------------
     def _newest_entry(self) -> int:
-        rows = audit_log.case_history(self._db, self._case_id)
-        return rows[0].id if rows else 0  # newest first
+        return audit_log.newest_case_entry(self._db, self._case_id)
 
     def changes_since_loaded(self) -> list[str]:
         """What others changed since this form was loaded, oldest first, one line each."""
         rows = [
             row
-            for row in audit_log.case_history(self._db, self._case_id)
-            if row.id > self._trail_mark and row.action is not AuditAction.VIEW
+            for row in audit_log.case_history(self._db, self._case_id, after_id=self._trail_mark)
+            if row.action is not AuditAction.VIEW
         ]
         currency = office.get_profile(self._db).currency
         return [change_line(row, currency) for row in reversed(rows)]

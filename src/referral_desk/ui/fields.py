@@ -1,4 +1,4 @@
-"""Form pieces the account dialogs share: a field with its message underneath, a password
+"""Form pieces dialogs share: a field with its message underneath, a status line, a password
 box, and a dialog that grows to show a message that just appeared."""
 
 from __future__ import annotations
@@ -55,6 +55,22 @@ class MessageField(QWidget):
         window = self.window()
         if window is not self:  # placed in its dialog already
             fit_height(window)
+
+
+class StatusLine(QLabel):
+    """A dialog's one line of news: a quiet hint, or a problem in red. Hidden until it says
+    something; the dialog grows to show it."""
+
+    def __init__(self, object_name: str) -> None:
+        super().__init__(objectName=object_name)
+        self.setWordWrap(True)
+        self.hide()
+
+    def say(self, text: str, *, problem: bool = False) -> None:
+        self.setStyleSheet(ERROR_STYLE if problem else HINT_STYLE)
+        self.setText(text)
+        self.show()
+        fit_height(self.window())
 
 
 def password_box(name: str) -> QLineEdit:

@@ -1024,12 +1024,9 @@ class MainWindow(QMainWindow):
     def _restored(self, result: Restored) -> None:
         """The office's data is the backup's now: say where the old data went, then back to
         sign-in (the restored database may hold other accounts)."""
-        upgraded = (
-            f" It was made by an older version and has been upgraded (from schema "
-            f"{result.upgraded_from})."
-            if result.upgraded_from
-            else ""
-        )
+        from referral_desk.ui.restore_dialog import upgraded_words
+
+        upgraded = upgraded_words(result)
         QMessageBox.information(
             self,
             "Backup restored",

@@ -26,13 +26,14 @@ from PySide6.QtWidgets import (
 
 from referral_desk.db.engine import Database
 from referral_desk.domain.access import Actor
+from referral_desk.domain.text import size_text
 from referral_desk.paths import AppPaths
 from referral_desk.services import backups
 from referral_desk.services.backups import BackupCheck, BackupSummary, Restored
 from referral_desk.ui.background import Task, TaskSet
-from referral_desk.ui.backups_window import holds_text, problem_text, size_text
+from referral_desk.ui.backups_window import holds_text, problem_text
 from referral_desk.ui.case_form import ERROR_STYLE
-from referral_desk.ui.fields import HINT_STYLE, fit_height
+from referral_desk.ui.fields import StatusLine, fit_height
 from referral_desk.ui.formatting import local_time
 
 CONSEQUENCE_STYLE = (
@@ -67,6 +68,16 @@ def consequence_text(summary: BackupSummary, safety_folder: Path) -> str:
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def upgraded_words(result: Restored) -> str:
+    """The sentence that says an older backup was brought up to this version ("" if not)."""
+    if not result.upgraded_from:
+        return ""
+    return (
+        " It was made by an older version and has been upgraded (from schema "
+        f"{result.upgraded_from})."
+    )
 
 
 class RestoreDialog(QDialog):
@@ -126,9 +137,7 @@ class RestoreDialog(QDialog):
         self.progress = QProgressBar(objectName="restore_progress")
         self.progress.setRange(0, 0)
         self.progress.hide()
-        self.status = QLabel(objectName="restore_status")
-        self.status.setWordWrap(True)
-        self.status.hide()
+        self.status = StatusLine("restore_status")
         self.restore_button = QPushButton("&Restore", objectName="restore_button")
         self.restore_button.clicked.connect(self.start_restore)
         self.cancel_button = QPushButton("Cancel", objectName="restore_cancel")
@@ -208,7 +217,7 @@ class RestoreDialog(QDialog):
         if self.restoring:
             return None
         if not self._before_restore():  # open windows with unsaved edits, and a Cancel
-            self._say(
+            self.status.say(
                 "The restore did not start: save or discard the edits in the open windows first.",
                 problem=True,
             )
@@ -230,7 +239,7 @@ class RestoreDialog(QDialog):
         self.restoring = True
         self.understand.setEnabled(False)
         self.progress.show()
-        self._say(
+        self.status.say(
             "Restoring… This cannot be cancelled once it has started. The current database "
             "stays as it is until the very last step, so even a power cut now loses nothing."
         )
@@ -254,13 +263,7 @@ class RestoreDialog(QDialog):
         problem = problem_text(exc)
         if problem is None:
             raise exc  # a bug: the exception hook reports it
-        self._say(f"The restore did not happen: {problem}", problem=True)
-
-    def _say(self, text: str, *, problem: bool = False) -> None:
-        self.status.setStyleSheet(ERROR_STYLE if problem else HINT_STYLE)
-        self.status.setText(text)
-        self.status.show()
-        fit_height(self)
+        self.status.say(f"The restore did not happen: {problem}", problem=True)
 
     # --- closing -------------------------------------------------------------------------------
     def reject(self) -> None:

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from referral_desk.db.engine import Database
 from referral_desk.domain import backups as rules
 from referral_desk.domain.access import Actor
+from referral_desk.domain.text import size_text
 from referral_desk.paths import AppPaths
 from referral_desk.services import backups, case_list, storage_place
 from referral_desk.services import database as database_service
@@ -39,12 +40,11 @@ from referral_desk.ui.backups_window import (
     ask_backup_file,
     holds_text,
     problem_text,
-    size_text,
 )
-from referral_desk.ui.case_form import ERROR_STYLE
 from referral_desk.ui.case_window import WIDE_MESSAGE
-from referral_desk.ui.fields import HINT_STYLE, fit_height
+from referral_desk.ui.fields import StatusLine, fit_height
 from referral_desk.ui.formatting import local_time
+from referral_desk.ui.restore_dialog import upgraded_words
 
 log = logging.getLogger(__name__)
 HEADLINE_STYLE = "font-size: 13pt; font-weight: bold;"
@@ -117,9 +117,7 @@ class DamagedDatabaseDialog(QDialog):
         self.progress = QProgressBar(objectName="damaged_progress")
         self.progress.setRange(0, 0)
         self.progress.hide()
-        self.status = QLabel(objectName="damaged_status")
-        self.status.setWordWrap(True)
-        self.status.hide()
+        self.status = StatusLine("damaged_status")
         self.restore_button = QPushButton("&Restore this backup", objectName="restore_backup")
         self.restore_button.clicked.connect(self.restore)
         self.choose_button = QPushButton(objectName="choose_backup")
@@ -196,7 +194,7 @@ class DamagedDatabaseDialog(QDialog):
             self.candidate = backups.verify(chosen)
         except backups.BackupError as exc:
             self.candidate = None
-            self._say(str(exc), problem=True)
+            self.status.say(str(exc), problem=True)
             return
         finally:
             QGuiApplication.restoreOverrideCursor()
@@ -216,7 +214,9 @@ class DamagedDatabaseDialog(QDialog):
         task.finished.connect(self._restored)
         task.failed.connect(self._failed)
         self._busy(True)
-        self._say("Restoring… This takes a moment and cannot be cancelled once it has started.")
+        self.status.say(
+            "Restoring… This takes a moment and cannot be cancelled once it has started."
+        )
         task.start()
         return task
 
@@ -231,12 +231,7 @@ class DamagedDatabaseDialog(QDialog):
         self._busy(False)
         self.restored = result
         summary = result.summary
-        upgraded = (
-            f" It was made by an older version and has been upgraded (from schema "
-            f"{result.upgraded_from})."
-            if result.upgraded_from
-            else ""
-        )
+        upgraded = upgraded_words(result)
         QMessageBox.information(
             self,
             "Backup restored",
@@ -254,13 +249,7 @@ class DamagedDatabaseDialog(QDialog):
         problem = problem_text(exc)
         if problem is None:
             raise exc  # a bug: the exception hook reports it
-        self._say(f"The backup was not restored: {problem}", problem=True)
-
-    def _say(self, text: str, *, problem: bool = False) -> None:
-        self.status.setStyleSheet(ERROR_STYLE if problem else HINT_STYLE)
-        self.status.setText(text)
-        self.status.show()
-        fit_height(self)
+        self.status.say(f"The backup was not restored: {problem}", problem=True)
 
     def reject(self) -> None:
         if self.restoring:  # cannot be stopped midway
