@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import codecs
 import csv
+import io
 import json
+import os
 import re
 import signal
 import sys
@@ -179,6 +182,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--demo",
         action="store_true",
         help="open the window on a throwaway database filled with demo cases",
+    )
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check this installation without a screen (database, letter, window, backup) in "
+        "an empty --data-dir or a temporary folder, never the office's data; exit 1 on a fault",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -579,6 +588,7 @@ def _add_user_commands(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _utf8_when_redirected()
     try:
         return _main(argv)
     except BrokenPipeError:  # `referral-desk cases list | head`: the reader has gone
@@ -586,11 +596,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
+def _utf8_when_redirected() -> None:
+    """Output to a file or a pipe is UTF-8 on every system. Windows would otherwise use its ANSI
+    code page there, which has no Cyrillic, Arabic or Devanagari, and `cases list > cases.csv`
+    would stop at the first such name; a terminal already shows them all."""
+    for stream in (sys.stdin, sys.stdout, sys.stderr):
+        if (
+            isinstance(stream, io.TextIOWrapper)
+            and not stream.isatty()
+            and codecs.lookup(stream.encoding).name != "utf-8"
+        ):
+            stream.reconfigure(encoding="utf-8")
+
+
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command in ("letter", "letters"):
         _check_letter_arguments(args)
+    if args.self_test:
+        return _self_test(args)
     paths = resolve_paths(getattr(args, "data_dir", None))
     if args.command is None:
         return _run_gui(paths, demo=args.demo)
@@ -790,6 +815,16 @@ def _signed_in(db: Database, args: argparse.Namespace) -> tuple[Actor, str] | No
             "or in the app. Nothing was done."
         )
     return signed.actor, password
+
+
+def _self_test(args: argparse.Namespace) -> int:
+    from referral_desk import self_test
+
+    if args.command is not None:
+        return _refuse("--self-test runs on its own, without a command.")
+    # Only a folder named on purpose: the platform's data folder is the office's.
+    chosen = getattr(args, "data_dir", None) or os.environ.get(DATA_DIR_ENV)
+    return self_test.run(Path(chosen).expanduser() if chosen else None)
 
 
 def _run_gui(paths: AppPaths, *, demo: bool) -> int:

@@ -1637,3 +1637,28 @@ def test_a_stopped_batch_writes_no_file_and_marks_nothing(
     assert all(_status_of(data_dir, reference) == "opinion_received" for reference in due)
     made = [row for reference in due for row in _letters_of(data_dir, reference)]
     assert all(row[3] is None for row in made)  # archived, unsent
+
+
+def test_redirected_output_is_utf8_even_where_the_system_code_page_is_narrower(
+    data_dir: str,
+) -> None:
+    """Windows writes a pipe or a file in its ANSI code page (cp1252 here), which has no
+    Cyrillic or Arabic letters: `cases list > cases.csv` must not stop at such a name."""
+    import os
+    import subprocess
+
+    env = {**os.environ, "PYTHONIOENCODING": "cp1252"}
+    done = subprocess.run(
+        [sys.executable, "-m", "referral_desk", "cases", "list", "--format", "csv"]
+        + ["--data-dir", data_dir, "--user", "admin"],
+        input=f"{PASSWORD}\n".encode(),
+        capture_output=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr.decode("utf-8", "replace")
+    listed = done.stdout.decode("utf-8")  # UTF-8, not cp1252
+    assert any(ord(ch) > 0xFF for ch in listed)  # a name cp1252 cannot write
+    assert len(list(csv.DictReader(io.StringIO(listed)))) == 250
