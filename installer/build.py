@@ -159,6 +159,7 @@ def run_frozen(program: Path, *args: str, stdin: str = "") -> subprocess.Complet
             capture_output=True,
             text=True,
             encoding="utf-8",
+            errors="replace",
             env=frozen_environment(),
             timeout=TIMEOUT,
             check=False,
@@ -217,6 +218,7 @@ def _pip_app(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         encoding="utf-8",
+        errors="replace",
         env=env,
         timeout=TIMEOUT,
         check=False,
@@ -324,17 +326,18 @@ def _linux_archive(bundle: Path, dist: Path, version: str) -> Path:
 
 
 def _inno_compiler() -> Path:
-    found = shutil.which("iscc") or shutil.which("ISCC")
-    candidates = [Path(found)] if found else []
+    found = shutil.which("iscc")
+    if found:
+        return Path(found)
+    # Each major version installs beside the others ("Inno Setup 6", "Inno Setup 7"): the newest.
     for base in (os.environ.get("PROGRAMFILES(X86)"), os.environ.get("PROGRAMFILES")):
         if base:
-            candidates.append(Path(base) / "Inno Setup 6" / "ISCC.exe")
-    for candidate in candidates:
-        if candidate.exists():
-            return candidate
+            installed = sorted(Path(base).glob("Inno Setup */ISCC.exe"), reverse=True)
+            if installed:
+                return installed[0]
     raise BuildFailed(
-        "Inno Setup 6 is not installed (ISCC.exe not found): install it from jrsoftware.org "
-        "or with `choco install innosetup`, or build with --no-package."
+        "Inno Setup 6.3 or later is not installed (ISCC.exe not found): install it from "
+        "jrsoftware.org or with `choco install innosetup`, or build with --no-package."
     )
 
 
@@ -342,11 +345,13 @@ def _windows_installer(bundle: Path, dist: Path, version: str) -> Path:
     numeric = ".".join((re.findall(r"\d+", version) + ["0"] * 4)[:4])
     # A signing command, `$f` standing for the file (installer/README.md): the programs, then
     # (by Inno Setup) the installer and its uninstaller. Unsigned without it.
+    # Written as Inno Setup wants it: `$q` for a double quote, `$$` for a dollar sign.
     sign = os.environ.get(SIGN_COMMAND_ENV, "")
     signing: list[str] = []
     if sign:
         for program in sorted(bundle.glob("*.exe")):
-            signed = subprocess.run(sign.replace("$f", f'"{program}"'), shell=True, check=False)
+            command = sign.replace("$f", f'"{program}"').replace("$q", '"').replace("$$", "$")
+            signed = subprocess.run(command, shell=True, check=False)
             if signed.returncode != 0:
                 raise BuildFailed(f"Signing {program.name} failed (exit {signed.returncode}).")
         signing = [f"/Sreferraldesk={sign}", "/DSignTool=referraldesk"]
@@ -363,6 +368,7 @@ def _windows_installer(bundle: Path, dist: Path, version: str) -> Path:
         ],
         capture_output=True,
         text=True,
+        errors="replace",
         check=False,
     )
     if done.returncode != 0:
@@ -381,6 +387,7 @@ def _mac_disk_image(dist: Path, version: str) -> Path:
         ],
         capture_output=True,
         text=True,
+        errors="replace",
         check=False,
     )
     if done.returncode != 0:
@@ -436,7 +443,11 @@ def main(argv: list[str] | None = None) -> int:
         report.seconds["build"] = time.perf_counter() - started
         report.bundle_bytes, report.bundle_files = folder_size(bundle)
         program = program_in(bundle)
-        with tempfile.TemporaryDirectory(prefix="referral-desk-build-") as scratch:
+        # Windows may still hold a file of the frozen app a moment after it exits: a leftover
+        # temporary folder is no reason to fail a build that passed.
+        with tempfile.TemporaryDirectory(
+            prefix="referral-desk-build-", ignore_cleanup_errors=True
+        ) as scratch:
             started = time.perf_counter()
             print(smoke_test(program, Path(scratch)), end="", flush=True)
             report.seconds["self-test"] = time.perf_counter() - started

@@ -9,6 +9,7 @@
 #                                    the spec signed the app with it, this signs the image
 #   REFERRAL_DESK_NOTARY_PROFILE     a `xcrun notarytool store-credentials` profile; the image
 #                                    is notarised by Apple and the ticket stapled to it
+#   REFERRAL_DESK_NOTARY_KEYCHAIN    the keychain holding that profile, if not the default one
 # Without them the image is unsigned: fine for testing, but Gatekeeper warns on other Macs.
 set -euo pipefail
 
@@ -37,13 +38,30 @@ ditto "$app" "$staging/$(basename "$app")"
 ln -s /Applications "$staging/Applications"
 
 rm -f "$image"
-hdiutil create -volname "Referral Desk" -srcfolder "$staging" -fs HFS+ -format UDZO -ov "$image"
+# hdiutil now and then fails with "Resource busy" on CI Macs (a disk-arbitration race): retry.
+for try in 1 2 3 4 5; do
+    if hdiutil create -volname "Referral Desk" -srcfolder "$staging" -fs HFS+ -format UDZO \
+        -ov "$image"; then
+        break
+    fi
+    if [[ $try == 5 ]]; then
+        echo "make_dmg.sh: hdiutil create failed 5 times" >&2
+        exit 1
+    fi
+    sleep $((try * 5))
+done
 
 if [[ -n "$identity" ]]; then
     codesign --sign "$identity" --timestamp "$image"
 fi
 if [[ -n "$profile" ]]; then
-    xcrun notarytool submit "$image" --keychain-profile "$profile" --wait
+    # The profile may live in a keychain of its own (the CI workflow makes one). The odd
+    # expansion keeps macOS's bash 3.2 from calling an empty array unbound under `set -u`.
+    keychain=()
+    if [[ -n "${REFERRAL_DESK_NOTARY_KEYCHAIN:-}" ]]; then
+        keychain=(--keychain "$REFERRAL_DESK_NOTARY_KEYCHAIN")
+    fi
+    xcrun notarytool submit "$image" --keychain-profile "$profile" ${keychain[@]+"${keychain[@]}"} --wait
     xcrun stapler staple "$image"
     xcrun stapler validate "$image"
 fi

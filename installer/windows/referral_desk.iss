@@ -11,6 +11,9 @@
 ; office's data is not in the program's folder: it lives in %LOCALAPPDATA%\ReferralDesk (the
 ; database, documents, backups, logs), which neither an upgrade nor the uninstaller touches.
 
+#if Ver < EncodeVer(6, 3, 0)
+  #error Inno Setup 6.3 or later is needed (ArchitecturesAllowed=x64compatible)
+#endif
 #ifndef AppVersion
   #error Pass /DAppVersion=X.Y.Z (installer/build.py does)
 #endif
@@ -44,7 +47,9 @@ AppPublisher={#AppName}
 AppComments=Case management for an oncology second-opinion referral office
 VersionInfoVersion={#AppNumericVersion}
 VersionInfoProductName={#AppName}
-VersionInfoProductVersion={#AppVersion}
+; Four numbers only; the version as written (0.2.0rc1) goes in the text version.
+VersionInfoProductVersion={#AppNumericVersion}
+VersionInfoProductTextVersion={#AppVersion}
 VersionInfoDescription={#AppName} {#AppVersion} setup
 ; Per user: no UAC prompt; {autopf} then means %LOCALAPPDATA%\Programs.
 PrivilegesRequired=lowest
@@ -60,10 +65,11 @@ OutputDir={#OutputDir}
 OutputBaseFilename=ReferralDesk-{#AppVersion}-setup
 Compression=lzma2/max
 SolidCompression=yes
-; The app is built by 64-bit Python and Qt 6, which needs Windows 10 or later.
+; The app is built by 64-bit Python and Qt 6, which needs Windows 10 1809 (build 17763) or
+; later: Qt's core library loads the ICU that Windows ships from that version on.
 ArchitecturesAllowed=x64compatible
 ArchitecturesInstallIn64BitMode=x64compatible
-MinVersion=10.0
+MinVersion=10.0.17763
 ; An open Referral Desk is asked to close (Restart Manager) before its files are replaced; it
 ; saves nothing half-way, and the office's data is elsewhere.
 CloseApplications=yes

@@ -69,8 +69,9 @@ def folder_problem(folder: Path) -> str | None:
     return None
 
 
-def run(folder: Path | None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def run(folder: Path | None, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Run every step in `folder` (or a temporary folder); 0 when all passed."""
+    out, err = out or sys.stdout, err or sys.stderr
     if folder is not None:
         problem = folder_problem(folder)
         if problem:
@@ -168,7 +169,7 @@ def _letter(state: _Run) -> str:
 
 
 def _window(state: _Run) -> str:
-    from PySide6.QtCore import QEventLoop, QTimer, QtMsgType, qInstallMessageHandler
+    from PySide6.QtCore import QtMsgType, qInstallMessageHandler
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
@@ -203,7 +204,7 @@ def _window(state: _Run) -> str:
     try:
         window.resize(1280, 800)
         window.show()
-        _wait(app, lambda: window.model.rowCount() > 0, QEventLoop, QTimer)
+        _wait_for(lambda: window.model.rowCount() > 0)
         shown = window.model.rowCount()
         picture = window.grab()
         if picture.isNull() or shown == 0:
@@ -225,12 +226,14 @@ def _window(state: _Run) -> str:
     )
 
 
-def _wait(app: object, done: Callable[[], bool], loop_type: type, timer_type: type) -> None:
-    """Let the event loop run until `done()`, for at most five seconds."""
-    deadline = time.monotonic() + 5
+def _wait_for(done: Callable[[], bool], seconds: float = 5) -> None:
+    """Let Qt's event loop run (the case list loads its rows from it) until `done()`."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    deadline = time.monotonic() + seconds
     while not done() and time.monotonic() < deadline:
-        loop = loop_type()
-        timer_type.singleShot(20, loop.quit)
+        loop = QEventLoop()
+        QTimer.singleShot(20, loop.quit)
         loop.exec()
 
 

@@ -1648,9 +1648,9 @@ def test_redirected_output_is_utf8_even_where_the_system_code_page_is_narrower(
     import subprocess
 
     env = {**os.environ, "PYTHONIOENCODING": "cp1252"}
+    command = ["cases", "list", "--format", "csv", "--user", "admin", "--data-dir", data_dir]
     done = subprocess.run(
-        [sys.executable, "-m", "referral_desk", "cases", "list", "--format", "csv"]
-        + ["--data-dir", data_dir, "--user", "admin"],
+        [sys.executable, "-m", "referral_desk", *command],
         input=f"{PASSWORD}\n".encode(),
         capture_output=True,
         env=env,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -35,12 +36,13 @@ log = logging.getLogger("referral_desk")
 
 def open_demo_office() -> None:
     """A separate window on a throwaway database, so the office's data is never mixed in."""
-    command = (
-        [sys.executable, "--demo"]
-        if getattr(sys, "frozen", False)
-        else [sys.executable, "-m", "referral_desk", "--demo"]
-    )
-    subprocess.Popen(command)
+    if getattr(sys, "frozen", False):
+        # The installed app starts itself again: as an app of its own, which may stay open
+        # after this one quits (PyInstaller would otherwise treat it as this one's helper).
+        env = {**os.environ, "PYINSTALLER_RESET_ENVIRONMENT": "1"}
+        subprocess.Popen([sys.executable, "--demo"], env=env)
+    else:
+        subprocess.Popen([sys.executable, "-m", "referral_desk", "--demo"])
 
 
 class Desk:
