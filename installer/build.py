@@ -127,10 +127,28 @@ def build(dist: Path, work: Path) -> Path:
     ]
     with log.open("w", encoding="utf-8") as out:
         done = subprocess.run(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, check=False)
+    said = log.read_text(encoding="utf-8", errors="replace")
     if done.returncode != 0:
-        tail = "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-30:])
+        tail = "\n".join(said.splitlines()[-30:])
         raise BuildFailed(f"PyInstaller failed (exit {done.returncode}); the end of {log}:\n{tail}")
-    return dist / COMMAND
+    bundle = dist / COMMAND
+    missing = missing_libraries(said, {p.name for p in bundle.rglob("*")})
+    if missing:
+        raise BuildFailed(
+            "This machine lacks libraries that the app's kept binaries link to, so the bundle "
+            "would fail on a desktop although its offscreen self-test passes (on Debian or "
+            "Ubuntu, see installer/README.md for the packages):\n  " + "\n  ".join(missing)
+        )
+    return bundle
+
+
+def missing_libraries(log: str, bundled: set[str]) -> list[str]:
+    """PyInstaller's "could not resolve" warnings about binaries the bundle keeps (a plugin the
+    spec leaves out may lack its libraries: GTK's theme plugin on a machine without GTK)."""
+    found = re.findall(r"could not resolve '([^']+)', dependency of '([^']+)'", log)
+    return sorted(
+        {f"{Path(user).name} needs {name}" for name, user in found if Path(user).name in bundled}
+    )
 
 
 def program_in(bundle: Path) -> Path:

@@ -25,10 +25,26 @@ refresh_menu() {
         && gtk-update-icon-cache -q -t "$data_home/icons/hicolor" || true
 }
 
+# `sudo ./install.sh` would install into root's home, out of the user's menu.
+if [ -n "${SUDO_USER:-}" ]; then
+    echo "install.sh: run it without sudo; it installs for you, in your home folder" >&2
+    exit 1
+fi
+# Files replaced under a running Referral Desk break it at its next import.
+for proc in /proc/[0-9]*; do
+    case $(readlink "$proc/exe" 2>/dev/null) in
+    "$app_dir/referral-desk"*)
+        echo "install.sh: Referral Desk is open. Quit it (File > Quit), then run install.sh again." >&2
+        exit 1
+        ;;
+    esac
+done
+
 if [ "${1:-}" = "--uninstall" ]; then
     rm -rf "$app_dir"
+    rmdir "$(dirname "$app_dir")" 2>/dev/null || true  # ~/.local/opt, if nothing else is there
     rm -f "$entry" "$icon"
-    [ -L "$bin_link" ] && rm -f "$bin_link"
+    if [ -L "$bin_link" ]; then rm -f "$bin_link"; fi
     refresh_menu
     echo "Referral Desk is removed. The office's data stays in $data_home/ReferralDesk."
     exit 0
@@ -58,4 +74,8 @@ chmod 644 "$entry"
 ln -sfn "$app_dir/referral-desk" "$bin_link"
 refresh_menu
 echo "Referral Desk is installed: find it in the applications menu, or run referral-desk."
-echo "The office's data lives in $data_home/ReferralDesk."
+case ":$PATH:" in
+*":$HOME/.local/bin:"*) ;;
+*) echo "(referral-desk works on the command line after you log out and in again.)" ;;
+esac
+echo "The office's data lives in $data_home/ReferralDesk. You may delete this unpacked folder."

@@ -177,6 +177,10 @@ def _window(state: _Run) -> str:
     from referral_desk.resource_files import resource_path
     from referral_desk.services.reports import monthly_report
     from referral_desk.ui.changes import ChangeBus
+    from referral_desk.ui.child_environment import (
+        bundle_paths_in_environment,
+        hand_back_system_paths,
+    )
     from referral_desk.ui.main_window import MainWindow
     from referral_desk.ui.report_charts import ChartsPanel
     from referral_desk.ui.templates_window import page_images
@@ -188,6 +192,11 @@ def _window(state: _Run) -> str:
 
     qInstallMessageHandler(heard)
     app = QApplication.instance() or QApplication([sys.argv[0]])
+    # As the app does; what follows then shows that Qt still finds its plugins without them.
+    handed_back = ", ".join(hand_back_system_paths()) or "nothing to hand back"
+    leaking = bundle_paths_in_environment()
+    if leaking:
+        raise SelfTestFailed(f"programs the app opens would get the bundle's {leaking}")
     icon = QIcon(str(resource_path("icons/referral-desk.svg")))
     if icon.pixmap(64, 64).isNull():
         raise SelfTestFailed("the app icon (SVG) cannot be drawn: Qt's SVG plugins are missing")
@@ -222,7 +231,8 @@ def _window(state: _Run) -> str:
     return (
         f"main window drawn offscreen ({picture.width()}×{picture.height()}, "
         f"{shown} cases listed), letter page drawn ({pages[0].width()}×{pages[0].height()}), "
-        "this month's charts, SVG icon"
+        f"this month's charts, SVG icon; programs it opens get the system's paths "
+        f"({handed_back})"
     )
 
 

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import tarfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +74,9 @@ def test_the_frozen_app_passes_its_self_test_and_opens_offices_of_the_pip_app(
 ) -> None:
     assert f"Referral Desk {__version__} (installed build) self-test" in built.output
     assert "self-test passed" in built.output
+    # The PDF viewer it opens gets the system's libraries, and Qt still finds its plugins.
+    window = next(line for line in built.output.splitlines() if line.startswith("ok  window"))
+    assert "LD_LIBRARY_PATH" in window and "QT_PLUGIN_PATH" in window
     assert "an office made by the pip-installed app opens with its 30 cases" in built.output
     assert "is upgraded, its copy kept (before-upgrade-from-" in built.output
     assert (built.dist / "build-report.json").exists()
@@ -114,9 +118,11 @@ def test_the_frozen_self_test_refuses_an_office_and_leaves_it_alone(
     assert office.database.read_bytes() == before
 
 
-def _install_sh(folder: Path, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("XDG_")}
-    env["HOME"] = str(home)
+def _install_sh(
+    folder: Path, home: Path, *args: str, **extra: str
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "SUDO_"))}
+    env.update(HOME=str(home), **extra)
     return subprocess.run(
         ["sh", str(folder / "install.sh"), *args],
         capture_output=True,
@@ -156,6 +162,24 @@ def test_the_linux_archive_installs_for_the_user_and_uninstalls_keeping_the_data
         check=False,
     )
     assert version.stdout.strip() == f"referral-desk {__version__}"
+
+    # Replacing the files of a running app breaks it: install.sh waits for it to be closed.
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(home)}
+    running = subprocess.Popen(
+        [str(app / "referral-desk"), "--demo"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(2)
+        refused = _install_sh(unpacked, home)
+    finally:
+        running.kill()
+        running.wait(timeout=60)
+    assert refused.returncode == 1 and "Referral Desk is open" in refused.stderr
+    as_root = _install_sh(unpacked, home, SUDO_USER="maria")
+    assert as_root.returncode == 1 and "without sudo" in as_root.stderr
 
     removed = _install_sh(unpacked, home, "--uninstall")
 

@@ -78,3 +78,18 @@ def test_the_linux_desktop_entry_launches_the_app_from_the_menu() -> None:
     assert desktop["Icon"] == "referral-desk"
     assert desktop["Terminal"] == "false"
     assert desktop["Categories"].endswith(";") and "MedicalSoftware" in desktop["Categories"]
+
+
+def test_a_library_missing_from_the_build_machine_fails_the_build_only_if_the_app_keeps_its_user(
+    build_script: ModuleType,
+) -> None:
+    log = (
+        "WARNING: Library not found: could not resolve 'libxcb-cursor.so.0', dependency of "
+        "'/venv/PySide6/Qt/plugins/platforms/libqxcb.so'.\n"
+        "WARNING: Library not found: could not resolve 'libgtk-3.so.0', dependency of "
+        "'/venv/PySide6/Qt/plugins/platformthemes/libqgtk3.so'.\n"
+    )
+
+    missing = build_script.missing_libraries(log, {"libqxcb.so", "libQt6Core.so.6"})
+
+    assert missing == ["libqxcb.so needs libxcb-cursor.so.0"]  # the GTK theme is left out

@@ -25,6 +25,7 @@ from referral_desk.services.errors import ServiceError
 from referral_desk.ui import startup_checks
 from referral_desk.ui.backup_schedule import BackupSchedule, back_up_on_close
 from referral_desk.ui.changes import ChangeBus
+from referral_desk.ui.child_environment import hand_back_system_paths
 from referral_desk.ui.errors import configure_logging, install_exception_hook
 from referral_desk.ui.main_window import QUIT, MainWindow
 from referral_desk.ui.sign_in import ChangePasswordDialog, FirstRunDialog, SignInDialog
@@ -189,7 +190,10 @@ def run(paths: AppPaths, *, demo: bool = False) -> int:
     assert isinstance(app, QApplication)
     app.setApplicationName(APP_NAME)
     app.setApplicationVersion(__version__)
+    # The Wayland app id: the dock finds the menu entry (installer/linux) and its icon.
+    app.setDesktopFileName("referral-desk")
     app.setWindowIcon(QIcon(str(resource_path("icons/referral-desk.svg"))))
+    hand_back_system_paths()  # the installed app's PDF viewer gets the system's libraries
     paths.ensure()
     log_path = configure_logging(paths.log_dir)
     install_exception_hook(log_path)
