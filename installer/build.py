@@ -373,44 +373,36 @@ def _windows_installer(bundle: Path, dist: Path, version: str) -> Path:
             if signed.returncode != 0:
                 raise BuildFailed(f"Signing {program.name} failed (exit {signed.returncode}).")
         signing = [f"/Sreferraldesk={sign}", "/DSignTool=referraldesk"]
-    done = subprocess.run(
-        [
-            str(_inno_compiler()),
-            *signing,
-            f"/DAppVersion={version}",
-            f"/DAppNumericVersion={numeric}",
-            f"/DBundle={bundle}",
-            f"/DOutputDir={dist}",
-            f"/DRoot={ROOT}",
-            str(INSTALLER / "windows" / "referral_desk.iss"),
-        ],
-        capture_output=True,
-        text=True,
-        errors="replace",
-        check=False,
+    _packaging_tool(
+        "Inno Setup",
+        str(_inno_compiler()),
+        *signing,
+        f"/DAppVersion={version}",
+        f"/DAppNumericVersion={numeric}",
+        f"/DBundle={bundle}",
+        f"/DOutputDir={dist}",
+        f"/DRoot={ROOT}",
+        str(INSTALLER / "windows" / "referral_desk.iss"),
     )
-    if done.returncode != 0:
-        raise BuildFailed(f"Inno Setup failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
     return dist / f"ReferralDesk-{version}-setup.exe"
 
 
 def _mac_disk_image(dist: Path, version: str) -> Path:
     image = dist / f"ReferralDesk-{version}-{platform_tag()}.dmg"
-    done = subprocess.run(
-        [
-            "bash",
-            str(INSTALLER / "macos" / "make_dmg.sh"),
-            str(dist / f"{APP_NAME}.app"),
-            str(image),
-        ],
-        capture_output=True,
-        text=True,
-        errors="replace",
-        check=False,
+    _packaging_tool(
+        "make_dmg.sh",
+        "bash",
+        str(INSTALLER / "macos" / "make_dmg.sh"),
+        str(dist / f"{APP_NAME}.app"),
+        str(image),
     )
-    if done.returncode != 0:
-        raise BuildFailed(f"make_dmg.sh failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
     return image
+
+
+def _packaging_tool(name: str, *command: str) -> None:
+    done = subprocess.run(command, capture_output=True, text=True, errors="replace", check=False)
+    if done.returncode != 0:
+        raise BuildFailed(f"{name} failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
 
 
 # --- Figures -------------------------------------------------------------------------------------

@@ -47,7 +47,6 @@ class SelfTestFailed(Exception):
 @dataclass
 class _Run:
     paths: AppPaths
-    out: TextIO
     qt_messages: list[str] = field(default_factory=list)
     # Filled in by the steps, in order.
     db: Database = field(init=False)
@@ -88,7 +87,7 @@ def _run_in(folder: Path, out: TextIO, err: TextIO) -> int:
     # Offscreen before Qt starts: the build machine, and a support call, may have no screen.
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     started = time.perf_counter()
-    state = _Run(resolve_paths(folder).ensure(), out)
+    state = _Run(resolve_paths(folder).ensure())
     frozen = " (installed build)" if getattr(sys, "frozen", False) else ""
     print(f"{APP_NAME} {__version__}{frozen} self-test in {folder}", file=out)
     with _caught_warnings() as python_warnings:
