@@ -43,7 +43,6 @@ INSTALLER = ROOT / "installer"
 SPEC = INSTALLER / "referral_desk.spec"
 COMMAND = "referral-desk"
 APP_NAME = "Referral Desk"
-DEMO_PASSWORD = "demo-password"  # the demo office's accounts (services.accounts.DEMO_PASSWORD)
 UPGRADE_CASES = 30
 UPGRADE_PASSWORD = "upgrade-check-password"
 TIMEOUT = 600  # seconds for any one step of the frozen app (a hang fails the build)
@@ -255,11 +254,12 @@ def _step_back_one_schema(folder: Path) -> str:
 
     from referral_desk.db import migrate
     from referral_desk.db.engine import Database
+    from referral_desk.paths import resolve_paths
 
     script = migrate._scripts()
     previous = script.get_revision(migrate.head_revision()).down_revision
     assert isinstance(previous, str), "the first schema has nothing before it"
-    db = Database(folder / "referral-desk.sqlite")
+    db = Database(resolve_paths(folder).database)
     try:
         config = migrate.alembic_config()
         with db.engine.connect() as connection:
@@ -274,6 +274,8 @@ def _step_back_one_schema(folder: Path) -> str:
 def upgrade_check(program: Path, scratch: Path) -> str:
     """An office made by the pip-installed app opens in the frozen one with every case; on the
     previous schema, the frozen app upgrades it (its migrations travel in the bundle)."""
+    from referral_desk.services.accounts import DEMO_PASSWORD  # the demo office's accounts
+
     listing = ["cases", "list", "--format", "json", "--user", "admin"]
     for name in ("same-schema", "previous-schema"):
         folder = scratch / name

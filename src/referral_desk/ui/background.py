@@ -162,6 +162,14 @@ class ProgressDialog(QDialog):
             self.bar.setRange(0, total)
             self.bar.setValue(done)
 
+    def follow(self, task: Task) -> None:
+        """Show `task`'s progress, let Cancel stop it, and start it (its finished and failed
+        signals are the caller's to connect first)."""
+        task.progress.connect(self.show_progress)
+        self.cancel_requested.connect(task.cancel)
+        self.open()
+        task.start()
+
     @property
     def cancelling(self) -> bool:
         return not self.cancel_button.isEnabled()

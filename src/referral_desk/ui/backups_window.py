@@ -131,13 +131,10 @@ class BackupRunner(QObject):
 
         dialog = ProgressDialog(title, text, self._window, note=note, min_width=420)
         task = self._tasks.new(run)
-        task.progress.connect(dialog.show_progress)
         task.finished.connect(self._finished)
         task.failed.connect(self._failed)
-        dialog.cancel_requested.connect(task.cancel)
         self.task, self.dialog = task, dialog
-        dialog.open()
-        task.start()
+        dialog.follow(task)
         return task
 
     def stop(self) -> None:

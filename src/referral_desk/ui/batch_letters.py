@@ -213,13 +213,10 @@ class BatchLetters(QObject):
 
         dialog = BatchProgressDialog(total, self._window)
         task = Task(work, self)
-        task.progress.connect(dialog.show_progress)
         task.finished.connect(self._made)
         task.failed.connect(self._failed)
-        dialog.cancel_requested.connect(task.cancel)
         self.task, self.dialog = task, dialog
-        dialog.open()
-        task.start()
+        dialog.follow(task)
         return task
 
     def cancel(self) -> None:

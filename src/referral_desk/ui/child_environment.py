@@ -24,8 +24,7 @@ def bundle_paths_in_environment() -> list[str]:
     return sorted(
         name
         for name in ("LD_LIBRARY_PATH", "PATH", "DYLD_LIBRARY_PATH", *_BUNDLE_ONLY)
-        if bundle in os.environ.get(name, "").split(os.pathsep)
-        or (name in _BUNDLE_ONLY and bundle in os.environ.get(name, ""))
+        if bundle in os.environ.get(name, "")
     )
 
 
